@@ -1,0 +1,32 @@
+# Thin wrapper over CMake. Targets: all (default), test, demo, dist, clean.
+BUILD ?= build
+JOBS ?= $(shell nproc)
+CMAKE_FLAGS ?=
+DEMO_DIR ?= $(HOME)/.cache/lightllm
+DEMO_MODEL = $(DEMO_DIR)/SmolLM2-135M-Instruct.Q4_1.gguf
+
+.PHONY: all deps configure test demo dist clean
+
+all: deps configure
+	cmake --build $(BUILD) -j $(JOBS)
+
+deps:
+	@third_party/install_deps.sh
+
+configure:
+	@if [ ! -f $(BUILD)/CMakeCache.txt ]; then cmake -S . -B $(BUILD) -G Ninja $(CMAKE_FLAGS); fi
+
+test: all
+	@third_party/install_test_tools.sh
+	$(BUILD)/lightllm_tests
+	python3 -m pytest -q tests/python
+
+demo: all
+	@third_party/fetch_demo_model.sh $(DEMO_DIR)
+	$(BUILD)/lightllm generate --chat -m $(DEMO_MODEL) -n 64 -p "What is the capital of France?"
+
+dist: all
+	@third_party/make_dist.sh $(BUILD) dist
+
+clean:
+	rm -rf $(BUILD) dist
