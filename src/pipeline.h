@@ -1,0 +1,74 @@
+// Pipeline: the three threads every front end drives.
+//   tokenizer thread  --q1-->  router + engine thread  --q2-->  detokenizer thread
+// submit() hands a request to the tokenizer thread and returns at once with a
+// handle; the sink hears tokens and the finish from the detokenizer thread.
+// A full waiting queue is answered with Overloaded; cancel() may be called
+// from any thread at any time and frees the request's KV slots within one
+// engine step.
+#pragma once
+#include "request.h"
+#include <atomic>
+#include <cstdint>
+#include <memory>
+
+namespace lightllm {
+
+class Tokenizer;
+
+struct Overloaded : Error {
+    using Error::Error;
+};
+
+struct PipelineOptions {
+    EngineOptions engine;
+    int max_waiting_requests = 4096;   // bounded queue; beyond it submit() throws Overloaded
+    int max_wait_steps = 8;            // decode steps running requests may make before waiting ones get a prefill
+    int max_new_tokens_limit = 0;      // 0: up to the context
+};
+
+class RequestHandle {
+public:
+    uint64_t id() const { return id_; }
+    void cancel() { cancelled_.store(true, std::memory_order_relaxed); }
+    bool cancelled() const { return cancelled_.load(std::memory_order_relaxed); }
+    explicit RequestHandle(uint64_t id) : id_(id) {}
+
+private:
+    uint64_t id_;
+    std::atomic<bool> cancelled_{false};
+};
+
+// Live numbers, for /metrics and bench.
+struct PipelineStats {
+    int64_t kv_capacity_tokens = 0;
+    int64_t kv_used_tokens = 0;
+    int64_t kv_peak_tokens = 0;
+    int n_waiting = 0;
+    int n_running = 0;
+    int64_t n_pauses = 0;
+    int64_t n_finished = 0;
+    int64_t prompt_tokens_total = 0;
+    int64_t generated_tokens_total = 0;
+};
+
+class Pipeline {
+public:
+    explicit Pipeline(const PipelineOptions& opts);
+    ~Pipeline();  // stops the threads; unfinished requests finish as Cancelled
+
+    // Throws Overloaded when the waiting queue is full. Errors in the input
+    // (empty or too-long prompt, bad parameters) reach the sink as
+    // FinishReason::Error with a message, never as an exception.
+    std::shared_ptr<RequestHandle> submit(RequestInput input, RequestSink sink);
+
+    const ModelConfig& model_config() const;
+    const Tokenizer& tokenizer() const;
+    PipelineStats stats() const;
+    std::string device_name() const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace lightllm

@@ -1,0 +1,41 @@
+// Helpers shared by tests: run the lightllm binary, find test data.
+#pragma once
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <sys/wait.h>
+
+struct CommandResult {
+    int exit_code = -1;
+    std::string out;  // stdout and stderr together
+};
+
+// Runs `lightllm ARGS` through the shell (stderr merged into out).
+inline CommandResult run_lightllm(const std::string& args, const std::string& stdin_text = "") {
+    std::string cmd = std::string(LIGHTLLM_BINARY) + " " + args + " 2>&1";
+    std::string tmp;
+    if (!stdin_text.empty()) {
+        char path[] = "/tmp/lightllm_test_stdin_XXXXXX";
+        int fd = mkstemp(path);
+        FILE* f = fdopen(fd, "w");
+        fwrite(stdin_text.data(), 1, stdin_text.size(), f);
+        fclose(f);
+        tmp = path;
+        cmd += " < " + tmp;
+    } else {
+        cmd += " < /dev/null";
+    }
+    CommandResult r;
+    FILE* p = popen(cmd.c_str(), "r");
+    std::array<char, 4096> buf;
+    size_t n;
+    while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
+    int status = pclose(p);
+    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    if (!tmp.empty()) std::remove(tmp.c_str());
+    return r;
+}
+
+inline std::string test_data(const std::string& name) { return std::string(LIGHTLLM_TEST_DATA) + "/" + name; }
+inline std::string shared_data(const std::string& name) { return std::string(LIGHTLLM_SHARED_DATA) + "/" + name; }
