@@ -11,9 +11,16 @@ struct CommandResult {
     std::string out;  // stdout and stderr together
 };
 
+// The compiled-in paths can be overridden (a build carried to another machine):
+// LIGHTLLM_TEST_DATA, LIGHTLLM_SHARED_DATA, LIGHTLLM_BINARY.
+inline std::string env_or(const char* name, const char* fallback) {
+    const char* v = std::getenv(name);
+    return v && *v ? v : fallback;
+}
+
 // Runs `lightllm ARGS` through the shell (stderr merged into out).
 inline CommandResult run_lightllm(const std::string& args, const std::string& stdin_text = "") {
-    std::string cmd = std::string(LIGHTLLM_BINARY) + " " + args + " 2>&1";
+    std::string cmd = env_or("LIGHTLLM_BINARY", LIGHTLLM_BINARY) + " " + args + " 2>&1";
     std::string tmp;
     if (!stdin_text.empty()) {
         char path[] = "/tmp/lightllm_test_stdin_XXXXXX";
@@ -37,5 +44,5 @@ inline CommandResult run_lightllm(const std::string& args, const std::string& st
     return r;
 }
 
-inline std::string test_data(const std::string& name) { return std::string(LIGHTLLM_TEST_DATA) + "/" + name; }
-inline std::string shared_data(const std::string& name) { return std::string(LIGHTLLM_SHARED_DATA) + "/" + name; }
+inline std::string test_data(const std::string& name) { return env_or("LIGHTLLM_TEST_DATA", LIGHTLLM_TEST_DATA) + "/" + name; }
+inline std::string shared_data(const std::string& name) { return env_or("LIGHTLLM_SHARED_DATA", LIGHTLLM_SHARED_DATA) + "/" + name; }
