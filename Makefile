@@ -18,8 +18,9 @@ configure:
 
 test: all
 	@third_party/install_test_tools.sh
-	$(BUILD)/lightllm_tests
-	python3 -m pytest -q tests/python
+	@third_party/fetch_demo_model.sh $(DEMO_DIR)
+	LIGHTLLM_DEMO_DIR=$(DEMO_DIR) $(BUILD)/lightllm_tests
+	LIGHTLLM_DEMO_DIR=$(DEMO_DIR) LIGHTLLM_BINARY=$(BUILD)/lightllm python3 -m pytest -q tests/python
 
 demo: all
 	@third_party/fetch_demo_model.sh $(DEMO_DIR)
