@@ -1,0 +1,82 @@
+// Tokenizer reference data for tests: the vocabulary-only GGUF files and their
+// .inp/.out cases in shared/data/tokenizers (see its README).
+//
+// The directory can be overridden with LIGHTLLM_VOCAB_DIR (same file names).
+// A copy of the GGUFs that went through a text-mode UTF-8 round trip (every
+// invalid byte replaced by U+FFFD, so lengths and counts are destroyed) is
+// detected by mangled_by_utf8_replace(); tests then check that the reader
+// rejects it and say that the conformance cases were not run.
+#pragma once
+#include "test_util.h"
+#include <cstdint>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+inline std::string read_whole_file(const std::string& path) {
+    std::ifstream f(path, std::ios::binary);
+    std::stringstream ss;
+    ss << f.rdbuf();
+    return ss.str();
+}
+
+inline bool file_exists(const std::string& path) { return std::ifstream(path).good(); }
+
+inline std::string vocab_file(const std::string& name) {
+    if (const char* dir = std::getenv("LIGHTLLM_VOCAB_DIR")) {
+        std::string p = std::string(dir) + "/" + name;
+        if (file_exists(p)) return p;
+    }
+    return shared_data("tokenizers/" + name);
+}
+
+// True when the file is entirely valid UTF-8 and contains U+FFFD: a binary
+// file mangled by decode(errors="replace").
+inline bool mangled_by_utf8_replace(const std::string& path) {
+    std::string s = read_whole_file(path);
+    bool has_fffd = s.find("\xEF\xBF\xBD") != std::string::npos;
+    size_t i = 0;
+    while (i < s.size()) {
+        unsigned char c = s[i];
+        size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+        if (n == 0 || i + n > s.size()) return false;
+        for (size_t k = 1; k < n; ++k)
+            if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
+        i += n;
+    }
+    return has_fffd;
+}
+
+struct VocabCase {
+    std::string text;
+    std::vector<int32_t> ids;  // no BOS
+};
+
+// .inp: texts each followed by "\n__ggml_vocab_test__\n"; .out: one line of
+// space-separated ids per text.
+inline std::vector<VocabCase> load_vocab_cases(const std::string& inp_path, const std::string& out_path) {
+    std::string inp = read_whole_file(inp_path);
+    std::string out = read_whole_file(out_path);
+    const std::string sep = "\n__ggml_vocab_test__\n";
+    std::vector<VocabCase> cases;
+    size_t pos = 0;
+    while (true) {
+        size_t q = inp.find(sep, pos);
+        if (q == std::string::npos) break;
+        cases.push_back({inp.substr(pos, q - pos), {}});
+        pos = q + sep.size();
+    }
+    std::istringstream lines(out);
+    std::string line;
+    size_t i = 0;
+    while (std::getline(lines, line) && i < cases.size()) {
+        std::istringstream ls(line);
+        int32_t id;
+        while (ls >> id) cases[i].ids.push_back(id);
+        ++i;
+    }
+    if (i != cases.size()) cases.clear();  // malformed pair: the caller's CHECK on size fails
+    return cases;
+}
