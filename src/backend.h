@@ -112,8 +112,9 @@ public:
 };
 
 std::unique_ptr<Backend> make_cpu_backend();
-// Returns nullptr when lightllm was built without CUDA.
-std::unique_ptr<Backend> make_cuda_backend(int device_index);
+// Returns nullptr when lightllm was built without CUDA. `compute_dtype` (F16
+// or BF16) is the dtype of activations and weights on that backend.
+std::unique_ptr<Backend> make_cuda_backend(int device_index, DType compute_dtype = DType::BF16);
 // True when built with CUDA and a GPU is present.
 bool cuda_device_available();
 

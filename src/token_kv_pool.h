@@ -49,6 +49,7 @@ private:
     DType dtype_ = DType::F32;
     int64_t capacity_ = 0;
     std::vector<int32_t> free_slots_;  // stack of free slot indices
+    std::vector<uint8_t> used_;        // [capacity] 1 while a slot is handed out
     std::vector<KvLayer> layers_;
 };
 

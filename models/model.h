@@ -1,0 +1,59 @@
+// Model: one architecture's weights and forward pass, written once against
+// the Backend ops. The engine (model_runner.cpp) builds a packed Batch per
+// step and asks the model for the logits of the rows that need them.
+// A new architecture is a new file in models/ plus one case in load_model.
+#pragma once
+#include "backend.h"
+#include "model_config.h"
+#include "tensor_source.h"
+#include "token_kv_pool.h"
+#include <cstdint>
+#include <memory>
+
+namespace lightllm {
+
+// One engine step, packed without padding, on the device.
+struct Batch {
+    Tensor ids;         // [n_tokens] I32 token ids, request after request
+    Tensor positions;   // [n_tokens] I32 position of each token in its request
+    Tensor slots;       // [n_tokens] I32 KV slot each new token is written to
+    Tensor logit_rows;  // [n_logits] I32 rows of the batch whose logits are wanted
+    AttentionBatch attn;
+    int n_tokens = 0;
+    int n_logits = 0;
+};
+
+class Model {
+public:
+    virtual ~Model() = default;
+    virtual const ModelConfig& config() const = 0;
+    // Bytes of the weights on the device.
+    virtual size_t weight_bytes() const = 0;
+    // Device bytes of the activation buffers for `max_tokens` tokens per step
+    // and `max_logits` logit rows.
+    virtual size_t workspace_bytes(int max_tokens, int max_logits) const = 0;
+    // Allocates those buffers; forward() accepts batches within them.
+    virtual void reserve(int max_tokens, int max_logits) = 0;
+    // Writes the new tokens' K/V into `kv` and returns logits
+    // [n_logits, n_vocab] F32 on the device, valid until the next forward.
+    virtual Tensor forward(const Batch& batch, TokenKvPool& kv) = 0;
+};
+
+// Loads the weights of `cfg.arch` from `tensors` in backend.compute_dtype().
+// `max_context` is the engine's context length (for dynamic RoPE scaling).
+std::unique_ptr<Model> load_model(const ModelConfig& cfg, const TensorSource& tensors, Backend& backend,
+                                  int64_t max_context);
+// The same architecture with seeded random weights (--load-format dummy).
+std::unique_ptr<Model> make_dummy_model(const ModelConfig& cfg, Backend& backend, uint64_t seed, int64_t max_context);
+
+}  // namespace lightllm
+
+namespace lightllm {
+
+// Helpers for model loaders.
+// Copies a file tensor into `dst` (a device tensor or a row slice of one with
+// the same element count), converting to dst.dtype; F32/F16/BF16 go straight
+// to the backend, quantized types through tensor_to_f32.
+void upload_file_tensor(Backend& backend, Tensor& dst, const TensorInfo& info);
+
+}  // namespace lightllm
