@@ -1,0 +1,231 @@
+// ModelRunner: start-up (backend choice, weights, KV sizing) and one engine
+// step (pack the StepSeqs into a Batch, forward, sample on the host).
+//
+// KV capacity: --max-total-tokens when given; otherwise the device memory
+// still free after the weights and the activation workspace are allocated,
+// times mem_fraction, over kv_bytes_per_token. Either way it is capped at
+// max_running_requests * max_context, the most the ReqToTokenTable can
+// address.
+#include "model_runner.h"
+#include "model.h"
+#include "model_files.h"
+#include "presets.h"
+#include "sampler.h"
+#include <algorithm>
+
+namespace lightllm {
+
+namespace {
+
+std::unique_ptr<Backend> choose_backend(const EngineOptions& o, const ModelConfig& cfg) {
+    bool cuda = false;
+    if (o.device == "cuda") {
+        if (!cuda_device_available()) fail("--device cuda: no CUDA device found (or lightllm was built without CUDA)");
+        cuda = true;
+    } else if (o.device == "auto") {
+        cuda = cuda_device_available();
+    } else if (o.device != "cpu") {
+        fail("--device '{}': expected cpu, cuda or auto", o.device);
+    }
+    if (!cuda) return make_cpu_backend();
+    DType dt = cfg.dtype == DType::F16 ? DType::F16 : DType::BF16;
+    if (o.dtype == "f16") dt = DType::F16;
+    else if (o.dtype == "bf16") dt = DType::BF16;
+    else if (o.dtype == "f32") dt = DType::F32;
+    else if (o.dtype != "auto") fail("--dtype '{}': expected auto, f16, bf16 or f32", o.dtype);
+    return make_cuda_backend(0, dt);
+}
+
+DType kv_dtype_for(const std::string& s, const Backend& be) {
+    if (s == "auto") return be.compute_dtype();
+    if (s == "f16") return DType::F16;
+    if (s == "bf16") return DType::BF16;
+    if (s == "f32") return DType::F32;
+    if (s == "int8") return DType::I8;
+    fail("--kv-cache-dtype '{}': expected auto, f16, bf16, f32 or int8", s);
+}
+
+}  // namespace
+
+struct ModelRunner::Impl {
+    EngineOptions opts;
+    ModelConfig cfg;
+    std::unique_ptr<Backend> backend;
+    std::unique_ptr<Model> model;
+    std::unique_ptr<ReqToTokenTable> table;
+    std::unique_ptr<TokenKvPool> kv;
+    int max_context = 0;
+    int max_tokens = 0;  // packed tokens per step
+    int max_logits = 0;  // rows of logits per step
+    // Device copies of one step's index arrays, [max_tokens] or [max_logits + 1].
+    Tensor ids, positions, slots, token_rows, logit_rows, q_start, kv_len, req_rows;
+
+    ~Impl() {
+        kv.reset();
+        table.reset();
+        model.reset();
+        if (backend)
+            for (Tensor* t : {&ids, &positions, &slots, &token_rows, &logit_rows, &q_start, &kv_len, &req_rows})
+                if (!t->empty()) backend->free(*t);
+    }
+
+    // One forward over `seqs`; returns host logits [logit_rows.size(), n_vocab].
+    std::vector<float> run(const std::vector<StepSeq>& seqs, const std::vector<int32_t>& rows_wanted);
+};
+
+ModelRunner::ModelRunner(const EngineOptions& opts) : impl_(std::make_unique<Impl>()) {
+    Impl& m = *impl_;
+    m.opts = opts;
+    ModelFiles files;
+    if (opts.load_dummy) {
+        m.cfg = load_preset_config(opts.model_path);
+    } else {
+        files = open_model_files(opts.model_path);
+        m.cfg = files.config;
+    }
+    if (opts.max_running_requests <= 0) fail("--max-running-requests must be positive (got {})", opts.max_running_requests);
+    if (opts.max_prefill_tokens <= 0) fail("--max-prefill-tokens must be positive (got {})", opts.max_prefill_tokens);
+    if (opts.max_context < 0) fail("--max-context must not be negative (got {})", opts.max_context);
+    m.max_context = opts.max_context > 0 ? opts.max_context : m.cfg.max_position;
+    if (m.max_context <= 0) fail("{}: the model gives no context length; pass --max-context", opts.model_path);
+    m.max_tokens = opts.max_prefill_tokens + opts.max_running_requests;
+    m.max_logits = opts.max_running_requests;
+
+    m.backend = choose_backend(opts, m.cfg);
+    Backend& be = *m.backend;
+    m.model = opts.load_dummy ? make_dummy_model(m.cfg, be, opts.dummy_seed, m.max_context)
+                              : load_model(m.cfg, *files.tensors, be, m.max_context);
+    files.tensors.reset();
+    m.model->reserve(m.max_tokens, m.max_logits);
+    for (Tensor* t : {&m.ids, &m.positions, &m.slots, &m.token_rows})
+        *t = be.alloc(DType::I32, {m.max_tokens});
+    m.logit_rows = be.alloc(DType::I32, {m.max_logits});
+    m.q_start = be.alloc(DType::I32, {m.max_tokens + 1});
+    m.kv_len = be.alloc(DType::I32, {m.max_tokens});
+    m.req_rows = be.alloc(DType::I32, {m.max_tokens});
+    m.table = std::make_unique<ReqToTokenTable>(be, opts.max_running_requests, m.max_context);
+
+    const DType kv_dtype = kv_dtype_for(opts.kv_cache_dtype, be);
+    const KvPoolShape shape{m.cfg.n_layer, m.cfg.n_kv_head, m.cfg.head_dim};
+    const size_t per_token = kv_bytes_per_token(shape, kv_dtype);
+    const int64_t addressable = int64_t(opts.max_running_requests) * m.max_context;
+    int64_t capacity = opts.max_total_tokens;
+    if (capacity <= 0) {
+        if (!(opts.mem_fraction > 0.0f && opts.mem_fraction <= 1.0f))
+            fail("--mem-fraction must be in (0, 1] (got {})", opts.mem_fraction);
+        capacity = int64_t(double(be.free_memory()) * opts.mem_fraction / double(per_token));
+        capacity = std::min(capacity, addressable);
+        if (capacity < 1) fail("not enough {} memory left for the KV cache after loading the weights", be.name());
+    }
+    if (capacity > INT32_MAX) fail("--max-total-tokens {} is too large", capacity);
+    m.kv = std::make_unique<TokenKvPool>(be, shape, kv_dtype, capacity);
+    fmt::print(stderr,
+               "lightllm: {} backend, {} layers, weights {:.1f} MiB; KV cache capacity {} tokens ({}, {:.1f} MiB)\n",
+               be.name(), m.cfg.n_layer, double(m.model->weight_bytes()) / 1048576.0, capacity, dtype_name(kv_dtype),
+               double(per_token) * double(capacity) / 1048576.0);
+}
+
+ModelRunner::~ModelRunner() = default;
+
+const ModelConfig& ModelRunner::config() const { return impl_->cfg; }
+Backend& ModelRunner::backend() { return *impl_->backend; }
+TokenKvPool& ModelRunner::kv_pool() { return *impl_->kv; }
+ReqToTokenTable& ModelRunner::req_to_token() { return *impl_->table; }
+
+std::vector<float> ModelRunner::Impl::run(const std::vector<StepSeq>& seqs, const std::vector<int32_t>& rows_wanted) {
+    Backend& be = *backend;
+    std::vector<int32_t> h_ids, h_pos, h_slots, h_rows, h_q_start{0}, h_kv_len, h_req_rows;
+    int max_q = 0, max_kv = 0;
+    for (const StepSeq& s : seqs) {
+        LL_CHECK(s.row >= 0 && s.row < table->max_requests(), "step: table row {} of {}", s.row, table->max_requests());
+        LL_CHECK(s.n_new > 0 && s.n_cached >= 0 && s.tokens && s.slots, "step: a sequence feeds {} tokens", s.n_new);
+        if (int64_t(s.n_cached) + s.n_new > max_context)
+            fail("a sequence of {} tokens exceeds the context length {}", int64_t(s.n_cached) + s.n_new, max_context);
+        for (int j = 0; j < s.n_new; ++j) {
+            if (s.tokens[j] < 0 || s.tokens[j] >= cfg.n_vocab)
+                fail("token id {} is outside the vocabulary (size {})", s.tokens[j], cfg.n_vocab);
+            h_ids.push_back(s.tokens[j]);
+            h_pos.push_back(s.n_cached + j);
+            h_slots.push_back(s.slots[j]);
+            h_rows.push_back(s.row);
+        }
+        h_q_start.push_back(int32_t(h_ids.size()));
+        h_kv_len.push_back(s.n_cached + s.n_new);
+        h_req_rows.push_back(s.row);
+        max_q = std::max(max_q, s.n_new);
+        max_kv = std::max(max_kv, s.n_cached + s.n_new);
+    }
+    const int n = int(h_ids.size()), n_reqs = int(seqs.size()), n_out = int(rows_wanted.size());
+    LL_CHECK(n > 0 && n <= max_tokens, "step: {} tokens, at most {} per step", n, max_tokens);
+    LL_CHECK(n_out <= max_logits, "step: {} logit rows, at most {}", n_out, max_logits);
+    auto put = [&](const Tensor& buf, const std::vector<int32_t>& v) {
+        Tensor t = buf.slice_rows(0, int64_t(v.size()));
+        if (!v.empty()) be.upload(t, v.data(), DType::I32);
+        return t;
+    };
+    Batch b;
+    b.ids = put(ids, h_ids);
+    b.positions = put(positions, h_pos);
+    b.slots = put(slots, h_slots);
+    b.logit_rows = put(logit_rows, rows_wanted);
+    Tensor rows_t = put(token_rows, h_rows);
+    b.attn.q_start = put(q_start, h_q_start);
+    b.attn.kv_len = put(kv_len, h_kv_len);
+    b.attn.req_rows = put(req_rows, h_req_rows);
+    b.attn.table = table->table();
+    b.attn.n_reqs = n_reqs;
+    b.attn.n_tokens = n;
+    b.attn.max_q_len = max_q;
+    b.attn.max_kv_len = max_kv;
+    b.n_tokens = n;
+    b.n_logits = n_out;
+    be.set_token_slots(table->table(), rows_t, b.positions, b.slots);
+    Tensor logits = model->forward(b, *kv);
+    std::vector<float> host(size_t(n_out) * size_t(cfg.n_vocab));
+    if (n_out > 0) be.download(logits, host.data());
+    return host;
+}
+
+std::vector<SampledToken> ModelRunner::step(const std::vector<StepSeq>& seqs) {
+    Impl& m = *impl_;
+    std::vector<int32_t> rows;
+    int32_t end = 0;
+    for (const StepSeq& s : seqs) {
+        end += s.n_new;
+        if (s.sample) rows.push_back(end - 1);
+    }
+    if (seqs.empty()) return {};
+    const std::vector<float> logits = m.run(seqs, rows);
+    std::vector<SampledToken> out;
+    const SamplingParams greedy;
+    const std::vector<int32_t> none;
+    size_t i = 0;
+    for (const StepSeq& s : seqs) {
+        if (!s.sample) continue;
+        out.push_back(sample_token(logits.data() + i * size_t(m.cfg.n_vocab), m.cfg.n_vocab,
+                                   s.params ? *s.params : greedy, s.prompt ? *s.prompt : none,
+                                   s.output ? *s.output : none));
+        ++i;
+    }
+    return out;
+}
+
+std::vector<float> ModelRunner::forward_all_logits(const StepSeq& seq) {
+    Impl& m = *impl_;
+    const int chunk = std::max(1, std::min(m.max_logits, m.opts.max_prefill_tokens));
+    std::vector<float> all;
+    for (int off = 0; off < seq.n_new; off += chunk) {
+        StepSeq c = seq;
+        c.n_cached = seq.n_cached + off;
+        c.tokens = seq.tokens + off;
+        c.slots = seq.slots + off;
+        c.n_new = std::min(chunk, seq.n_new - off);
+        std::vector<int32_t> rows(size_t(c.n_new));
+        for (int j = 0; j < c.n_new; ++j) rows[size_t(j)] = j;
+        const std::vector<float> part = m.run({c}, rows);
+        all.insert(all.end(), part.begin(), part.end());
+    }
+    return all;
+}
+
+}  // namespace lightllm
