@@ -1,0 +1,226 @@
+// Decode attention (one new query per request), flash-decoding style.
+//
+// Kernel 1, grid (n_head, n_reqs, n_splits), 128 threads: request r's
+// visible keys are cut into n_splits equal chunks (sized here from kv_len, so
+// the launch shape never depends on per-step host values). The block's 8
+// groups of 16 lanes each take every 8th key of the chunk; a lane holds 8
+// dims of the head (one 16-byte load of K and of V per key), the 16 lanes
+// reduce the dot product with shuffles, and each group keeps its own online
+// softmax (max m, sum l, acc). The groups are merged through shared memory.
+// With one split the block writes the output; otherwise it writes
+// (m, l, acc) to the workspace and kernel 2 merges the splits.
+// Scores are in base 2 (q pre-scaled by scale * log2 e).
+#include "attention_common.cuh"
+#include <algorithm>
+
+namespace lightllm::gpu {
+
+constexpr int kThreads = 128;
+constexpr int kGroups = kThreads / 16;
+constexpr int kUnroll = 4;  // keys per group in flight
+
+// 8 values of K or V for dims [d0, d0 + 8) of (slot, g), as floats.
+template <typename T>
+__device__ __forceinline__ void load8(const AttnArgs& a, const void* cache, const float* scale, int64_t slot, int g,
+                                      int d0, float* out) {
+    int64_t idx = (slot * a.n_kv_head + g) * a.head_dim + d0;
+    if (a.kv_int8) {
+        uint2 raw = *reinterpret_cast<const uint2*>(static_cast<const int8_t*>(cache) + idx);
+        const int8_t* b = reinterpret_cast<const int8_t*>(&raw);
+        float sc = scale[slot * a.n_kv_head + g];
+#pragma unroll
+        for (int i = 0; i < 8; ++i) out[i] = float(b[i]) * sc;
+    } else {
+        Vec16<T> v = *reinterpret_cast<const Vec16<T>*>(static_cast<const T*>(cache) + idx);
+#pragma unroll
+        for (int i = 0; i < 8; ++i) out[i] = to_float(v.v[i]);
+    }
+}
+
+template <typename T, int D>
+static __global__ __launch_bounds__(kThreads) void decode_attention_kernel(AttnArgs a, float* ws, int n_splits) {
+    static_assert(sizeof(T) == 2, "16-bit types only");
+    constexpr int kLanes = D / 8;  // lanes of a group that hold dims
+    int h = blockIdx.x, r = blockIdx.y, split = blockIdx.z;
+    int n_reqs = gridDim.y;
+    int q_end = a.q_start[r + 1];
+    if (q_end - a.q_start[r] < 1) return;
+    int token = q_end - 1;
+    int L = a.kv_len[r], qpos = L - 1;
+    int begin = first_visible_key(qpos, a.sliding_window);
+    int chunk = (L - begin + n_splits - 1) / n_splits;
+    int s0 = begin + split * chunk, s1 = min(L, s0 + chunk);
+    int g = h / (a.n_head / a.n_kv_head);
+    int li = threadIdx.x & 15, grp = threadIdx.x >> 4;
+    bool active = li < kLanes;
+    int d0 = active ? li * 8 : 0;
+
+    float qv[8], acc[8];
+    {
+        Vec16<T> v = *reinterpret_cast<const Vec16<T>*>(static_cast<const T*>(a.q) +
+                                                        (int64_t(token) * a.n_head + h) * D + d0);
+#pragma unroll
+        for (int i = 0; i < 8; ++i) {
+            qv[i] = active ? to_float(v.v[i]) * a.scale_log2 : 0.0f;
+            acc[i] = 0.0f;
+        }
+    }
+    float slope = a.alibi ? alibi_slope(h, a.n_head) * 1.4426950408889634f : 0.0f;
+    const int* trow = a.table + int64_t(a.req_rows[r]) * a.table_stride;
+    float m = -INFINITY, l = 0.0f;
+    for (int base = s0; base < s1; base += kGroups * kUnroll) {  // uniform over the block
+        int64_t slot[kUnroll];
+        float sc[kUnroll];
+#pragma unroll
+        for (int u = 0; u < kUnroll; ++u) {
+            int p = base + u * kGroups + grp;
+            slot[u] = p < s1 ? trow[p] : -1;
+        }
+#pragma unroll
+        for (int u = 0; u < kUnroll; ++u) {
+            float kf[8];
+            float dot = 0.0f;
+            if (slot[u] >= 0 && active) {
+                load8<T>(a, a.k_cache, a.k_scale, slot[u], g, d0, kf);
+#pragma unroll
+                for (int i = 0; i < 8; ++i) dot += qv[i] * kf[i];
+            }
+#pragma unroll
+            for (int o = 8; o > 0; o >>= 1) dot += __shfl_xor_sync(0xffffffffu, dot, o);
+            int p = base + u * kGroups + grp;
+            sc[u] = slot[u] >= 0 ? dot + slope * float(p - qpos) : -INFINITY;
+        }
+        float m_new = m;
+#pragma unroll
+        for (int u = 0; u < kUnroll; ++u) m_new = fmaxf(m_new, sc[u]);
+        if (m_new == -INFINITY) continue;  // group-uniform: nothing visible yet
+        float alpha = exp2f(m - m_new);
+        l *= alpha;
+#pragma unroll
+        for (int i = 0; i < 8; ++i) acc[i] *= alpha;
+#pragma unroll
+        for (int u = 0; u < kUnroll; ++u) {
+            if (slot[u] < 0) continue;
+            float w = exp2f(sc[u] - m_new);
+            l += w;
+            if (!active) continue;
+            float vf[8];
+            load8<T>(a, a.v_cache, a.v_scale, slot[u], g, d0, vf);
+#pragma unroll
+            for (int i = 0; i < 8; ++i) acc[i] += w * vf[i];
+        }
+        m = m_new;
+    }
+
+    __shared__ float sm_m[kGroups], sm_l[kGroups];
+    __shared__ float sm_acc[kGroups][D];
+    if (li == 0) {
+        sm_m[grp] = m;
+        sm_l[grp] = l;
+    }
+    if (active) {
+#pragma unroll
+        for (int i = 0; i < 8; ++i) sm_acc[grp][d0 + i] = acc[i];
+    }
+    __syncthreads();
+    float M = -INFINITY;
+#pragma unroll
+    for (int j = 0; j < kGroups; ++j) M = fmaxf(M, sm_m[j]);
+    float w[kGroups], lsum = 0.0f;
+#pragma unroll
+    for (int j = 0; j < kGroups; ++j) {
+        w[j] = M == -INFINITY ? 0.0f : exp2f(sm_m[j] - M);
+        lsum += w[j] * sm_l[j];
+    }
+    for (int d = threadIdx.x; d < D; d += kThreads) {
+        float o = 0.0f;
+#pragma unroll
+        for (int j = 0; j < kGroups; ++j) o += w[j] * sm_acc[j][d];
+        if (n_splits == 1) {
+            static_cast<T*>(a.out)[(int64_t(token) * a.n_head + h) * D + d] =
+                from_float<T>(lsum > 0.0f ? o / lsum : 0.0f);
+        } else {
+            int64_t idx = (int64_t(r) * a.n_head + h) * n_splits + split;
+            ws[idx * D + d] = o;
+            if (d == 0) {
+                float* ml = ws + int64_t(n_reqs) * a.n_head * n_splits * D;
+                ml[idx * 2] = M;
+                ml[idx * 2 + 1] = lsum;
+            }
+        }
+    }
+}
+
+template <typename T, int D>
+static __global__ void decode_reduce_kernel(AttnArgs a, const float* ws, int n_splits) {
+    int h = blockIdx.x, r = blockIdx.y, n_reqs = gridDim.y;
+    int q_end = a.q_start[r + 1];
+    if (q_end - a.q_start[r] < 1) return;
+    int64_t idx0 = (int64_t(r) * a.n_head + h) * n_splits;
+    const float* ml = ws + int64_t(n_reqs) * a.n_head * n_splits * D;
+    float M = -INFINITY;
+    for (int j = 0; j < n_splits; ++j) M = fmaxf(M, ml[(idx0 + j) * 2]);
+    for (int d = threadIdx.x; d < D; d += blockDim.x) {
+        float o = 0.0f, lsum = 0.0f;
+        for (int j = 0; j < n_splits; ++j) {
+            float w = M == -INFINITY ? 0.0f : exp2f(ml[(idx0 + j) * 2] - M);
+            o += w * ws[(idx0 + j) * D + d];
+            lsum += w * ml[(idx0 + j) * 2 + 1];
+        }
+        static_cast<T*>(a.out)[(int64_t(q_end - 1) * a.n_head + h) * D + d] =
+            from_float<T>(lsum > 0.0f ? o / lsum : 0.0f);
+    }
+}
+
+bool attention_fast_path(DType dtype, int head_dim) {
+    return (dtype == DType::F16 || dtype == DType::BF16) &&
+           (head_dim == 64 || head_dim == 80 || head_dim == 96 || head_dim == 128);
+}
+
+int decode_attention_splits(int n_reqs, int n_head, int n_sm) {
+    int blocks = std::max(1, n_reqs * n_head);
+    int target = 2 * n_sm;  // a couple of waves of blocks
+    return std::clamp((target + blocks - 1) / blocks, 1, 16);
+}
+
+size_t decode_attention_workspace_bytes(int n_reqs, int n_head, int head_dim, int n_splits) {
+    if (n_splits <= 1) return 0;
+    return size_t(n_reqs) * n_head * n_splits * (head_dim + 2) * sizeof(float);
+}
+
+template <typename T, int D>
+static void launch_decode(const AttnArgs& a, int n_reqs, float* ws, int n_splits, cudaStream_t s) {
+    dim3 grid(a.n_head, n_reqs, n_splits);
+    decode_attention_kernel<T, D><<<grid, kThreads, 0, s>>>(a, ws, n_splits);
+    CUDA_CHECK_LAUNCH();
+    if (n_splits > 1) {
+        decode_reduce_kernel<T, D><<<dim3(a.n_head, n_reqs), D, 0, s>>>(a, ws, n_splits);
+        CUDA_CHECK_LAUNCH();
+    }
+}
+
+template <typename T>
+static void dispatch_decode(const AttnArgs& a, int n_reqs, float* ws, int n_splits, cudaStream_t s) {
+    switch (a.head_dim) {
+        case 64: launch_decode<T, 64>(a, n_reqs, ws, n_splits, s); break;
+        case 80: launch_decode<T, 80>(a, n_reqs, ws, n_splits, s); break;
+        case 96: launch_decode<T, 96>(a, n_reqs, ws, n_splits, s); break;
+        case 128: launch_decode<T, 128>(a, n_reqs, ws, n_splits, s); break;
+        default: LL_CHECK(false, "decode attention: head_dim {}", a.head_dim);
+    }
+}
+
+void decode_attention(const Tensor& q, const KvLayer& kv, const AttentionBatch& batch, const HeadShape& heads,
+                      const AttentionParams& params, Tensor& out, void* workspace, int n_splits, cudaStream_t s) {
+    AttnArgs a = make_attn_args(q, kv, batch, heads, params, out);
+    LL_CHECK(attention_fast_path(q.dtype, heads.head_dim), "decode attention: dtype {} head_dim {}",
+             dtype_name(q.dtype), heads.head_dim);
+    LL_CHECK(batch.max_q_len <= 1, "decode attention with {} new tokens per request", batch.max_q_len);
+    LL_CHECK(n_splits == 1 || workspace != nullptr, "decode attention: no workspace for {} splits", n_splits);
+    if (batch.n_reqs == 0) return;
+    float* ws = static_cast<float*>(workspace);
+    if (q.dtype == DType::F16) dispatch_decode<__half>(a, batch.n_reqs, ws, n_splits, s);
+    else dispatch_decode<__nv_bfloat16>(a, batch.n_reqs, ws, n_splits, s);
+}
+
+}  // namespace lightllm::gpu

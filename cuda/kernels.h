@@ -1,0 +1,59 @@
+// The CUDA ops: one public host function (a "launcher") per op, each taking
+// the stream it runs on. Semantics are those of the same-named op in
+// src/backend.h; shapes and dtypes are checked here, with LL_CHECK, because a
+// mismatch is a bug in the caller. Kernels live in cuda/<op>.cu.
+#pragma once
+#include "backend.h"
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+
+namespace lightllm::gpu {
+
+void embedding(const Tensor& ids, const Tensor& table, Tensor& out, cudaStream_t s);
+void rms_norm(const Tensor& x, const Tensor& w, Tensor& out, float eps, cudaStream_t s);
+void add_rms_norm(Tensor& residual, const Tensor& delta, const Tensor& w, Tensor& out, float eps,
+                  cudaStream_t s);
+void layer_norm(const Tensor& x, const Tensor& w, const Tensor& b, Tensor& out, float eps, cudaStream_t s);
+
+// out = x @ w^T (+ bias) through cuBLAS (fp32 accumulation); `handle` is bound to `s`.
+void linear(cublasHandle_t handle, const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& out,
+            cudaStream_t s);
+
+void rope_store_kv(const Tensor& qkv, const Tensor& positions, const Tensor& inv_freq, const HeadShape& heads,
+                   const Tensor& slots, KvLayer& kv, Tensor& q_out, cudaStream_t s);
+
+void silu_mul(const Tensor& gate_up, Tensor& out, cudaStream_t s);
+void gelu(const Tensor& x, Tensor& out, cudaStream_t s);
+void add(const Tensor& a, const Tensor& b, Tensor& out, cudaStream_t s);
+void gather_rows(const Tensor& x, const Tensor& rows, Tensor& out, cudaStream_t s);
+void set_token_slots(Tensor& table, const Tensor& token_rows, const Tensor& positions, const Tensor& slots,
+                     cudaStream_t s);
+// n elements of src_dtype at src -> dst_dtype at dst (F32/F16/BF16 among
+// themselves; I32 and I8 only to themselves).
+void convert(const void* src, DType src_dtype, void* dst, DType dst_dtype, int64_t n, cudaStream_t s);
+// Seeded normal(0, stddev): element i depends only on (seed, i).
+void fill_random(Tensor& t, uint64_t seed, float stddev, cudaStream_t s);
+
+// ---- attention ----
+// Decode (one new query per request): flash-decoding, each request's keys split
+// into n_splits chunks (sized on the device from kv_len, so the launch shape
+// depends only on n_reqs and n_splits: CUDA-graph safe), then a reduce kernel.
+int decode_attention_splits(int n_reqs, int n_head, int n_sm);
+size_t decode_attention_workspace_bytes(int n_reqs, int n_head, int head_dim, int n_splits);
+// True when the fast kernels (decode / tensor-core prefill) take this shape.
+bool attention_fast_path(DType dtype, int head_dim);
+void decode_attention(const Tensor& q, const KvLayer& kv, const AttentionBatch& batch, const HeadShape& heads,
+                      const AttentionParams& params, Tensor& out, void* workspace, int n_splits, cudaStream_t s);
+// Prefill / chunked prefill: FlashAttention-2 style on tensor cores (mma.sync),
+// 64 queries of one (request, head) per block, keys read through the table.
+void prefill_attention(const Tensor& q, const KvLayer& kv, const AttentionBatch& batch, const HeadShape& heads,
+                       const AttentionParams& params, Tensor& out, cudaStream_t s);
+// Any dtype / head_dim up to 256: one warp per (query, head), keys one by one.
+void reference_attention(const Tensor& q, const KvLayer& kv, const AttentionBatch& batch, const HeadShape& heads,
+                         const AttentionParams& params, Tensor& out, cudaStream_t s);
+
+// ---- sampling ----
+// ids[i] = argmax_j logits[i, j] (lowest index on ties)   logits [n, vocab] F32/F16/BF16, ids [n] I32
+void argmax_rows(const Tensor& logits, Tensor& ids, cudaStream_t s);
+
+}  // namespace lightllm::gpu

@@ -1,0 +1,281 @@
+// Prefill attention on tensor cores, FlashAttention-2 style, over packed
+// variable-length sequences (nopad). Also serves chunked prefill: the new
+// queries of a request attend to its cached tokens through the table.
+//
+// Grid (q tiles, n_reqs, n_head); a block of 4 warps takes 64 consecutive new
+// queries of one request and head (tiles past the request's length exit). Each
+// warp owns 16 query rows: Q stays in registers as mma A fragments; for each
+// tile of 64 keys, K and V are gathered through the table into shared memory
+// (rows padded by 16 bytes against bank conflicts), S = Q K^T is computed with
+// mma.sync m16n8k16 (fp32 accumulate), masked, turned into P with an online
+// softmax in base 2, and O += P V with P reused straight from the S
+// accumulators as A fragments. Fragment layouts (PTX ISA, m16n8k16):
+//   A: a0 (row g, cols 2t..2t+1), a1 (row g+8), a2 (row g, cols +8), a3 (row g+8, cols +8)
+//   B: b0 (k rows 2t..2t+1, col g), b1 (k rows +8);  C: c0,c1 (row g, cols 2t..), c2,c3 (row g+8)
+// with g = lane / 4, t = lane % 4.
+#include "attention_common.cuh"
+#include <type_traits>
+
+namespace lightllm::gpu {
+
+constexpr int kBM = 64, kBN = 64, kWarps = 4;
+
+template <typename T> struct MmaType;
+template <> struct MmaType<__half> {
+    static __device__ __forceinline__ uint32_t pack(float lo, float hi) {
+        __half2 v = __floats2half2_rn(lo, hi);
+        return *reinterpret_cast<uint32_t*>(&v);
+    }
+};
+template <> struct MmaType<__nv_bfloat16> {
+    static __device__ __forceinline__ uint32_t pack(float lo, float hi) {
+        __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
+        return *reinterpret_cast<uint32_t*>(&v);
+    }
+};
+
+template <typename T>
+__device__ __forceinline__ void mma16816(float* c, const uint32_t* a, uint32_t b0, uint32_t b1) {
+    if constexpr (std::is_same_v<T, __half>) {
+        asm volatile(
+            "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+            "{%0,%1,%2,%3};\n"
+            : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+            : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+    } else {
+        asm volatile(
+            "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+            "{%0,%1,%2,%3};\n"
+            : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+            : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+    }
+}
+
+__device__ __forceinline__ void ldmatrix_x4(uint32_t* r, const void* p) {
+    uint32_t addr = uint32_t(__cvta_generic_to_shared(p));
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+                 : "r"(addr));
+}
+__device__ __forceinline__ void ldmatrix_x4_trans(uint32_t* r, const void* p) {
+    uint32_t addr = uint32_t(__cvta_generic_to_shared(p));
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+                 : "r"(addr));
+}
+
+// Gathers kBN rows of K or V (keys kb.., slot from the table) into smem
+// [kBN][LD]; keys >= kv_hi become zeros (so masked P * V stays finite).
+template <typename T, int D, int LD>
+__device__ __forceinline__ void load_kv_tile(const AttnArgs& a, const void* cache, const float* scale, const int* trow,
+                                             int kb, int kv_hi, int g, T* dst) {
+    constexpr int kChunks = D / 8;  // 16-byte chunks per row
+    for (int c = threadIdx.x; c < kBN * kChunks; c += kWarps * 32) {
+        int row = c / kChunks, col = (c % kChunks) * 8;
+        int key = kb + row;
+        Vec16<T> v;
+        if (key < kv_hi) {
+            int64_t slot = trow[key];
+            int64_t idx = (slot * a.n_kv_head + g) * D + col;
+            if (a.kv_int8) {
+                uint2 raw = *reinterpret_cast<const uint2*>(static_cast<const int8_t*>(cache) + idx);
+                const int8_t* b = reinterpret_cast<const int8_t*>(&raw);
+                float sc = scale[slot * a.n_kv_head + g];
+#pragma unroll
+                for (int i = 0; i < 8; ++i) v.v[i] = from_float<T>(float(b[i]) * sc);
+            } else {
+                v = *reinterpret_cast<const Vec16<T>*>(static_cast<const T*>(cache) + idx);
+            }
+        } else {
+#pragma unroll
+            for (int i = 0; i < 8; ++i) v.v[i] = from_float<T>(0.0f);
+        }
+        *reinterpret_cast<Vec16<T>*>(dst + row * LD + col) = v;
+    }
+}
+
+template <typename T, int D>
+static __global__ __launch_bounds__(kWarps * 32) void prefill_attention_kernel(AttnArgs a) {
+    constexpr int LD = D + 8;
+    constexpr int kDK = D / 16;   // k-steps of Q K^T
+    constexpr int kDT = D / 8;    // n8 tiles of O
+    constexpr int kNT = kBN / 8;  // n8 tiles of S
+    extern __shared__ __align__(16) unsigned char smem_raw[];
+    T* sQ = reinterpret_cast<T*>(smem_raw);
+    T* sK = sQ + kBM * LD;
+    T* sV = sK + kBN * LD;
+
+    int r = blockIdx.y, h = blockIdx.z;
+    int tile = gridDim.x - 1 - blockIdx.x;  // longest tiles first
+    int q0 = a.q_start[r], q_len = a.q_start[r + 1] - q0;
+    if (tile * kBM >= q_len) return;
+    int L = a.kv_len[r];
+    int first_pos = L - q_len;  // position of new token 0
+    int row_lo = tile * kBM, row_hi = min(q_len, row_lo + kBM);
+    int kv_lo = first_visible_key(first_pos + row_lo, a.sliding_window);
+    int kv_hi = first_pos + row_hi;  // one past the last query's position
+    int g = h / (a.n_head / a.n_kv_head);
+    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    int64_t q_stride = int64_t(a.n_head) * D;
+
+    // Q tile -> smem -> A fragments.
+    for (int c = threadIdx.x; c < kBM * (D / 8); c += kWarps * 32) {
+        int row = c / (D / 8), col = (c % (D / 8)) * 8;
+        Vec16<T> v;
+        if (row_lo + row < row_hi) {
+            v = *reinterpret_cast<const Vec16<T>*>(static_cast<const T*>(a.q) + (q0 + row_lo + row) * q_stride +
+                                                   h * D + col);
+        } else {
+#pragma unroll
+            for (int i = 0; i < 8; ++i) v.v[i] = from_float<T>(0.0f);
+        }
+        *reinterpret_cast<Vec16<T>*>(sQ + row * LD + col) = v;
+    }
+    __syncthreads();
+    uint32_t qf[kDK][4];
+#pragma unroll
+    for (int kk = 0; kk < kDK; ++kk)
+        ldmatrix_x4(qf[kk], sQ + (warp * 16 + (lane & 15)) * LD + kk * 16 + (lane >> 4) * 8);
+
+    float o[kDT][4];
+#pragma unroll
+    for (int i = 0; i < kDT; ++i) o[i][0] = o[i][1] = o[i][2] = o[i][3] = 0.0f;
+    float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f};
+    int qpos[2];
+    qpos[0] = first_pos + row_lo + warp * 16 + (lane >> 2);
+    qpos[1] = qpos[0] + 8;
+    float slope = a.alibi ? alibi_slope(h, a.n_head) * 1.4426950408889634f : 0.0f;
+    const int* trow = a.table + int64_t(a.req_rows[r]) * a.table_stride;
+
+    for (int kb = kv_lo; kb < kv_hi; kb += kBN) {
+        __syncthreads();  // previous tile fully consumed
+        load_kv_tile<T, D, LD>(a, a.k_cache, a.k_scale, trow, kb, kv_hi, g, sK);
+        load_kv_tile<T, D, LD>(a, a.v_cache, a.v_scale, trow, kb, kv_hi, g, sV);
+        __syncthreads();
+
+        float sc[kNT][4];
+#pragma unroll
+        for (int i = 0; i < kNT; ++i) sc[i][0] = sc[i][1] = sc[i][2] = sc[i][3] = 0.0f;
+#pragma unroll
+        for (int kk = 0; kk < kDK; ++kk) {
+#pragma unroll
+            for (int np = 0; np < kNT / 2; ++np) {
+                uint32_t b[4];
+                ldmatrix_x4(b, sK + (np * 16 + (lane & 7) + (lane >> 4) * 8) * LD + kk * 16 + ((lane >> 3) & 1) * 8);
+                mma16816<T>(sc[2 * np], qf[kk], b[0], b[1]);
+                mma16816<T>(sc[2 * np + 1], qf[kk], b[2], b[3]);
+            }
+        }
+        // Mask, scale, online softmax.
+        float mx[2] = {-INFINITY, -INFINITY};
+#pragma unroll
+        for (int nt = 0; nt < kNT; ++nt) {
+#pragma unroll
+            for (int i = 0; i < 4; ++i) {
+                int key = kb + nt * 8 + (lane & 3) * 2 + (i & 1);
+                int qp = qpos[i >> 1];
+                bool ok = key <= qp && key < kv_hi && (a.sliding_window <= 0 || key > qp - a.sliding_window);
+                float x = ok ? sc[nt][i] * a.scale_log2 + slope * float(key - qp) : -INFINITY;
+                sc[nt][i] = x;
+                mx[i >> 1] = fmaxf(mx[i >> 1], x);
+            }
+        }
+        float alpha[2], m_use[2];
+#pragma unroll
+        for (int j = 0; j < 2; ++j) {
+            mx[j] = fmaxf(mx[j], __shfl_xor_sync(0xffffffffu, mx[j], 1));
+            mx[j] = fmaxf(mx[j], __shfl_xor_sync(0xffffffffu, mx[j], 2));
+            float m_new = fmaxf(m[j], mx[j]);
+            m_use[j] = m_new == -INFINITY ? 0.0f : m_new;
+            alpha[j] = exp2f(m[j] - m_use[j]);
+            m[j] = m_new;
+            l[j] *= alpha[j];
+        }
+#pragma unroll
+        for (int nt = 0; nt < kNT; ++nt) {
+#pragma unroll
+            for (int i = 0; i < 4; ++i) {
+                float p = exp2f(sc[nt][i] - m_use[i >> 1]);
+                sc[nt][i] = p;
+                l[i >> 1] += p;
+            }
+        }
+#pragma unroll
+        for (int dt = 0; dt < kDT; ++dt) {
+            o[dt][0] *= alpha[0];
+            o[dt][1] *= alpha[0];
+            o[dt][2] *= alpha[1];
+            o[dt][3] *= alpha[1];
+        }
+        // O += P V.
+#pragma unroll
+        for (int kk = 0; kk < kBN / 16; ++kk) {
+            uint32_t pa[4];
+            pa[0] = MmaType<T>::pack(sc[2 * kk][0], sc[2 * kk][1]);
+            pa[1] = MmaType<T>::pack(sc[2 * kk][2], sc[2 * kk][3]);
+            pa[2] = MmaType<T>::pack(sc[2 * kk + 1][0], sc[2 * kk + 1][1]);
+            pa[3] = MmaType<T>::pack(sc[2 * kk + 1][2], sc[2 * kk + 1][3]);
+#pragma unroll
+            for (int dp = 0; dp < D / 16; ++dp) {
+                uint32_t b[4];
+                ldmatrix_x4_trans(b, sV + (kk * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * LD + dp * 16 +
+                                         (lane >> 4) * 8);
+                mma16816<T>(o[2 * dp], pa, b[0], b[1]);
+                mma16816<T>(o[2 * dp + 1], pa, b[2], b[3]);
+            }
+        }
+    }
+
+    float inv[2];
+#pragma unroll
+    for (int j = 0; j < 2; ++j) {
+        l[j] += __shfl_xor_sync(0xffffffffu, l[j], 1);
+        l[j] += __shfl_xor_sync(0xffffffffu, l[j], 2);
+        inv[j] = l[j] > 0.0f ? 1.0f / l[j] : 0.0f;
+    }
+    T* out = static_cast<T*>(a.out);
+#pragma unroll
+    for (int j = 0; j < 2; ++j) {
+        int row = row_lo + warp * 16 + (lane >> 2) + j * 8;
+        if (row >= row_hi) continue;
+        T* dst = out + (q0 + row) * q_stride + h * D + (lane & 3) * 2;
+#pragma unroll
+        for (int dt = 0; dt < kDT; ++dt)
+            *reinterpret_cast<uint32_t*>(dst + dt * 8) =
+                MmaType<T>::pack(o[dt][2 * j] * inv[j], o[dt][2 * j + 1] * inv[j]);
+    }
+}
+
+template <typename T, int D>
+static void launch_prefill(const AttnArgs& a, const AttentionBatch& b, cudaStream_t s) {
+    constexpr int LD = D + 8;
+    size_t smem = size_t(kBM + 2 * kBN) * LD * sizeof(T);
+    CUDA_CHECK(cudaFuncSetAttribute(prefill_attention_kernel<T, D>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                    int(smem)));
+    dim3 grid((b.max_q_len + kBM - 1) / kBM, b.n_reqs, a.n_head);
+    prefill_attention_kernel<T, D><<<grid, kWarps * 32, smem, s>>>(a);
+    CUDA_CHECK_LAUNCH();
+}
+
+template <typename T>
+static void dispatch_prefill(const AttnArgs& a, const AttentionBatch& b, cudaStream_t s) {
+    switch (a.head_dim) {
+        case 64: launch_prefill<T, 64>(a, b, s); break;
+        case 80: launch_prefill<T, 80>(a, b, s); break;
+        case 96: launch_prefill<T, 96>(a, b, s); break;
+        case 128: launch_prefill<T, 128>(a, b, s); break;
+        default: LL_CHECK(false, "prefill attention: head_dim {}", a.head_dim);
+    }
+}
+
+void prefill_attention(const Tensor& q, const KvLayer& kv, const AttentionBatch& batch, const HeadShape& heads,
+                       const AttentionParams& params, Tensor& out, cudaStream_t s) {
+    AttnArgs a = make_attn_args(q, kv, batch, heads, params, out);
+    LL_CHECK(attention_fast_path(q.dtype, heads.head_dim), "prefill attention: dtype {} head_dim {}",
+             dtype_name(q.dtype), heads.head_dim);
+    if (batch.n_reqs == 0 || batch.max_q_len == 0) return;
+    if (q.dtype == DType::F16) dispatch_prefill<__half>(a, batch, s);
+    else dispatch_prefill<__nv_bfloat16>(a, batch, s);
+}
+
+}  // namespace lightllm::gpu

@@ -1,0 +1,104 @@
+// RoPE (rotate_half / neox layout) fused with writing K and V into their
+// token slots. One block per token, one warp per head (q heads, then k, then
+// v heads of the packed qkv row); lane e handles dims e, e+32, ...
+// For dim e < rope_dim/2:        y[e] = x[e] cos - x[e + half] sin
+//     half <= e < rope_dim:      y[e] = x[e] cos + x[e - half] sin
+// with angle = position * inv_freq[e mod half]; dims >= rope_dim are copied.
+// int8 KV: per (slot, kv head) symmetric scale, as in src/kv_quant.h.
+#include "common.cuh"
+#include "kernels.h"
+#include "kv_quant.h"
+
+namespace lightllm::gpu {
+
+constexpr int kMaxDimPerLane = 8;  // head_dim <= 256
+
+template <typename T>
+static __global__ void rope_store_kv_kernel(const T* qkv, const int* positions, const float* inv_freq,
+                                            const int* slots, T* q_out, T* k_cache, T* v_cache, int8_t* k_cache8,
+                                            int8_t* v_cache8, float* k_scale, float* v_scale, int n_head,
+                                            int n_kv_head, int head_dim, int rope_dim) {
+    int token = blockIdx.x;
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, n_warps = blockDim.x >> 5;
+    int n_heads_total = n_head + 2 * n_kv_head;
+    const T* row = qkv + int64_t(token) * n_heads_total * head_dim;
+    float pos = float(positions[token]);
+    int slot = slots[token];
+    int half = rope_dim / 2;
+    for (int h = warp; h < n_heads_total; h += n_warps) {
+        const T* src = row + h * head_dim;
+        bool is_v = h >= n_head + n_kv_head;
+        float y[kMaxDimPerLane];
+        float amax = 0.0f;
+#pragma unroll
+        for (int i = 0; i < kMaxDimPerLane; ++i) {
+            int e = lane + 32 * i;
+            y[i] = 0.0f;
+            if (e >= head_dim) continue;
+            float x = to_float(src[e]);
+            if (!is_v && e < rope_dim) {
+                float sn, cs;
+                int j = e < half ? e : e - half;
+                sincosf(pos * inv_freq[j], &sn, &cs);
+                x = e < half ? x * cs - to_float(src[e + half]) * sn : x * cs + to_float(src[e - half]) * sn;
+            }
+            y[i] = x;
+            amax = fmaxf(amax, fabsf(x));
+        }
+        if (h < n_head) {
+            T* dst = q_out + (int64_t(token) * n_head + h) * head_dim;
+#pragma unroll
+            for (int i = 0; i < kMaxDimPerLane; ++i)
+                if (lane + 32 * i < head_dim) dst[lane + 32 * i] = from_float<T>(y[i]);
+            continue;
+        }
+        if (slot < 0) continue;
+        int g = is_v ? h - n_head - n_kv_head : h - n_head;
+        int64_t base = (int64_t(slot) * n_kv_head + g) * head_dim;
+        if (k_cache8 != nullptr) {
+            amax = warp_max(amax);
+            float scale = kv_int8_scale(amax);
+            int8_t* dst = (is_v ? v_cache8 : k_cache8) + base;
+#pragma unroll
+            for (int i = 0; i < kMaxDimPerLane; ++i)
+                if (lane + 32 * i < head_dim)
+                    dst[lane + 32 * i] = kv_int8_quantize(y[i], scale);
+            if (lane == 0) (is_v ? v_scale : k_scale)[int64_t(slot) * n_kv_head + g] = scale;
+        } else {
+            T* dst = (is_v ? v_cache : k_cache) + base;
+#pragma unroll
+            for (int i = 0; i < kMaxDimPerLane; ++i)
+                if (lane + 32 * i < head_dim) dst[lane + 32 * i] = from_float<T>(y[i]);
+        }
+    }
+}
+
+void rope_store_kv(const Tensor& qkv, const Tensor& positions, const Tensor& inv_freq, const HeadShape& heads,
+                   const Tensor& slots, KvLayer& kv, Tensor& q_out, cudaStream_t s) {
+    int64_t n = qkv.rows();
+    int d = heads.head_dim;
+    LL_CHECK(d > 0 && d <= 32 * kMaxDimPerLane && heads.rope_dim % 2 == 0 && heads.rope_dim <= d,
+             "rope_store_kv: head_dim {} rope_dim {}", d, heads.rope_dim);
+    LL_CHECK(qkv.dim(-1) == int64_t(heads.n_head + 2 * heads.n_kv_head) * d && q_out.rows() == n &&
+                 q_out.dim(-1) == int64_t(heads.n_head) * d && positions.numel() == n && slots.numel() == n &&
+                 q_out.dtype == qkv.dtype,
+             "rope_store_kv: qkv {} q_out {} positions {} slots {}", qkv.shape_str(), q_out.shape_str(),
+             positions.shape_str(), slots.shape_str());
+    bool int8 = kv.k.dtype == DType::I8;
+    LL_CHECK(int8 ? !kv.k_scale.empty() && !kv.v_scale.empty() : kv.k.dtype == qkv.dtype,
+             "rope_store_kv: kv cache dtype {} with compute dtype {}", dtype_name(kv.k.dtype), dtype_name(qkv.dtype));
+    LL_CHECK(heads.rope_dim == 0 || inv_freq.numel() >= heads.rope_dim / 2, "rope_store_kv: inv_freq {}",
+             inv_freq.shape_str());
+    if (n == 0) return;
+    int n_heads_total = heads.n_head + 2 * heads.n_kv_head;
+    int threads = 32 * std::min(8, n_heads_total);
+    LL_DISPATCH_FLOAT(qkv.dtype, rope_store_kv_kernel<scalar_t><<<int(n), threads, 0, s>>>(
+        qkv.ptr<scalar_t>(), positions.ptr<int>(), inv_freq.ptr<float>(), slots.ptr<int>(), q_out.ptr<scalar_t>(),
+        int8 ? nullptr : kv.k.ptr<scalar_t>(), int8 ? nullptr : kv.v.ptr<scalar_t>(),
+        int8 ? kv.k.ptr<int8_t>() : nullptr, int8 ? kv.v.ptr<int8_t>() : nullptr,
+        int8 ? kv.k_scale.ptr<float>() : nullptr, int8 ? kv.v_scale.ptr<float>() : nullptr, heads.n_head,
+        heads.n_kv_head, d, heads.rope_dim));
+    CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace lightllm::gpu

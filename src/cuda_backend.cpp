@@ -1,0 +1,193 @@
+// CudaBackend: memory, transfers and the dispatch of each op to its launcher
+// (cuda/kernels.h). Also the factory hooks of backend_registry.h.
+#include "cuda_backend.h"
+#include "backend_registry.h"
+#include "cuda_check.h"
+#include "kernels.h"
+#include <algorithm>
+#include <cstring>
+
+namespace lightllm {
+
+namespace {
+constexpr size_t kCublasWorkspaceBytes = size_t(32) << 20;
+constexpr size_t kStagingBytes = size_t(64) << 20;
+}  // namespace
+
+CudaBackend::CudaBackend(int device_index, DType compute_dtype) : device_(device_index), compute_dtype_(compute_dtype) {
+    LL_CHECK(compute_dtype == DType::F16 || compute_dtype == DType::BF16 || compute_dtype == DType::F32,
+             "cuda backend: compute dtype {}", dtype_name(compute_dtype));
+    int n_devices = 0;
+    if (cudaGetDeviceCount(&n_devices) != cudaSuccess || device_index < 0 || device_index >= n_devices)
+        fail("cuda device {} not found ({} visible)", device_index, n_devices);
+    CUDA_CHECK(cudaSetDevice(device_));
+    cudaDeviceProp prop{};
+    CUDA_CHECK(cudaGetDeviceProperties(&prop, device_));
+    sm_count_ = prop.multiProcessorCount;
+    device_name_ = prop.name;
+    CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+    CUBLAS_CHECK(cublasCreate(&cublas_));
+    CUBLAS_CHECK(cublasSetStream(cublas_, stream_));
+    CUDA_CHECK(cudaMalloc(&cublas_workspace_, kCublasWorkspaceBytes));
+    CUBLAS_CHECK(cublasSetWorkspace(cublas_, cublas_workspace_, kCublasWorkspaceBytes));
+}
+
+CudaBackend::~CudaBackend() {
+    cudaStreamSynchronize(stream_);
+    for (void* p : retired_) cudaFree(p);
+    cudaFree(decode_ws_);
+    cudaFree(staging_);
+    cublasDestroy(cublas_);
+    cudaFree(cublas_workspace_);
+    cudaStreamDestroy(stream_);
+}
+
+std::string CudaBackend::name() const { return "cuda:" + std::to_string(device_) + " (" + device_name_ + ")"; }
+
+// ---- memory ----
+
+Tensor CudaBackend::alloc(DType dtype, std::initializer_list<int64_t> shape) {
+    Tensor t(nullptr, dtype, Device::CUDA, shape);
+    size_t n = std::max<size_t>(t.nbytes(), 1);
+    if (cudaMalloc(&t.data, n) != cudaSuccess) {
+        cudaGetLastError();  // clear the sticky-free error state of a failed allocation
+        size_t free_b = 0, total_b = 0;
+        cudaMemGetInfo(&free_b, &total_b);
+        fail("cuda backend: out of device memory allocating {} bytes for a {} {} tensor ({} bytes free)", n,
+             dtype_name(dtype), t.shape_str(), free_b);
+    }
+    CUDA_CHECK(cudaMemsetAsync(t.data, 0, n, stream_));
+    return t;
+}
+
+void CudaBackend::free(Tensor& t) {
+    if (t.data) CUDA_CHECK(cudaFree(t.data));
+    t.data = nullptr;
+}
+
+void CudaBackend::upload(Tensor& dst, const void* src, DType src_dtype) {
+    LL_CHECK(dst.device == Device::CUDA && dst.data, "upload into a non-CUDA or empty tensor");
+    int64_t n = dst.numel();
+    if (src_dtype == dst.dtype) {
+        CUDA_CHECK(cudaMemcpyAsync(dst.data, src, dst.nbytes(), cudaMemcpyHostToDevice, stream_));
+        CUDA_CHECK(cudaStreamSynchronize(stream_));
+        return;
+    }
+    auto is_float = [](DType t) { return t == DType::F32 || t == DType::F16 || t == DType::BF16; };
+    LL_CHECK(is_float(src_dtype) && is_float(dst.dtype), "upload: {} into {}", dtype_name(src_dtype),
+             dtype_name(dst.dtype));
+    if (!staging_) {
+        CUDA_CHECK(cudaMalloc(&staging_, kStagingBytes));
+        staging_bytes_ = kStagingBytes;
+    }
+    size_t src_size = dtype_size(src_dtype), dst_size = dtype_size(dst.dtype);
+    int64_t chunk = int64_t(staging_bytes_ / src_size);
+    for (int64_t off = 0; off < n; off += chunk) {
+        int64_t m = std::min(chunk, n - off);
+        // Same stream: this copy waits for the previous chunk's conversion.
+        CUDA_CHECK(cudaMemcpyAsync(staging_, static_cast<const char*>(src) + off * src_size, size_t(m) * src_size,
+                                   cudaMemcpyHostToDevice, stream_));
+        gpu::convert(staging_, src_dtype, static_cast<char*>(dst.data) + off * dst_size, dst.dtype, m, stream_);
+    }
+    CUDA_CHECK(cudaStreamSynchronize(stream_));
+}
+
+void CudaBackend::upload_async(Tensor& dst, const void* src) {
+    CUDA_CHECK(cudaMemcpyAsync(dst.data, src, dst.nbytes(), cudaMemcpyHostToDevice, stream_));
+}
+
+void CudaBackend::download(const Tensor& src, void* dst) {
+    LL_CHECK(src.device == Device::CUDA, "download from a non-CUDA tensor");
+    CUDA_CHECK(cudaMemcpyAsync(dst, src.data, src.nbytes(), cudaMemcpyDeviceToHost, stream_));
+    CUDA_CHECK(cudaStreamSynchronize(stream_));
+}
+
+void CudaBackend::fill_random(Tensor& t, uint64_t seed, float stddev) { gpu::fill_random(t, seed, stddev, stream_); }
+
+size_t CudaBackend::free_memory() const {
+    size_t free_b = 0, total_b = 0;
+    CUDA_CHECK(cudaMemGetInfo(&free_b, &total_b));
+    return free_b;
+}
+
+void CudaBackend::synchronize() { CUDA_CHECK(cudaStreamSynchronize(stream_)); }
+
+void* CudaBackend::decode_workspace(size_t bytes) {
+    if (bytes <= decode_ws_bytes_) return decode_ws_;
+    if (decode_ws_) retired_.push_back(decode_ws_);
+    size_t n = std::max(bytes, decode_ws_bytes_ * 2);
+    CUDA_CHECK(cudaMalloc(&decode_ws_, n));
+    decode_ws_bytes_ = n;
+    return decode_ws_;
+}
+
+// ---- ops ----
+
+void CudaBackend::embedding(const Tensor& ids, const Tensor& table, Tensor& out) {
+    gpu::embedding(ids, table, out, stream_);
+}
+void CudaBackend::rms_norm(const Tensor& x, const Tensor& w, Tensor& out, float eps) {
+    gpu::rms_norm(x, w, out, eps, stream_);
+}
+void CudaBackend::add_rms_norm(Tensor& residual, const Tensor& delta, const Tensor& w, Tensor& out, float eps) {
+    gpu::add_rms_norm(residual, delta, w, out, eps, stream_);
+}
+void CudaBackend::layer_norm(const Tensor& x, const Tensor& w, const Tensor& b, Tensor& out, float eps) {
+    gpu::layer_norm(x, w, b, out, eps, stream_);
+}
+void CudaBackend::linear(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& out) {
+    gpu::linear(cublas_, x, w, bias, out, stream_);
+}
+void CudaBackend::rope_store_kv(const Tensor& qkv, const Tensor& positions, const Tensor& inv_freq,
+                                const HeadShape& heads, const Tensor& slots, KvLayer& kv, Tensor& q_out) {
+    gpu::rope_store_kv(qkv, positions, inv_freq, heads, slots, kv, q_out, stream_);
+}
+
+void CudaBackend::attention(const Tensor& q, const KvLayer& kv, const AttentionBatch& batch, const HeadShape& heads,
+                            const AttentionParams& params, Tensor& out) {
+    if (!gpu::attention_fast_path(q.dtype, heads.head_dim)) {
+        gpu::reference_attention(q, kv, batch, heads, params, out, stream_);
+    } else if (batch.max_q_len <= 1) {
+        int n_splits = gpu::decode_attention_splits(batch.n_reqs, heads.n_head, sm_count_);
+        size_t bytes = gpu::decode_attention_workspace_bytes(batch.n_reqs, heads.n_head, heads.head_dim, n_splits);
+        void* ws = bytes > 0 ? decode_workspace(bytes) : nullptr;
+        gpu::decode_attention(q, kv, batch, heads, params, out, ws, n_splits, stream_);
+    } else {
+        gpu::prefill_attention(q, kv, batch, heads, params, out, stream_);
+    }
+}
+
+void CudaBackend::silu_mul(const Tensor& gate_up, Tensor& out) { gpu::silu_mul(gate_up, out, stream_); }
+void CudaBackend::gelu(const Tensor& x, Tensor& out) { gpu::gelu(x, out, stream_); }
+void CudaBackend::add(const Tensor& a, const Tensor& b, Tensor& out) { gpu::add(a, b, out, stream_); }
+void CudaBackend::gather_rows(const Tensor& x, const Tensor& rows, Tensor& out) {
+    gpu::gather_rows(x, rows, out, stream_);
+}
+void CudaBackend::set_token_slots(Tensor& table, const Tensor& token_rows, const Tensor& positions,
+                                  const Tensor& slots) {
+    gpu::set_token_slots(table, token_rows, positions, slots, stream_);
+}
+void CudaBackend::to_f32(const Tensor& x, Tensor& out) {
+    LL_CHECK(out.dtype == DType::F32 && out.numel() == x.numel(), "to_f32: x {} out {} {}", x.shape_str(),
+             dtype_name(out.dtype), out.shape_str());
+    gpu::convert(x.data, x.dtype, out.data, DType::F32, x.numel(), stream_);
+}
+void CudaBackend::argmax_rows(const Tensor& logits, Tensor& ids) { gpu::argmax_rows(logits, ids, stream_); }
+
+// ---- factory hooks ----
+
+std::unique_ptr<Backend> make_cuda_backend_impl(int device_index, DType compute_dtype) {
+    if (!cuda_device_available_impl()) return nullptr;
+    return std::make_unique<CudaBackend>(device_index, compute_dtype);
+}
+
+bool cuda_device_available_impl() {
+    int n = 0;
+    if (cudaGetDeviceCount(&n) != cudaSuccess) {
+        cudaGetLastError();
+        return false;
+    }
+    return n > 0;
+}
+
+}  // namespace lightllm
