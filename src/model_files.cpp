@@ -1,5 +1,6 @@
 #include "model_files.h"
 #include "check.h"
+#include "gguf_model.h"
 #include "hf_config.h"
 #include "safetensors_reader.h"
 #include <cstring>
@@ -31,7 +32,13 @@ ModelFiles open_model_files(const std::string& path) {
         mf.tensors = SafetensorsSource::open(path);
         return mf;
     }
-    if (is_gguf_file(path)) fail("{}: GGUF files are not supported yet", path);
+    if (is_gguf_file(path)) {
+        GgufModel g = open_gguf_model(path);
+        mf.config = std::move(g.config);
+        mf.tensors = std::move(g.tensors);
+        mf.is_gguf = true;
+        return mf;
+    }
     const std::string name = fs::path(path).filename().string();
     if (name == "config.json") return open_model_files(fs::path(path).parent_path().string());
     fail("{}: not a model directory (config.json + *.safetensors) or a GGUF file", path);
