@@ -1,0 +1,108 @@
+// Router: continuous batching over the token-wise KV pool (DESIGN.md §3).
+//
+// Every engine step, in order:
+//  1. requests whose caller cancelled, or whose detokenizer saw a stop string,
+//     leave (their KV slots and table row are freed);
+//  2. every running request with exactly one pending token decodes; if the
+//     pool cannot give each a slot (only possible when admission used an
+//     output estimate below max_new_tokens), the most recently admitted
+//     running requests are paused: slots freed, back to the head of the
+//     waiting queue, and later prefilled again with prompt + output so far;
+//  3. when allowed (nothing decoding, a chunked prefill under way, or
+//     max_wait_steps decode steps since the last prefill), one prefill batch
+//     of at most max_prefill_tokens new tokens: first the next chunks of
+//     partly prefilled requests, then waiting requests in FIFO order while the
+//     admission rule (admission.h) lets them in — the first that does not fit
+//     blocks the rest;
+//  4. one fused ModelRunner step over all of them; sampled tokens are appended,
+//     requests that hit EOS / a stop token / their length finish and free
+//     everything they hold.
+// Invariant after every step: pool free + used == capacity, and the slots held
+// by running requests are exactly the used ones.
+#pragma once
+#include "admission.h"
+#include "request_state.h"
+#include "step_engine.h"
+#include <deque>
+#include <memory>
+#include <vector>
+
+namespace lightllm {
+
+struct RouterOptions {
+    int max_running_requests = 256;
+    int max_prefill_tokens = 8192;
+    int max_wait_steps = 8;
+    // Admission's guess of how much of max_new_tokens a request that may stop
+    // at EOS will produce (1: all of it — the pool never runs out). Lower
+    // values admit more requests but may run out mid-decode and pause some.
+    float expected_output_fraction = 1.0f;
+};
+
+struct RouterStats {
+    int n_waiting = 0;
+    int n_running = 0;
+    int64_t kv_capacity_tokens = 0;
+    int64_t kv_used_tokens = 0;
+    int64_t kv_peak_tokens = 0;
+    int64_t n_pauses = 0;
+    int64_t n_finished = 0;
+    int64_t n_steps = 0;
+    int64_t n_kv_stalls = 0;            // prefill chunks that found the pool short (only with an output estimate)
+    int64_t prompt_tokens_total = 0;    // of requests admitted for the first time
+    int64_t generated_tokens_total = 0;
+};
+
+class Router {
+public:
+    Router(StepEngine& engine, const RouterOptions& opts);
+    ~Router();
+
+    // Queues a request at the tail of the waiting queue. One that can never
+    // run (empty, longer than the context, more KV than the pool) finishes at
+    // once with an Error event.
+    void add(std::unique_ptr<EngineRequest> req, std::vector<EngineEvent>& events);
+    bool idle() const { return waiting_.empty() && running_.empty(); }
+    // One engine step (see above); appends what happened to `events`.
+    void step(std::vector<EngineEvent>& events);
+    // Finishes every request with `reason` (shutdown, engine failure).
+    void finish_all(FinishReason reason, const std::string& error, std::vector<EngineEvent>& events);
+
+    const RouterStats& stats() const { return stats_; }
+    const std::vector<std::unique_ptr<EngineRequest>>& running() const { return running_; }
+    const std::deque<std::unique_ptr<EngineRequest>>& waiting() const { return waiting_; }
+
+private:
+    struct Chunk {
+        EngineRequest* req;
+        int n_cached;  // before this step
+        int n_new;
+        bool sample;
+        bool prefill;  // part of this step's prefill batch
+    };
+
+    void drop_stopped(std::vector<EngineEvent>& events);
+    std::vector<Chunk> schedule();
+    bool plan_decodes(std::vector<Chunk>& plan);
+    void plan_prefill(std::vector<Chunk>& plan);
+    bool try_admit(int budget, std::vector<Chunk>& plan);
+    void run(const std::vector<Chunk>& plan, std::vector<EngineEvent>& events);
+    bool check_finished(EngineRequest& req, int32_t token, FinishReason& reason) const;
+    KvDemand demand(const EngineRequest& req, int64_t& prefill_ahead) const;
+    void release(EngineRequest& req);
+    void pause_latest();
+    void update_stats();
+
+    StepEngine& engine_;
+    RouterOptions opts_;
+    std::vector<int32_t> eos_ids_;
+    int max_context_;
+    std::deque<std::unique_ptr<EngineRequest>> waiting_;
+    std::vector<std::unique_ptr<EngineRequest>> running_;  // in admission order
+    uint64_t n_admitted_ = 0;
+    int steps_since_prefill_ = 0;
+    std::vector<int32_t> feed_;  // this step's new tokens, packed
+    RouterStats stats_;
+};
+
+}  // namespace lightllm

@@ -1,0 +1,465 @@
+// The router and engine loop against a deterministic fake engine (no model):
+// the KV pool is never over-committed, every request finishes exactly once
+// with the tokens a run on its own gives, FIFO admission, chunked prefill,
+// pause + recompute, cancellation.
+#include "engine_loop.h"
+#include "fake_step_engine.h"
+#include "router.h"
+#include <doctest/doctest.h>
+#include <algorithm>
+#include <condition_variable>
+#include <map>
+#include <random>
+#include <thread>
+
+using namespace lightllm;
+using lightllm::testing::FakeStepEngine;
+using lightllm::testing::fake_next_token;
+
+namespace {
+
+constexpr int kVocab = 64;
+
+struct Expected {
+    std::vector<int32_t> output;
+    FinishReason reason;
+};
+
+// What a request produces run on its own: the fake model's tokens until EOS
+// (after min_new_tokens), a stop token id, or its length.
+Expected run_alone(const std::vector<int32_t>& prompt, const SamplingParams& p, int max_context, int32_t eos) {
+    std::vector<int32_t> seq = prompt, out;
+    const int max_new = std::min(p.max_new_tokens, max_context - int(prompt.size()));
+    for (;;) {
+        int32_t t = fake_next_token(seq, p, out.size(), kVocab);
+        out.push_back(t);
+        seq.push_back(t);
+        bool stop_tok = (!p.ignore_eos && t == eos) ||
+                        std::find(p.stop_token_ids.begin(), p.stop_token_ids.end(), t) != p.stop_token_ids.end();
+        if (stop_tok && int(out.size()) >= p.min_new_tokens) return {out, FinishReason::Stop};
+        if (int(out.size()) >= max_new) return {out, FinishReason::Length};
+    }
+}
+
+struct Outcome {
+    std::vector<int32_t> tokens;
+    int n_finish = 0;
+    int n_after_finish = 0;
+    FinishReason reason = FinishReason::Stop;
+    std::string error;
+    int n_pauses = 0;
+    std::vector<int64_t> token_steps;  // step index of each token
+};
+
+struct Harness {
+    FakeStepEngine engine;
+    Router router;
+    std::vector<EngineEvent> events;
+    std::map<uint64_t, Outcome> outcomes;
+    std::map<uint64_t, std::shared_ptr<RequestControl>> controls;
+    int64_t n_step = 0;
+
+    Harness(int64_t capacity, int max_requests, int max_context, const RouterOptions& opts)
+        : engine(capacity, max_requests, max_context, kVocab), router(engine, opts) {}
+
+    std::shared_ptr<RequestControl> add(uint64_t id, std::vector<int32_t> prompt, const SamplingParams& p) {
+        auto req = std::make_unique<EngineRequest>();
+        req->id = id;
+        req->prompt = std::move(prompt);
+        req->params = p;
+        req->control = std::make_shared<RequestControl>(id);
+        controls[id] = req->control;
+        outcomes[id];
+        router.add(std::move(req), events);
+        collect();
+        return controls[id];
+    }
+
+    void step() {
+        router.step(events);
+        ++n_step;
+        collect();
+        check_invariants();
+    }
+
+    void collect() {
+        for (EngineEvent& ev : events) {
+            Outcome& o = outcomes[ev.id];
+            if (o.n_finish) ++o.n_after_finish;
+            if (ev.kind == EngineEvent::Kind::Token) {
+                o.tokens.push_back(ev.token);
+                o.token_steps.push_back(n_step);
+            }
+            if (ev.kind == EngineEvent::Kind::Finish || ev.finished) {
+                ++o.n_finish;
+                o.reason = ev.reason;
+                o.error = ev.error;
+                o.n_pauses = ev.n_pauses;
+            }
+        }
+        events.clear();
+    }
+
+    void check_invariants() {
+        TokenKvPool& pool = engine.kv_pool();
+        REQUIRE(pool.n_free() + pool.n_used() == pool.capacity());
+        int64_t held = 0;
+        for (const auto& r : router.running()) {
+            held += r->n_cached();
+            REQUIRE(r->row >= 0);
+            REQUIRE(r->n_cached() <= r->n_tokens());
+        }
+        for (const auto& r : router.waiting()) {
+            REQUIRE(r->slots.empty());
+            REQUIRE(r->row == -1);
+        }
+        REQUIRE(held == pool.n_used());
+        REQUIRE(engine.req_to_token().n_free_rows() ==
+                engine.req_to_token().max_requests() - int(router.running().size()));
+        REQUIRE(engine.n_errors == 0);
+        // FIFO: nothing admitted for the first time ahead of an older request still waiting.
+        uint64_t oldest_unstarted = UINT64_MAX;
+        for (const auto& r : router.waiting())
+            if (!r->started) oldest_unstarted = std::min(oldest_unstarted, r->id);
+        for (const auto& [id, o] : outcomes)
+            if (!o.tokens.empty()) REQUIRE(id < oldest_unstarted);
+    }
+
+    void run_until_idle(int64_t max_steps = 100000) {
+        while (!router.idle()) {
+            REQUIRE(n_step < max_steps);
+            step();
+        }
+    }
+};
+
+SamplingParams params(int max_new, bool ignore_eos = true) {
+    SamplingParams p;
+    p.max_new_tokens = max_new;
+    p.ignore_eos = ignore_eos;
+    return p;
+}
+
+std::vector<int32_t> prompt_of(int n, uint64_t salt) {
+    std::vector<int32_t> v(static_cast<size_t>(n));
+    for (int i = 0; i < n; ++i) v[size_t(i)] = int32_t(1 + (salt * 31 + uint64_t(i) * 7) % (kVocab - 1));
+    return v;
+}
+
+}  // namespace
+
+TEST_CASE("router: one request runs to its length and gives back everything") {
+    RouterOptions opts;
+    Harness h(1000, 4, 512, opts);
+    h.add(1, prompt_of(10, 1), params(20));
+    h.run_until_idle();
+    const Outcome& o = h.outcomes[1];
+    CHECK(o.n_finish == 1);
+    CHECK(o.reason == FinishReason::Length);
+    CHECK(o.tokens == run_alone(prompt_of(10, 1), params(20), 512, 0).output);
+    CHECK(h.n_step == 20);  // one prefill step that samples, then 19 decode steps
+    CHECK(h.engine.kv_pool().n_used() == 0);
+    CHECK(h.router.stats().kv_peak_tokens == 10 + 19);
+}
+
+TEST_CASE("router: impossible requests finish at once with a clear error") {
+    RouterOptions opts;
+    Harness h(100, 4, 64, opts);
+    h.add(1, prompt_of(64, 1), params(5));
+    h.add(2, {}, params(5));
+    h.add(3, prompt_of(50, 3), params(60));  // clipped to 14 new tokens by the context: fits
+    h.add(4, prompt_of(50, 4), params(5));
+    Harness small(40, 4, 64, opts);
+    small.add(5, prompt_of(30, 5), params(20));
+    CHECK(h.outcomes[1].reason == FinishReason::Error);
+    CHECK(h.outcomes[1].error.find("context") != std::string::npos);
+    CHECK(h.outcomes[2].reason == FinishReason::Error);
+    CHECK(h.outcomes[3].n_finish == 0);
+    CHECK(small.outcomes[5].reason == FinishReason::Error);
+    CHECK(small.outcomes[5].error.find("KV") != std::string::npos);
+    h.run_until_idle();
+    CHECK(h.outcomes[3].reason == FinishReason::Length);
+    CHECK(h.outcomes[3].tokens.size() == 14);
+    CHECK(h.outcomes[4].tokens.size() == 5);
+}
+
+TEST_CASE("router: a long prompt is prefilled in chunks while running requests keep decoding") {
+    RouterOptions opts;
+    opts.max_prefill_tokens = 16;
+    opts.max_wait_steps = 0;
+    Harness h(10000, 4, 1024, opts);
+    h.add(1, prompt_of(4, 1), params(40));
+    h.step();
+    h.step();
+    h.add(2, prompt_of(200, 2), params(5));
+    const int64_t arrived = h.n_step;
+    while (h.outcomes[2].tokens.empty()) {
+        size_t before = h.outcomes[1].tokens.size();
+        h.step();
+        CHECK(h.outcomes[1].tokens.size() == before + 1);  // the running request never stalls
+        CHECK(h.engine.last_step_new_tokens <= 16 + 1);
+    }
+    CHECK(h.n_step - arrived == (200 + 15) / 16);
+    h.run_until_idle();
+    CHECK(h.outcomes[2].tokens == run_alone(prompt_of(200, 2), params(5), 1024, 0).output);
+    CHECK(h.outcomes[1].tokens == run_alone(prompt_of(4, 1), params(40), 1024, 0).output);
+}
+
+TEST_CASE("router: max_wait_steps decode steps pass before a waiting request is prefilled") {
+    for (int wait : {0, 1, 3, 6}) {
+        RouterOptions opts;
+        opts.max_wait_steps = wait;
+        Harness h(10000, 4, 1024, opts);
+        h.add(1, prompt_of(8, 1), params(30));
+        h.step();  // prefill of 1
+        h.add(2, prompt_of(8, 2), params(3));
+        int decode_steps_waited = 0;
+        while (h.outcomes[2].tokens.empty()) {
+            h.step();
+            if (h.outcomes[2].tokens.empty()) ++decode_steps_waited;
+        }
+        CHECK(decode_steps_waited == wait);
+    }
+}
+
+TEST_CASE("router: a cancelled request frees its slots and row within one step") {
+    RouterOptions opts;
+    Harness h(1000, 4, 512, opts);
+    auto c1 = h.add(1, prompt_of(30, 1), params(50));
+    h.add(2, prompt_of(20, 2), params(50));
+    auto c3 = h.add(3, prompt_of(20, 3), params(50));
+    for (int i = 0; i < 5; ++i) h.step();
+    const int64_t used_by_2_and_3 = 20 + 4 + 20 + 4;
+    CHECK(h.engine.kv_pool().n_used() == 30 + 4 + used_by_2_and_3);
+    c1->handle->cancel();
+    h.step();
+    CHECK(h.outcomes[1].n_finish == 1);
+    CHECK(h.outcomes[1].reason == FinishReason::Cancelled);
+    CHECK(h.outcomes[1].tokens.size() == 5);
+    CHECK(h.engine.kv_pool().n_used() == used_by_2_and_3 + 2);
+    CHECK(h.router.running().size() == 2);
+    c3->stop_requested = true;  // the detokenizer saw a stop string
+    h.step();
+    CHECK(h.outcomes[3].reason == FinishReason::Stop);
+    CHECK(h.engine.kv_pool().n_used() == 20 + 6);
+    h.run_until_idle();
+    CHECK(h.outcomes[2].tokens == run_alone(prompt_of(20, 2), params(50), 512, 0).output);
+}
+
+TEST_CASE("router: the first request that does not fit blocks the ones behind it") {
+    RouterOptions opts;
+    Harness h(100, 8, 512, opts);
+    h.add(1, prompt_of(40, 1), params(20));  // needs 60
+    h.add(2, prompt_of(40, 2), params(20));  // needs 60 more: must wait for 1
+    h.add(3, prompt_of(2, 3), params(2));    // would fit now, but is behind 2
+    h.step();
+    CHECK(h.router.running().size() == 1);
+    CHECK(h.outcomes[3].tokens.empty());
+    h.run_until_idle();
+    CHECK(h.outcomes[2].token_steps.front() <= h.outcomes[3].token_steps.front());
+    CHECK(h.router.stats().n_pauses == 0);
+}
+
+TEST_CASE("router: when an output estimate runs the pool dry, the latest requests pause and recompute") {
+    RouterOptions opts;
+    opts.expected_output_fraction = 0.1f;
+    opts.max_wait_steps = 0;
+    Harness h(120, 8, 512, opts);
+    std::vector<SamplingParams> ps;
+    for (int i = 0; i < 6; ++i) {
+        SamplingParams p = params(40, false);
+        if (i % 2) {
+            p.temperature = 0.8f;
+            p.seed = 1000 + uint64_t(i);
+        }
+        ps.push_back(p);
+        h.add(uint64_t(i), prompt_of(10, uint64_t(i)), p);
+    }
+    h.run_until_idle();
+    CHECK(h.router.stats().n_pauses > 0);
+    int paused_requests = 0;
+    for (int i = 0; i < 6; ++i) {
+        Expected e = run_alone(prompt_of(10, uint64_t(i)), ps[size_t(i)], 512, 0);
+        CHECK(h.outcomes[uint64_t(i)].tokens == e.output);
+        CHECK(h.outcomes[uint64_t(i)].reason == e.reason);
+        paused_requests += h.outcomes[uint64_t(i)].n_pauses > 0;
+    }
+    CHECK(paused_requests > 0);
+    CHECK(h.engine.kv_pool().n_used() == 0);
+}
+
+// Thousands of random workloads: arrivals over time, chunking, cancellation,
+// stop requests, tight pools. Exact admission never pauses or stalls; with an
+// output estimate it may pause, but every output still matches a run alone.
+static void random_workloads(bool with_estimate, int n_trials, uint32_t seed) {
+    std::mt19937 rng(seed);
+    auto uni = [&](int lo, int hi) { return lo + int(rng() % uint32_t(hi - lo + 1)); };
+    int64_t total_pauses = 0;
+    for (int trial = 0; trial < n_trials; ++trial) {
+        RouterOptions opts;
+        opts.max_running_requests = uni(1, 12);
+        opts.max_prefill_tokens = uni(1, 96);
+        opts.max_wait_steps = uni(0, 4);
+        if (with_estimate) opts.expected_output_fraction = float(uni(5, 90)) / 100.0f;
+        const int64_t capacity = uni(24, 600);
+        const int max_context = uni(16, 160);
+        Harness h(capacity, uni(1, 12), max_context, opts);
+
+        struct Plan {
+            int arrive, cancel_at, stop_at;
+            std::vector<int32_t> prompt;
+            SamplingParams p;
+        };
+        std::vector<Plan> plans(size_t(uni(1, 24)));
+        for (size_t i = 0; i < plans.size(); ++i) {
+            Plan& pl = plans[i];
+            pl.arrive = uni(0, 40);
+            pl.cancel_at = uni(0, 9) == 0 ? uni(0, 80) : -1;
+            pl.stop_at = uni(0, 19) == 0 ? uni(0, 80) : -1;
+            pl.prompt = prompt_of(uni(1, 80), rng());
+            pl.p = params(uni(1, 50), uni(0, 1) == 1);
+            pl.p.min_new_tokens = uni(0, 2) == 0 ? uni(0, 10) : 0;
+            if (uni(0, 3) == 0) {
+                pl.p.temperature = 0.7f;
+                pl.p.seed = rng();
+            }
+            if (uni(0, 5) == 0) pl.p.stop_token_ids = {int32_t(uni(1, kVocab - 1))};
+        }
+        std::sort(plans.begin(), plans.end(), [](const Plan& a, const Plan& b) { return a.arrive < b.arrive; });
+        size_t next = 0;
+        std::map<uint64_t, std::shared_ptr<RequestControl>> ctl;
+        for (int64_t t = 0; next < plans.size() || !h.router.idle(); ++t) {
+            REQUIRE(t < 20000);
+            while (next < plans.size() && plans[next].arrive <= t) {
+                ctl[next] = h.add(next, plans[next].prompt, plans[next].p);
+                ++next;
+            }
+            for (const auto& [id, c] : ctl) {
+                if (plans[id].cancel_at == t) c->handle->cancel();
+                if (plans[id].stop_at == t) c->stop_requested = true;
+            }
+            if (!h.router.idle()) h.step();
+        }
+        for (size_t i = 0; i < plans.size(); ++i) {
+            const Plan& pl = plans[i];
+            const Outcome& o = h.outcomes[i];
+            REQUIRE(o.n_finish == 1);
+            REQUIRE(o.n_after_finish == 0);
+            const int n_prompt = int(pl.prompt.size());
+            const bool too_long = n_prompt >= max_context;
+            const int max_new = std::min(pl.p.max_new_tokens, max_context - n_prompt);
+            if (too_long || n_prompt + max_new > capacity) {
+                REQUIRE(o.reason == FinishReason::Error);
+                continue;
+            }
+            Expected e = run_alone(pl.prompt, pl.p, max_context, 0);
+            if (o.reason == FinishReason::Cancelled || (pl.stop_at >= 0 && o.reason == FinishReason::Stop &&
+                                                        o.tokens.size() < e.output.size())) {
+                REQUIRE(o.tokens.size() <= e.output.size());
+                REQUIRE(std::equal(o.tokens.begin(), o.tokens.end(), e.output.begin()));
+            } else {
+                REQUIRE(o.tokens == e.output);
+                REQUIRE(o.reason == e.reason);
+            }
+        }
+        REQUIRE(h.engine.kv_pool().n_used() == 0);
+        REQUIRE(h.engine.req_to_token().n_free_rows() == h.engine.req_to_token().max_requests());
+        if (!with_estimate) {
+            REQUIRE(h.router.stats().n_pauses == 0);
+            REQUIRE(h.router.stats().n_kv_stalls == 0);
+        }
+        total_pauses += h.router.stats().n_pauses;
+    }
+    if (with_estimate) CHECK(total_pauses > 0);
+}
+
+TEST_CASE("router: random workloads with exact admission never over-commit") { random_workloads(false, 1500, 11); }
+
+TEST_CASE("router: random workloads with an output estimate pause and still match") {
+    random_workloads(true, 1500, 12);
+}
+
+TEST_CASE("engine loop: requests from several threads, cancels from another, all finish") {
+    std::mutex m;
+    std::condition_variable cv;
+    std::map<uint64_t, Outcome> outcomes;
+    int n_done = 0;
+    RouterOptions opts;
+    opts.max_running_requests = 8;
+    opts.max_prefill_tokens = 64;
+    EngineLoop loop([] { return std::make_unique<FakeStepEngine>(2000, 8, 256, kVocab); }, opts,
+                    [&](std::vector<EngineEvent>& evs) {
+                        std::lock_guard<std::mutex> lock(m);
+                        for (auto& ev : evs) {
+                            Outcome& o = outcomes[ev.id];
+                            if (ev.kind == EngineEvent::Kind::Token) o.tokens.push_back(ev.token);
+                            if (ev.kind == EngineEvent::Kind::Finish || ev.finished) {
+                                ++o.n_finish;
+                                o.reason = ev.reason;
+                                ++n_done;
+                            }
+                        }
+                        cv.notify_all();
+                    },
+                    16);
+    const int n_threads = 4, per_thread = 25;
+    std::vector<std::shared_ptr<RequestControl>> controls(n_threads * per_thread);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < n_threads; ++t)
+        threads.emplace_back([&, t] {
+            for (int i = 0; i < per_thread; ++i) {
+                uint64_t id = uint64_t(t * per_thread + i);
+                auto req = std::make_unique<EngineRequest>();
+                req->id = id;
+                req->prompt = prompt_of(5 + int(id % 30), id);
+                req->params = params(10 + int(id % 20));
+                req->control = std::make_shared<RequestControl>(id);
+                controls[id] = req->control;
+                REQUIRE(loop.submit(std::move(req)));
+            }
+        });
+    for (auto& th : threads) th.join();
+    for (size_t id = 0; id < controls.size(); id += 7) controls[id]->handle->cancel();
+    {
+        std::unique_lock<std::mutex> lock(m);
+        REQUIRE(cv.wait_for(lock, std::chrono::seconds(30), [&] { return n_done == int(controls.size()); }));
+    }
+    for (uint64_t id = 0; id < controls.size(); ++id) {
+        const Outcome& o = outcomes[id];
+        CHECK(o.n_finish == 1);
+        Expected e = run_alone(prompt_of(5 + int(id % 30), id), params(10 + int(id % 20)), 256, 0);
+        if (o.reason == FinishReason::Cancelled) {
+            CHECK(id % 7 == 0);
+            CHECK(std::equal(o.tokens.begin(), o.tokens.end(), e.output.begin()));
+        } else {
+            CHECK(o.tokens == e.output);
+        }
+    }
+    RouterStats s = loop.stats();
+    CHECK(s.kv_used_tokens == 0);
+    CHECK(s.n_finished == int64_t(controls.size()));
+}
+
+TEST_CASE("engine loop: stopping cancels what is left; a failing factory throws in the constructor") {
+    std::atomic<int> n_cancelled{0};
+    {
+        EngineLoop loop([] { return std::make_unique<FakeStepEngine>(100000, 8, 100000, kVocab); }, RouterOptions{},
+                        [&](std::vector<EngineEvent>& evs) {
+                            for (auto& ev : evs)
+                                if (ev.kind == EngineEvent::Kind::Finish && ev.reason == FinishReason::Cancelled)
+                                    ++n_cancelled;
+                        });
+        for (uint64_t id = 0; id < 3; ++id) {
+            auto req = std::make_unique<EngineRequest>();
+            req->id = id;
+            req->prompt = prompt_of(5, id);
+            req->params = params(90000);
+            req->control = std::make_shared<RequestControl>(id);
+            loop.submit(std::move(req));
+        }
+    }
+    CHECK(n_cancelled == 3);
+    CHECK_THROWS_AS(EngineLoop([]() -> std::unique_ptr<StepEngine> { throw Error("no such model"); }, RouterOptions{},
+                               [](std::vector<EngineEvent>&) {}),
+                    Error);
+}
