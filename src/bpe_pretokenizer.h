@@ -1,0 +1,33 @@
+// Pre-tokenizers of byte-level BPE vocabularies: split text into the pieces
+// that BPE merges never cross. Each known split regex is implemented by hand
+// as a scanner over code points (Unicode categories from unicode.h), with the
+// regex's leftmost-first alternation order and backtracking reproduced:
+//
+//   Gpt2:      's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
+//   Llama3:    (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}
+//              | ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+
+//   Qwen2:     as Llama3 with \p{N} (single digits)
+//   Starcoder: digits isolated one by one (\p{N}), then Gpt2 (also SmolLM)
+//   DeepseekCoder: successive isolated splits [\r\n], \s?\p{L}+, \s?\p{P}+,
+//              [\x{4E00}-\x{9FA5}\x{0800}-\x{4E00}\x{AC00}-\x{D7FF}]+, \p{N}
+//
+// Names accepted from GGUF (tokenizer.ggml.pre, llama.cpp's names) are listed
+// in bpe_pre_kind_from_name; tokenizer.json pre_tokenizer configurations map
+// to the same kinds in tokenizer_vocab.cpp.
+#pragma once
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace lightllm {
+
+enum class BpePreKind { Gpt2, Llama3, Qwen2, Starcoder, DeepseekCoder };
+
+const char* bpe_pre_kind_name(BpePreKind k);
+// Throws Error (mentioning `what`, e.g. the file) for names it does not know.
+BpePreKind bpe_pre_kind_from_name(const std::string& name, const std::string& what);
+
+// Pieces of `text` (views into it), in order; their concatenation is `text`.
+std::vector<std::string_view> bpe_pre_tokenize(BpePreKind kind, std::string_view text);
+
+}  // namespace lightllm

@@ -1,0 +1,79 @@
+// Byte-level BPE against the llama.cpp vocabulary test cases (ids made by the
+// Hugging Face tokenizers), vocabularies loaded straight from their GGUF.
+#include "bpe_pretokenizer.h"
+#include "check.h"
+#include "bpe_tokenizer.h"
+#include "gguf_reader.h"
+#include "tokenizer_test_data.h"
+#include <doctest/doctest.h>
+#include <chrono>
+
+using namespace lightllm;
+
+namespace {
+
+// nullptr (with a message) when the shared copy is mangled.
+std::unique_ptr<BpeTokenizer> load_bpe(const std::string& name) {
+    std::string path = vocab_file("ggml-vocab-" + name + ".gguf");
+    if (mangled_by_utf8_replace(path)) {
+        MESSAGE("skipped: " << path << " is mangled by a UTF-8 text round trip; set LIGHTLLM_VOCAB_DIR to intact copies");
+        return nullptr;
+    }
+    return std::make_unique<BpeTokenizer>(vocab_from_gguf(*GgufFile::open(path)));
+}
+
+std::string ids_str(const std::vector<int32_t>& ids) {
+    std::string s;
+    for (int32_t id : ids) s += " " + std::to_string(id);
+    return s;
+}
+
+void check_cases(const std::string& name) {
+    auto tok = load_bpe(name);
+    if (!tok) return;
+    std::string base = shared_data("tokenizers/ggml-vocab-" + name + ".gguf");
+    auto cases = load_vocab_cases(base + ".inp", base + ".out");
+    REQUIRE(cases.size() > 30);
+    for (const auto& c : cases) {
+        INFO(name << " text: [" << c.text << "]");
+        auto ids = tok->encode(c.text, false, false);
+        CHECK(ids_str(ids) == ids_str(c.ids));
+        CHECK(tok->decode(ids) == c.text);
+    }
+}
+
+}  // namespace
+
+TEST_CASE("tokenizer bpe: gpt-2 vocabulary cases") { check_cases("gpt-2"); }
+TEST_CASE("tokenizer bpe: starcoder vocabulary cases") { check_cases("starcoder"); }
+TEST_CASE("tokenizer bpe: deepseek-coder vocabulary cases") { check_cases("deepseek-coder"); }
+
+TEST_CASE("tokenizer bpe: pre-tokenizer splits") {
+    auto join = [](const std::vector<std::string_view>& v) {
+        std::string s;
+        for (auto p : v) s += "[" + std::string(p) + "]";
+        return s;
+    };
+    CHECK(join(bpe_pre_tokenize(BpePreKind::Gpt2, "Hello world's  end\n\n x")) == "[Hello][ world]['s][ ][ end][\n\n][ x]");
+    CHECK(join(bpe_pre_tokenize(BpePreKind::Gpt2, "a   ")) == "[a][   ]");
+    CHECK(join(bpe_pre_tokenize(BpePreKind::Llama3, "I'M 12345 ok!!\n\n  x")) == "[I]['M][ ][123][45][ ok][!!\n\n][ ][ x]");
+    CHECK(join(bpe_pre_tokenize(BpePreKind::Qwen2, "ab12")) == "[ab][1][2]");
+    CHECK(join(bpe_pre_tokenize(BpePreKind::Starcoder, "x 2024")) == "[x][ ][2][0][2][4]");
+    CHECK(join(bpe_pre_tokenize(BpePreKind::DeepseekCoder, "a, b\n1")) == "[a][,][ b][\n][1]");
+    CHECK(bpe_pre_tokenize(BpePreKind::Gpt2, "").empty());
+    CHECK_THROWS_AS(bpe_pre_kind_from_name("no-such-pre", "file.gguf"), Error);
+}
+
+TEST_CASE("tokenizer bpe: 4k-token prompt encodes in milliseconds") {
+    auto tok = load_bpe("gpt-2");
+    if (!tok) return;
+    std::string text;
+    for (int i = 0; text.size() < 16000; ++i) text += "The quick brown fox " + std::to_string(i) + " jumps over the lazy dog. ";
+    auto t0 = std::chrono::steady_clock::now();
+    auto ids = tok->encode(text, false);
+    double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    MESSAGE(ids.size() << " tokens in " << ms << " ms");
+    CHECK(ids.size() > 3000);
+    CHECK(ms < 200);
+    CHECK(tok->decode(ids) == text);
+}
