@@ -1,5 +1,7 @@
 // Small data-movement ops: add, gather_rows, set_token_slots, dtype
 // conversion and the seeded random fill used by --load-format dummy.
+// set_token_slots skips negative slots: the padding requests of a CUDA-graph
+// decode bucket (src/cuda_graph_cache.h) write nothing.
 #include "common.cuh"
 #include "kernels.h"
 
@@ -43,7 +45,7 @@ void gather_rows(const Tensor& x, const Tensor& rows, Tensor& out, cudaStream_t 
 static __global__ void set_token_slots_kernel(int* table, int64_t stride, const int* token_rows, const int* positions,
                                               const int* slots, int n) {
     int i = blockIdx.x * blockDim.x + threadIdx.x;
-    if (i < n) table[int64_t(token_rows[i]) * stride + positions[i]] = slots[i];
+    if (i < n && slots[i] >= 0) table[int64_t(token_rows[i]) * stride + positions[i]] = slots[i];
 }
 
 void set_token_slots(Tensor& table, const Tensor& token_rows, const Tensor& positions, const Tensor& slots,
