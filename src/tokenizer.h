@@ -25,6 +25,9 @@ public:
     virtual std::string token_bytes(int32_t id) const = 0;
     // Full text of ids; SentencePiece's leading-space rule applied once.
     virtual std::string decode(const std::vector<int32_t>& ids, bool skip_special = true) const = 0;
+    // Whether decode() drops one leading space from the first (non-skipped)
+    // token: SentencePiece's dummy prefix.
+    virtual bool strip_leading_space() const { return false; }
 
     virtual int32_t n_vocab() const = 0;
     virtual int32_t bos_id() const = 0;   // -1 when none
@@ -53,9 +56,8 @@ public:
 private:
     const Tokenizer& tok_;
     bool skip_special_;
-    std::vector<int32_t> ids_;
-    size_t prefix_offset_ = 0;  // ids_ before this are settled
-    size_t read_offset_ = 0;
+    bool at_start_ = true;  // no non-skipped token seen yet (prompt included)
+    std::string held_;      // bytes of an incomplete UTF-8 character, not yet emitted
 };
 
 }  // namespace lightllm

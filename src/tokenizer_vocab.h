@@ -62,15 +62,37 @@ struct TokenizerVocab {
     int32_t n_vocab() const { return int32_t(tokens.size()); }
 };
 
-}  // namespace lightllm
-
-namespace lightllm {
-
 class GgufFile;
 
 // From GGUF tokenizer.* metadata (tokenizer.ggml.model "gpt2" -> Bpe,
 // "llama" -> Spm). Throws Error naming the file for other models or missing
-// or inconsistent fields.
+// or inconsistent fields. (tokenizer_vocab_gguf.cpp)
 TokenizerVocab vocab_from_gguf(const GgufFile& f);
+
+// The tokenizer files of a Hugging Face model directory; empty when absent.
+struct HfTokenizerFiles {
+    std::string dir;
+    std::string tokenizer_json, tokenizer_model, tokenizer_config, config, generation_config;
+};
+HfTokenizerFiles find_hf_tokenizer_files(const std::string& dir);
+
+// Whether a tokenizer.json is a byte-level BPE (GPT-2 family); false for
+// SentencePiece-style ones (Metaspace / byte_fallback), which need tokenizer.model.
+bool hf_json_is_byte_level(const std::string& tokenizer_json);
+
+// Byte-level BPE vocabulary from tokenizer.json alone: vocab, merges,
+// added_tokens (special -> Control, else UserDefined, with lstrip/rstrip),
+// pre_tokenizer mapped to a known kind, BOS from a TemplateProcessing
+// post-processor. Throws Error naming the file for malformed JSON, other
+// models or an unknown pre-tokenizer. (tokenizer_vocab_hf.cpp)
+TokenizerVocab vocab_from_hf_tokenizer_json(const std::string& path);
+
+// tokenizer_config.json (add_bos_token, add_eos_token, bos/eos_token,
+// chat_template, added_tokens_decoder), generation_config.json and
+// config.json (bos/eos ids) applied to a vocabulary.
+void apply_hf_config(TokenizerVocab& v, const HfTokenizerFiles& files);
+
+// vocab_from_hf_tokenizer_json + apply_hf_config.
+TokenizerVocab vocab_from_hf_dir(const HfTokenizerFiles& files);
 
 }  // namespace lightllm
