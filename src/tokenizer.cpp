@@ -62,7 +62,12 @@ std::unique_ptr<Tokenizer> load_tokenizer(const std::string& path) {
     }
     if (!is_file(path)) fail("{}: no such file or directory", path);
     if (has_gguf_magic(path)) return make_tokenizer(vocab_from_gguf(*GgufFile::open(path)));
-    fail("{}: not a GGUF file or a model directory (expected a .gguf file or a directory with tokenizer.json / tokenizer.model)", path);
+    auto ends_with = [&](const std::string& suffix) {
+        return path.size() >= suffix.size() && path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0;
+    };
+    if (ends_with(".model")) return SpmTokenizer::from_model_file(path);
+    if (ends_with(".json")) return make_tokenizer(vocab_from_hf_tokenizer_json(path));
+    fail("{}: not a tokenizer (expected a .gguf file, a tokenizer.json / tokenizer.model file, or a model directory with one)", path);
 }
 
 IncrementalDetokenizer::IncrementalDetokenizer(const Tokenizer& tok, bool skip_special, std::vector<int32_t> prompt_ids)

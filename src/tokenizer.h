@@ -39,8 +39,9 @@ public:
     virtual const std::string& chat_template() const = 0;
 };
 
-// `path`: a Hugging Face model directory or a .gguf file. Throws Error naming
-// the file when the tokenizer cannot be built.
+// `path`: a Hugging Face model directory, a .gguf file, or a bare
+// tokenizer.json / SentencePiece .model file. Throws Error naming the file
+// when the tokenizer cannot be built.
 std::unique_ptr<Tokenizer> load_tokenizer(const std::string& path);
 
 // Streaming-safe incremental detokenization: push ids one at a time, get back

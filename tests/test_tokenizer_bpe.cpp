@@ -4,9 +4,11 @@
 #include "check.h"
 #include "bpe_tokenizer.h"
 #include "gguf_reader.h"
+#include "tokenizer.h"
 #include "tokenizer_test_data.h"
 #include <doctest/doctest.h>
 #include <chrono>
+#include <nlohmann/json.hpp>
 
 using namespace lightllm;
 
@@ -65,7 +67,9 @@ TEST_CASE("tokenizer bpe: pre-tokenizer splits") {
 }
 
 TEST_CASE("tokenizer bpe: 4k-token prompt encodes in milliseconds") {
-    auto tok = load_bpe("gpt-2");
+    std::unique_ptr<Tokenizer> tok;
+    if (file_exists(demo_gguf_path())) tok = load_tokenizer(demo_gguf_path());
+    else tok = load_bpe("gpt-2");
     if (!tok) return;
     std::string text;
     for (int i = 0; text.size() < 16000; ++i) text += "The quick brown fox " + std::to_string(i) + " jumps over the lazy dog. ";
@@ -76,4 +80,30 @@ TEST_CASE("tokenizer bpe: 4k-token prompt encodes in milliseconds") {
     CHECK(ids.size() > 3000);
     CHECK(ms < 200);
     CHECK(tok->decode(ids) == text);
+}
+
+TEST_CASE("tokenizer bpe: SmolLM2 GGUF vocabulary matches transformers (tests/data/smollm2_reference.json)") {
+    std::string demo = demo_gguf_path();
+    if (!file_exists(demo)) {
+        MESSAGE("skipped: demo model not found at " << demo << " (run third_party/fetch_demo_model.sh)");
+        return;
+    }
+    auto tok = load_tokenizer(demo);
+    CHECK_FALSE(tok->add_bos());
+    CHECK(tok->eos_ids() == std::vector<int32_t>{2});
+    CHECK(tok->token_id("<|im_start|>") == 1);
+    CHECK(tok->is_special(1));
+    auto ref = nlohmann::json::parse(read_whole_file(test_data("smollm2_reference.json")));
+    int n_raw = 0;
+    for (const auto& c : ref["cases"]) {
+        std::string prompt = c["prompt"];
+        INFO(prompt);
+        if (c["kind"] == "raw") {
+            ++n_raw;
+            CHECK(tok->encode(prompt, tok->add_bos()) == c["prompt_ids"].get<std::vector<int32_t>>());
+        }
+        // greedy_text was decoded by transformers with special tokens kept.
+        CHECK(tok->decode(c["greedy_ids"].get<std::vector<int32_t>>(), false) == c["greedy_text"].get<std::string>());
+    }
+    CHECK(n_raw >= 4);
 }

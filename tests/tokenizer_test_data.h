@@ -80,3 +80,12 @@ inline std::vector<VocabCase> load_vocab_cases(const std::string& inp_path, cons
     if (i != cases.size()) cases.clear();  // malformed pair: the caller's CHECK on size fails
     return cases;
 }
+
+// The SmolLM2 demo model (byte-level BPE vocabulary "smollm", ChatML
+// template), fetched by third_party/fetch_demo_model.sh; LIGHTLLM_DEMO_MODEL overrides.
+inline std::string demo_gguf_path() {
+    const char* env = std::getenv("LIGHTLLM_DEMO_MODEL");
+    if (env && *env) return env;
+    const char* home = std::getenv("HOME");
+    return std::string(home ? home : "") + "/.cache/lightllm/SmolLM2-135M-Instruct.Q4_1.gguf";
+}
