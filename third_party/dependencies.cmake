@@ -19,8 +19,12 @@ target_link_libraries(lightllm_deps INTERFACE fmt::fmt nlohmann_json::nlohmann_j
 if(TARGET CLI11::CLI11)
   target_link_libraries(lightllm_deps INTERFACE CLI11::CLI11)
 endif()
-# cpp-httplib is used without OpenSSL (loopback HTTP only).
 
 if(LIGHTLLM_CUDA)
   find_package(CUDAToolkit REQUIRED)
 endif()
+# Debian's cpp-httplib is a compiled library; its header must see the same
+# features the library was built with (cpp-httplib.pc), or class layouts differ.
+find_library(HTTPLIB_LIBRARY cpp-httplib REQUIRED)
+target_link_libraries(lightllm_deps INTERFACE ${HTTPLIB_LIBRARY})
+target_compile_definitions(lightllm_deps INTERFACE CPPHTTPLIB_OPENSSL_SUPPORT CPPHTTPLIB_ZLIB_SUPPORT CPPHTTPLIB_BROTLI_SUPPORT)

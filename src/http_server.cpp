@@ -1,0 +1,409 @@
+#include "http_server.h"
+#include "lightllm_api.h"
+#include "metrics.h"
+#include "openai_api.h"
+#include "request_stream.h"
+#include "tokenize_api.h"
+#include <httplib.h>
+#include <atomic>
+#include <condition_variable>
+#include <random>
+#include <thread>
+
+namespace lightllm {
+
+namespace {
+
+using Ms = std::chrono::milliseconds;
+constexpr Ms kSlice{100};                 // how often a waiting writer checks the connection
+constexpr auto kCancelWait = std::chrono::seconds(5);  // for cancelled requests to report back
+
+bool is_openai_path(const std::string& path) { return path.rfind("/v1/", 0) == 0; }
+
+double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
+
+}  // namespace
+
+struct HttpServer::Impl {
+    ServedModel model;
+    ServerOptions opts;
+    httplib::Server http;
+    ServerMetrics metrics;
+
+    std::mutex mu;                       // guards rng, stopping, deadline
+    std::condition_variable stop_cv;
+    std::atomic<bool> listen_done{false};
+    std::mt19937_64 rng{std::random_device{}()};
+    bool stopping = false;
+    Clock::time_point deadline = Clock::time_point::max();
+    std::atomic<int> in_flight{0};
+    int64_t created = unix_time_now();
+
+    std::mutex health_mu;                // one health probe at a time; the others reuse its answer
+    Clock::time_point health_at{};
+    int health_status = 0;
+    std::string health_body;
+
+    Impl(ServedModel m, ServerOptions o) : model(std::move(m)), opts(std::move(o)) {}
+
+    uint64_t random64() {
+        std::lock_guard<std::mutex> lock(mu);
+        return rng();
+    }
+    bool is_stopping() {
+        std::lock_guard<std::mutex> lock(mu);
+        return stopping;
+    }
+    bool past_deadline() {
+        std::lock_guard<std::mutex> lock(mu);
+        return stopping && Clock::now() >= deadline;
+    }
+
+    // --- answers -----------------------------------------------------------
+    void send_json(httplib::Response& res, int status, const json& body) {
+        res.status = status;
+        res.set_content(json_text(body), "application/json");
+    }
+    void send_error(const httplib::Request& req, httplib::Response& res, const ApiError& e) {
+        if (e.status == 503) res.set_header("Retry-After", "1");
+        send_json(res, e.status, is_openai_path(req.path) ? openai_error(e.status, e.what(), e.param, e.code) : lightllm_error(e.what()));
+    }
+    void access_log(const httplib::Request& req, int status, double ms, const std::string& extra) {
+        metrics.count_http(req.matches.empty() ? "unmatched" : std::string(req.matches[0]), status);
+        if (opts.access_log)
+            std::fprintf(stderr, "%s\n", fmt::format("lightllm serve: {} \"{} {}\" {} {:.1f}ms{}", req.remote_addr, req.method, req.path, status, ms, extra).c_str());
+    }
+
+    // A route handler that may throw ApiError; logs one line unless it
+    // handed the answer to a streaming writer (which logs when done).
+    using Handler = std::function<bool(const httplib::Request&, httplib::Response&, Clock::time_point)>;
+    httplib::Server::Handler wrap(Handler h) {
+        return [this, h](const httplib::Request& req, httplib::Response& res) {
+            auto start = Clock::now();
+            bool deferred = false;
+            try {
+                deferred = h(req, res, start);
+            } catch (const ApiError& e) {
+                send_error(req, res, e);
+            } catch (const std::exception& e) {
+                send_error(req, res, ApiError(500, fmt::format("internal error: {}", e.what())));
+            }
+            res.set_header("X-Lightllm-Handled", "1");
+            if (!deferred) access_log(req, res.status, ms_since(start), "");
+        };
+    }
+
+    json body_of(const httplib::Request& req) { return parse_json_object(req.body); }
+
+    // --- generation --------------------------------------------------------
+    struct Call {
+        GenerationCall g;
+        std::shared_ptr<RequestStream> stream;
+        std::vector<ChoiceOutput> outs;
+        std::vector<StreamEvent> backlog;  // events taken while waiting for the first one
+        int n_finished = 0;
+        bool success = false;
+    };
+
+    // Applies one event to the outputs; returns the streaming text for it.
+    std::string apply(Call& c, StreamEvent& ev) {
+        ChoiceOutput& o = c.outs[ev.choice];
+        if (!ev.finished) {
+            o.streamed_text += ev.token.text;
+            o.tokens.push_back(std::move(ev.token));
+            return c.g.stream ? c.g.on_token(ev.choice, o.tokens.back(), o) : std::string();
+        }
+        o.result = std::move(ev.result);
+        o.finished = true;
+        c.n_finished += 1;
+        metrics.observe_choice(o);
+        return c.g.stream ? c.g.on_finish(ev.choice, o) : std::string();
+    }
+
+    // Waits for events; cancels the request at the shutdown deadline and
+    // gives up kCancelWait after cancelling. Returns false when given up.
+    bool wait_events(Call& c, std::vector<StreamEvent>& evs, Clock::time_point& cancelled_at) {
+        evs = c.stream->wait(kSlice);
+        if (cancelled_at == Clock::time_point{} && past_deadline()) {
+            c.stream->cancel();
+            cancelled_at = Clock::now();
+        }
+        return !evs.empty() || cancelled_at == Clock::time_point{} || Clock::now() - cancelled_at < kCancelWait;
+    }
+
+    bool run_call(const httplib::Request& req, httplib::Response& res, Clock::time_point start, GenerationCall g) {
+        if (is_stopping()) throw ApiError(503, "the server is shutting down", "", "shutting_down");
+        auto c = std::make_shared<Call>();
+        c->g = std::move(g);
+        c->outs.resize(c->g.inputs.size());
+        c->stream = submit_choices(model, c->g.inputs);
+        in_flight += 1;
+        // Wait for the first event so that a rejected prompt is still a 4xx.
+        Clock::time_point cancelled_at{};
+        std::vector<StreamEvent> evs;
+        while (evs.empty()) {
+            if (!wait_events(*c, evs, cancelled_at)) {
+                in_flight -= 1;
+                throw ApiError(503, "the server is shutting down", "", "shutting_down");
+            }
+        }
+        for (const StreamEvent& ev : evs) {
+            if (ev.finished && ev.result.finish_reason == FinishReason::Error) {
+                c->stream->cancel();
+                in_flight -= 1;
+                throw ApiError(400, ev.result.error.empty() ? "the request was rejected" : ev.result.error);
+            }
+        }
+        c->backlog = std::move(evs);
+        auto provider = [this, c](size_t, httplib::DataSink& sink) {
+            try {
+                return write_call(*c, sink);
+            } catch (const std::exception& e) {
+                std::fprintf(stderr, "lightllm serve: error while answering: %s\n", e.what());
+                c->stream->cancel();
+                return false;
+            }
+        };
+        auto releaser = [this, c, req_copy = summary(req), start](bool) {
+            if (!c->success) drain_cancelled(*c);
+            in_flight -= 1;
+            finish_log(*c, req_copy, start);
+        };
+        res.status = 200;
+        res.set_chunked_content_provider(c->g.content_type, provider, releaser);
+        return true;
+    }
+
+    // The whole response of a call, written in one provider invocation (so
+    // that a server shutdown does not cut it between chunks).
+    bool write_call(Call& c, httplib::DataSink& sink) {
+        auto write = [&sink](const std::string& s) { return s.empty() || sink.write(s.data(), s.size()); };
+        Clock::time_point cancelled_at{}, checked_at = Clock::now();
+        std::vector<StreamEvent> evs = std::move(c.backlog);
+        for (;;) {
+            for (StreamEvent& ev : evs) {
+                if (!write(apply(c, ev))) {
+                    c.stream->cancel();
+                    return false;
+                }
+            }
+            if (c.n_finished == static_cast<int>(c.outs.size())) break;
+            if (!wait_events(c, evs, cancelled_at)) return false;
+            if (Clock::now() - checked_at >= kSlice) {  // a non-streamed answer writes nothing until the end
+                checked_at = Clock::now();
+                if (!sink.is_writable()) {
+                    c.stream->cancel();
+                    return false;
+                }
+            }
+        }
+        std::string tail;
+        if (c.g.stream) {
+            tail = c.g.on_end(c.outs);
+        } else {
+            for (const ChoiceOutput& o : c.outs)
+                if (o.result.finish_reason == FinishReason::Error) return false;  // after the answer began: cut it
+            tail = json_text(c.g.on_complete(c.outs));
+        }
+        if (!write(tail)) return false;
+        c.success = true;
+        sink.done();
+        return true;
+    }
+
+    // Cancels what is left of an answer that was cut and waits (briefly) for
+    // the pipeline to report the cancelled choices, so the metrics count them.
+    void drain_cancelled(Call& c) {
+        c.stream->cancel();
+        auto until = Clock::now() + kCancelWait;
+        while (c.n_finished < static_cast<int>(c.outs.size()) && Clock::now() < until)
+            for (StreamEvent& ev : c.stream->wait(kSlice)) apply(c, ev);
+    }
+
+    struct RequestSummary {
+        std::string remote_addr, method, path, route;
+    };
+    static RequestSummary summary(const httplib::Request& req) {
+        return {req.remote_addr, req.method, req.path, req.matches.empty() ? req.path : std::string(req.matches[0])};
+    }
+    void finish_log(const Call& c, const RequestSummary& r, Clock::time_point start) {
+        int status = c.success ? 200 : 499;  // 499: the client went away (or the answer was cut)
+        metrics.count_http(r.route, status);
+        if (!opts.access_log) return;
+        int64_t prompt = 0, out = 0;
+        std::string reasons;
+        for (const ChoiceOutput& o : c.outs) {
+            prompt += o.result.n_prompt_tokens;
+            out += static_cast<int64_t>(o.result.output_ids.size());
+            reasons += std::string(reasons.empty() ? "" : ",") + (o.finished ? finish_reason_name(o.result.finish_reason) : "?");
+        }
+        std::fprintf(stderr, "%s\n", fmt::format("lightllm serve: {} \"{} {}\" {} {:.1f}ms prompt_tokens={} output_tokens={} finish={}",
+                                                 r.remote_addr, r.method, r.path, status, ms_since(start), prompt, out, reasons).c_str());
+    }
+
+    // --- health ------------------------------------------------------------
+    void health(httplib::Response& res) {
+        if (is_stopping()) {
+            send_json(res, 503, {{"status", "shutting down"}});
+            return;
+        }
+        std::lock_guard<std::mutex> lock(health_mu);
+        if (health_status == 0 || Clock::now() - health_at > std::chrono::duration<double>(opts.health_cache_s)) {
+            health_status = 503;
+            health_body = json_text({{"status", "unhealthy"}, {"message", "the probe generation did not finish in time"}});
+            RequestInput probe;
+            int32_t bos = model.tokenizer->bos_id();
+            probe.prompt_ids = {bos >= 0 ? bos : 0};
+            probe.params.max_new_tokens = 1;
+            probe.params.ignore_eos = true;
+            auto t0 = Clock::now();
+            try {
+                auto stream = submit_choices(model, {probe});
+                for (int i = 0; i < 300; ++i) {
+                    bool done = false;
+                    for (const StreamEvent& ev : stream->wait(kSlice)) {
+                        if (!ev.finished) continue;
+                        done = true;
+                        bool ok = ev.result.finish_reason == FinishReason::Stop || ev.result.finish_reason == FinishReason::Length;
+                        health_status = ok ? 200 : 503;
+                        health_body = json_text({{"status", ok ? "ok" : "unhealthy"}, {"message", ok ? "" : ev.result.error},
+                                                 {"probe_ms", ms_since(t0)}});
+                    }
+                    if (done || past_deadline()) break;
+                }
+                stream->cancel();
+            } catch (const ApiError& e) {
+                health_body = json_text({{"status", "overloaded"}, {"message", e.what()}});
+            }
+            health_at = Clock::now();
+        }
+        res.status = health_status;
+        res.set_content(health_body, "application/json");
+    }
+
+    // --- routes ------------------------------------------------------------
+    void add_routes() {
+        const RequestLimits& lim = opts.limits;
+        const Tokenizer& tok = *model.tokenizer;
+        auto gen = [this, &lim, &tok](bool stream) {
+            return wrap([this, &lim, &tok, stream](const httplib::Request& req, httplib::Response& res, Clock::time_point t) {
+                return run_call(req, res, t, lightllm_call(body_of(req), lim, random64(), stream, tok));
+            });
+        };
+        http.Post("/generate", gen(false));
+        http.Post("/generate_stream", gen(true));
+        auto openai = [this, &lim, &tok](bool chat) {
+            return wrap([this, &lim, &tok, chat](const httplib::Request& req, httplib::Response& res, Clock::time_point t) {
+                OpenAiContext ctx{fmt::format("{:016x}", random64()), model.name, unix_time_now(), random64()};
+                json body = body_of(req);
+                return run_call(req, res, t, chat ? openai_chat_call(body, lim, ctx, tok) : openai_completion_call(body, lim, ctx, tok));
+            });
+        };
+        http.Post("/v1/completions", openai(false));
+        http.Post("/v1/chat/completions", openai(true));
+        http.Get("/v1/models", wrap([this, &lim](const httplib::Request&, httplib::Response& res, Clock::time_point) {
+            send_json(res, 200, openai_models(model.name, created, lim.max_context));
+            return false;
+        }));
+        http.Post("/tokenize", wrap([this, &lim, &tok](const httplib::Request& req, httplib::Response& res, Clock::time_point) {
+            send_json(res, 200, tokenize_response(body_of(req), tok, lim));
+            return false;
+        }));
+        http.Post("/detokenize", wrap([this, &lim, &tok](const httplib::Request& req, httplib::Response& res, Clock::time_point) {
+            send_json(res, 200, detokenize_response(body_of(req), tok, lim));
+            return false;
+        }));
+        http.Get("/health", wrap([this](const httplib::Request&, httplib::Response& res, Clock::time_point) {
+            health(res);
+            return false;
+        }));
+        http.Get("/metrics", wrap([this](const httplib::Request&, httplib::Response& res, Clock::time_point) {
+            res.set_content(metrics.render(model.stats(), model.name), "text/plain; version=0.0.4");
+            return false;
+        }));
+    }
+
+    void configure() {
+        http.new_task_queue = [n = opts.http_threads] { return new httplib::ThreadPool(static_cast<size_t>(n)); };
+        http.set_payload_max_length(opts.max_body_bytes);
+        http.set_keep_alive_max_count(1000);
+        http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+            if (opts.api_key.empty() || req.path == "/health" || req.path == "/metrics") return httplib::Server::HandlerResponse::Unhandled;
+            if (req.get_header_value("Authorization") == "Bearer " + opts.api_key) return httplib::Server::HandlerResponse::Unhandled;
+            ApiError e(401, req.has_header("Authorization") ? "the API key is wrong" : "an API key is required: send \"Authorization: Bearer KEY\"",
+                       "", "invalid_api_key");
+            send_error(req, res, e);
+            return httplib::Server::HandlerResponse::Handled;
+        });
+        // Errors httplib answers itself (no route, body too large, bad request line) get a clear body.
+        http.set_error_handler(httplib::Server::HandlerWithResponse([this](const httplib::Request& req, httplib::Response& res) {
+            if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+            std::string msg = res.status == 404 ? fmt::format("no route for {} {}", req.method, req.path)
+                            : res.status == 413 ? fmt::format("the request body is larger than the limit of {} bytes (--max-body-bytes)", opts.max_body_bytes)
+                            : res.status == 405 ? fmt::format("method {} is not allowed on {}", req.method, req.path)
+                                                : fmt::format("bad request ({})", res.status);
+            int status = res.status;
+            send_error(req, res, ApiError(status, msg));
+            return httplib::Server::HandlerResponse::Handled;
+        }));
+        http.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
+            if (!res.has_header("X-Lightllm-Handled")) access_log(req, res.status, 0.0, "");
+        });
+        add_routes();
+    }
+};
+
+HttpServer::HttpServer(ServedModel model, ServerOptions opts) : impl_(std::make_unique<Impl>(std::move(model), std::move(opts))) {
+    LL_CHECK(impl_->model.tokenizer && impl_->model.submit && impl_->model.stats, "ServedModel is incomplete");
+    impl_->configure();
+}
+
+HttpServer::~HttpServer() = default;
+
+int HttpServer::bind() {
+    ServerOptions& o = impl_->opts;
+    int port = o.port == 0 ? impl_->http.bind_to_any_port(o.host) : (impl_->http.bind_to_port(o.host, o.port) ? o.port : -1);
+    if (port <= 0) fail("cannot listen on {}:{} (address in use, or not an address of this host)", o.host, o.port);
+    return port;
+}
+
+void HttpServer::run() {
+    Impl& s = *impl_;
+    // httplib cuts chunked answers once it stops listening, so the listener
+    // stays open (answering 503 to new generations) until in-flight requests
+    // are done or cancelled.
+    std::thread stopper([&s] {
+        std::unique_lock<std::mutex> lock(s.mu);
+        s.stop_cv.wait(lock, [&s] { return s.stopping; });
+        while (s.in_flight.load() > 0 && Clock::now() < s.deadline + kCancelWait + std::chrono::seconds(1))
+            s.stop_cv.wait_for(lock, std::chrono::milliseconds(20));
+        lock.unlock();
+        while (!s.http.is_running() && !s.listen_done.load()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        s.http.stop();
+    });
+    s.http.listen_after_bind();
+    s.listen_done = true;
+    {
+        std::lock_guard<std::mutex> lock(s.mu);
+        if (!s.stopping) {  // the listener failed on its own
+            s.stopping = true;
+            s.deadline = Clock::now();
+        }
+    }
+    s.stop_cv.notify_all();
+    stopper.join();
+}
+
+void HttpServer::shutdown(std::chrono::milliseconds grace) {
+    {
+        std::lock_guard<std::mutex> lock(impl_->mu);
+        auto d = Clock::now() + grace;
+        impl_->deadline = impl_->stopping ? std::min(impl_->deadline, d) : d;
+        impl_->stopping = true;
+    }
+    impl_->stop_cv.notify_all();
+}
+
+int HttpServer::n_in_flight() const { return impl_->in_flight.load(); }
+
+}  // namespace lightllm

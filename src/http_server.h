@@ -1,0 +1,57 @@
+// HttpServer: cpp-httplib threads that parse and validate requests, submit
+// them to the model (the Pipeline) and answer from each request's events.
+// Routes:
+//   POST /generate, /generate_stream           LightLLM's API (lightllm_api.h)
+//   POST /v1/completions, /v1/chat/completions  OpenAI's API (openai_api.h)
+//   GET  /v1/models
+//   POST /tokenize, /detokenize                 (tokenize_api.h)
+//   GET  /health   a real one-token generation, cached a few seconds (200 or 503)
+//   GET  /metrics  Prometheus text (metrics.h)
+// Every generation streams through a chunked response whose writer waits on
+// the request's events in slices of ~100 ms and checks the connection in
+// between, so a client that hangs up cancels its request (and frees its KV)
+// within one slice; answers wait for the first event, so a prompt the
+// pipeline rejects is still a 4xx. Limits: body size (413), prompt size and
+// sampling ranges (400), --api-key (401), a full queue (503 + Retry-After).
+// One access-log line per request on stderr.
+// shutdown(): stop accepting, let in-flight requests finish for `grace`,
+// then cancel them; run() returns once every connection is done.
+#pragma once
+#include "generation_call.h"
+#include <chrono>
+#include <memory>
+#include <string>
+
+namespace lightllm {
+
+struct ServerOptions {
+    std::string host = "127.0.0.1";
+    int port = 8000;                    // 0: any free port (see bind())
+    std::string api_key;                // non-empty: every route but /health and /metrics needs "Authorization: Bearer KEY"
+    size_t max_body_bytes = 8u << 20;
+    int http_threads = 256;             // connections served at once (a streaming request holds one)
+    double health_cache_s = 5.0;
+    bool access_log = true;
+    RequestLimits limits;
+};
+
+class HttpServer {
+public:
+    HttpServer(ServedModel model, ServerOptions opts);
+    ~HttpServer();
+
+    // Binds the listening socket; returns the port. Throws Error naming the
+    // address when it cannot.
+    int bind();
+    // Serves until shutdown(); returns when every connection has closed.
+    void run();
+    // Thread-safe; a second call cancels what is left at once.
+    void shutdown(std::chrono::milliseconds grace);
+    int n_in_flight() const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace lightllm
