@@ -112,8 +112,13 @@ std::vector<int32_t> BpeTokenizer::encode(std::string_view text, bool add_bos, b
             out.push_back(seg.id);
             continue;
         }
-        for (std::string_view piece : bpe_pre_tokenize(pre_, text.substr(seg.begin, seg.end - seg.begin)))
-            encode_piece(piece, out);
+        std::string_view plain = text.substr(seg.begin, seg.end - seg.begin);
+        std::string normalized;
+        if (vocab_.nfc) {
+            normalized = unicode_nfc(plain);
+            plain = normalized;
+        }
+        for (std::string_view piece : bpe_pre_tokenize(pre_, plain)) encode_piece(piece, out);
     }
     return out;
 }

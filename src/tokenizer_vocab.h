@@ -47,6 +47,7 @@ struct TokenizerVocab {
     std::string pre = "gpt-2";
     bool ignore_merges = false;               // Bpe: a whole pre-token found in the vocabulary is used as is (LLaMA-3)
     bool add_prefix_space = false;            // Bpe: ByteLevel add_prefix_space (a space prepended to the text)
+    bool nfc = false;                         // Bpe: NFC-normalize text before pre-tokenizing (Qwen2's normalizer)
 
     // Spm: normalizer settings (SentencePiece NormalizerSpec).
     bool add_space_prefix = true;             // add_dummy_prefix: "▁" prepended to each text segment

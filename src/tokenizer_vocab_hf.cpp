@@ -166,6 +166,7 @@ TokenizerVocab vocab_from_hf_tokenizer_json(const std::string& path) {
         const json& norm = j["normalizer"];
         if (!norm.is_null() && norm.value("type", "") != "NFC")
             fail("{}: unsupported normalizer '{}'", path, norm.value("type", ""));
+        v.nfc = !norm.is_null();
 
         int32_t n = 0;
         for (const auto& [tok, id] : model["vocab"].items()) n = std::max(n, id.get<int32_t>() + 1);

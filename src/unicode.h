@@ -34,6 +34,9 @@ void utf8_append(std::string& out, uint32_t cp);
 // sequence at the end is left unconsumed. Returns the number of bytes consumed.
 size_t utf8_append_lossy(std::string& out, std::string_view bytes, bool final);
 
+// NFC normalization (unicode_nfc.cpp). Invalid UTF-8 becomes U+FFFD.
+std::string unicode_nfc(std::string_view text);
+
 inline std::string utf8_lossy(std::string_view bytes) {
     std::string out;
     utf8_append_lossy(out, bytes, true);

@@ -1,0 +1,107 @@
+// Hugging Face tokenizer.json (byte-level BPE) against the ids produced by the
+// `tokenizers` library itself (fixtures: tests/reference/make_tokenizer_fixtures.py),
+// for each pre-tokenizer family; the same vocabularies written as GGUF
+// metadata must tokenize identically.
+#include "check.h"
+#include "gguf_builder.h"
+#include "tokenizer.h"
+#include "tokenizer_test_data.h"
+#include "tokenizer_vocab.h"
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
+#include <unistd.h>
+
+using namespace lightllm;
+using nlohmann::json;
+
+namespace {
+
+std::string tmp_path(const std::string& name) { return "/tmp/lightllm_test_" + std::to_string(getpid()) + "_" + name; }
+
+std::string error_of(const std::function<void()>& f) {
+    try {
+        f();
+    } catch (const Error& e) {
+        return e.what();
+    }
+    return "";
+}
+
+const char* gguf_pre_name(const std::string& family) {
+    if (family == "gpt2") return "gpt-2";
+    if (family == "llama3") return "llama-bpe";
+    return family.c_str() == nullptr ? "" : (family == "qwen2" ? "qwen2" : family == "starcoder" ? "starcoder" : "deepseek-coder");
+}
+
+std::string write_bpe_gguf(const TokenizerVocab& v, const std::string& pre, const std::string& path) {
+    GgufBuilder b;
+    b.str("general.architecture", "llama");
+    b.str("tokenizer.ggml.model", "gpt2");
+    b.str("tokenizer.ggml.pre", pre);
+    b.str_array("tokenizer.ggml.tokens", v.tokens);
+    std::vector<int32_t> types;
+    for (TokenType t : v.types) types.push_back(int32_t(t));
+    b.i32_array("tokenizer.ggml.token_type", types);
+    std::vector<std::string> merges;
+    for (const auto& [l, r] : v.merges) merges.push_back(l + " " + r);
+    b.str_array("tokenizer.ggml.merges", merges);
+    if (v.bos_id >= 0) b.u32("tokenizer.ggml.bos_token_id", uint32_t(v.bos_id));
+    b.boolean("tokenizer.ggml.add_bos_token", v.add_bos);
+    return b.write(path);
+}
+
+}  // namespace
+
+TEST_CASE("tokenizer json: every pre-tokenizer family matches the tokenizers library") {
+    json ref = json::parse(read_whole_file(test_data("tokenizers/bpe_cases.json")));
+    REQUIRE(ref["cases"].size() == 5);
+    for (const auto& [family, cases] : ref["cases"].items()) {
+        std::string path = test_data("tokenizers/" + family + "/tokenizer.json");
+        auto tok = load_tokenizer(path);
+        TokenizerVocab v = vocab_from_hf_tokenizer_json(path);
+        std::string gguf = write_bpe_gguf(v, gguf_pre_name(family), tmp_path(family + ".gguf"));
+        auto from_gguf = load_tokenizer(gguf);
+        REQUIRE(cases.size() > 40);
+        for (const auto& c : cases) {
+            std::string text = c["text"];
+            INFO(family << " text: [" << text << "]");
+            auto ids = tok->encode(text, false, true);
+            CHECK(ids == c["ids"].get<std::vector<int32_t>>());
+            CHECK(tok->encode(text, true, true) == c["ids_add_special"].get<std::vector<int32_t>>());
+            CHECK(tok->encode(text, false, false) == c["ids_special_as_text"].get<std::vector<int32_t>>());
+            CHECK(tok->decode(c["ids"].get<std::vector<int32_t>>(), false) == c["decoded"].get<std::string>());
+            if (text.find("<mask>") == std::string::npos)  // GGUF keeps no lstrip flag
+                CHECK(from_gguf->encode(text, false, true) == c["ids"].get<std::vector<int32_t>>());
+        }
+        std::remove(gguf.c_str());
+    }
+}
+
+TEST_CASE("tokenizer json: bad files are clear errors") {
+    std::string p = tmp_path("tokenizer.json");
+    auto write = [&](const std::string& s) {
+        FILE* f = std::fopen(p.c_str(), "wb");
+        std::fwrite(s.data(), 1, s.size(), f);
+        std::fclose(f);
+    };
+    write("{\"model\": {\"type\": \"BPE\", ");  // truncated
+    std::string e = error_of([&] { load_tokenizer(p); });
+    CHECK(e.find(p) != std::string::npos);
+    CHECK(e.find("JSON") != std::string::npos);
+
+    json j = json::parse(read_whole_file(test_data("tokenizers/gpt2/tokenizer.json")));
+    j["pre_tokenizer"] = {{"type", "Whitespace"}};
+    write(j.dump());
+    e = error_of([&] { load_tokenizer(p); });
+    CHECK(e.find(p) != std::string::npos);
+    CHECK(e.find("pre_tokenizer") != std::string::npos);
+
+    j["model"]["type"] = "WordPiece";
+    write(j.dump());
+    e = error_of([&] { load_tokenizer(p); });
+    CHECK(e.find("WordPiece") != std::string::npos);
+    std::remove(p.c_str());
+
+    e = error_of([&] { load_tokenizer("/nonexistent/dir"); });
+    CHECK(e.find("/nonexistent/dir") != std::string::npos);
+}
