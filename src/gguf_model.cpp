@@ -286,7 +286,13 @@ GgufHfTensorSource::GgufHfTensorSource(std::shared_ptr<const GgufFile> file, con
             }
         }
     }
-    for (auto& [name, e] : entries_) e.built = e.recipe == Recipe::Direct;
+    for (auto& [name, e] : entries_) {
+        e.built = e.recipe == Recipe::Direct;
+        if (!e.built) {
+            e.info.data = nullptr;
+            e.info.nbytes = 0;
+        }
+    }
 }
 
 const TensorInfo* GgufHfTensorSource::find(const std::string& name) const {
@@ -295,6 +301,12 @@ const TensorInfo* GgufHfTensorSource::find(const std::string& name) const {
     if (it == entries_.end()) return nullptr;
     if (!it->second.built) build(it->second);
     return &it->second.info;
+}
+
+const TensorInfo* GgufHfTensorSource::peek(const std::string& name) const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = entries_.find(name);
+    return it == entries_.end() ? nullptr : &it->second.info;
 }
 
 std::vector<std::string> GgufHfTensorSource::names() const {

@@ -51,6 +51,9 @@ public:
     const TensorInfo* find(const std::string& name) const override;
     std::vector<std::string> names() const override;
     const GgufFile& file() const { return *file_; }
+    // Name, shape and dtype without building a reordered copy (data may be
+    // null until find() is called). For summaries.
+    const TensorInfo* peek(const std::string& name) const;
 
 private:
     // How an HF tensor is made: one GGUF tensor as is, or rows gathered from
