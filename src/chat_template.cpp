@@ -102,11 +102,11 @@ std::vector<ChatMessage> split_system(const std::vector<ChatMessage>& msgs, std:
 }
 
 std::string format_chatml(const ChatTemplate& t, const std::vector<ChatMessage>& msgs, bool gen, const std::string& bos) {
-    std::string out = t.variant == "bos" ? bos : "";
+    std::string out = t.bos_prefix ? bos : "";
     if (!msgs.empty() && msgs[0].role != "system" && !t.default_system.empty())
         out += "<|im_start|>system\n" + t.default_system + "<|im_end|>\n";
     for (const auto& m : msgs) out += "<|im_start|>" + m.role + "\n" + m.content + "<|im_end|>\n";
-    if (gen) out += "<|im_start|>assistant\n";
+    if (gen || t.gen_always) out += "<|im_start|>assistant\n";
     return out;
 }
 
@@ -142,7 +142,7 @@ std::string format_llama3(const ChatTemplate& t, const std::vector<ChatMessage>&
     } else {
         for (const auto& m : msgs) out += block(m.role, m.content);
     }
-    if (gen) out += "<|start_header_id|>assistant<|end_header_id|>\n\n";
+    if (gen || t.gen_always) out += "<|start_header_id|>assistant<|end_header_id|>\n\n";
     return out;
 }
 
@@ -176,22 +176,25 @@ std::string format_mistral(const ChatTemplate& t, const std::vector<ChatMessage>
 std::string format_phi3(const ChatTemplate& t, const std::vector<ChatMessage>& msgs, bool gen, const std::string& bos,
                         const std::string& eos) {
     check_roles(msgs, true, "phi3");
-    std::string out;
+    std::string out = t.bos_prefix ? bos : "";
     if (t.variant == "mini") {
-        out = bos;
         for (const auto& m : msgs) {
             if (m.role == "user") out += "<|user|>\n" + m.content + "<|end|>\n<|assistant|>\n";
             else if (m.role == "assistant") out += m.content + "<|end|>\n";
         }
         return out;
     }
-    if (t.variant == "roles-bos") out = bos;
     for (const auto& m : msgs) {
-        if (m.role == "system" && m.content.empty()) continue;
+        if (m.role == "system" && m.content.empty() && t.skip_empty_system) continue;
         out += "<|" + m.role + "|>\n" + m.content + "<|end|>\n";
     }
-    if (gen) out += "<|assistant|>\n";
-    else out += eos;
+    if (t.variant == "roles-vision") {
+        if (gen && !msgs.empty() && msgs.back().role != "assistant") out += "<|assistant|>\n";
+    } else if (gen) {
+        out += "<|assistant|>\n";
+    } else if (t.eos_if_no_gen) {
+        out += eos;
+    }
     return out;
 }
 
@@ -217,13 +220,19 @@ const char* chat_format_name(ChatFormat f) {
     return "?";
 }
 
-ChatTemplate parse_chat_template(const std::string& j) {
+ChatTemplate parse_chat_template(const std::string& jinja) {
     ChatTemplate t;
-    if (strip(j).empty()) fail("chat template: the model has no chat template");
+    if (strip(jinja).empty()) fail("chat template: the model has no chat template");
+    // Newlines inside string literals may be escaped (JSON/GGUF text) or real
+    // (templates embedded in source); compare against one spelling.
+    std::string j;
+    for (char c : jinja) j += c == '\n' ? std::string("\\n") : std::string(1, c);
+    std::string head = strip(jinja).substr(0, 20);
+    t.bos_prefix = head.rfind("{{ bos_token }}", 0) == 0 || head.rfind("{{bos_token}}", 0) == 0 || head.rfind("{{- bos_token }}", 0) == 0;
+    t.gen_always = !has(j, "add_generation_prompt");
     if (has(j, "<|im_start|>")) {
         t.format = ChatFormat::ChatML;
         t.default_system = chatml_default_system(j);
-        if (j.compare(0, 15, "{{ bos_token }}") == 0 || j.compare(0, 13, "{{bos_token}}") == 0) t.variant = "bos";
     } else if (has(j, "<|start_header_id|>")) {
         t.format = ChatFormat::Llama3;
         t.variant = has(j, "Cutting Knowledge Date") ? "3.1" : "3.0";
@@ -239,10 +248,13 @@ ChatTemplate parse_chat_template(const std::string& j) {
         else if (has(j, "\"[INST]\"")) t.variant = "v3-tekken";
         else if (has(j, "'[INST] '") && !has(j, "[SYSTEM_PROMPT]")) t.variant = "v0.2";
         else fail("chat template: unrecognised Mistral [INST] template variant");
-    } else if (has(j, "<|user|>") && has(j, "<|end|>")) {
+    } else if (has(j, "<|end|>") && (has(j, "<|user|>") || has(j, "'<|' + message['role'] + '|>'"))) {
         t.format = ChatFormat::Phi3;
         if (has(j, "'<|user|>' + '\\n' + message['content'] + '<|end|>' + '\\n' + '<|assistant|>'")) t.variant = "mini";
-        else t.variant = has(j, "bos_token") ? "roles-bos" : "roles";
+        else if (has(j, "messages[-1]['role'] != 'assistant'")) t.variant = "roles-vision";
+        else t.variant = "roles";
+        t.eos_if_no_gen = has(j, "eos_token");
+        t.skip_empty_system = has(j, "message['role'] == 'system' and message['content']");
     } else if (has(j, "<|user|>") && has(j, "eos_token")) {
         t.format = ChatFormat::Zephyr;
     } else {

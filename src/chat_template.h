@@ -29,6 +29,11 @@ struct ChatTemplate {
     std::string default_system;  // system message the template adds when the conversation has none ("" = none)
     std::string date;            // Llama3 3.1+: "Today Date" (from the template's default or today's date)
     bool strip_content = false;  // the template trims message contents
+    // Details some families vary in (read from the template text):
+    bool bos_prefix = false;         // the template starts with bos_token (ChatML, Phi-3)
+    bool gen_always = false;         // the generation prompt is written whatever add_generation_prompt says
+    bool eos_if_no_gen = false;      // Phi-3: eos_token ends the text when there is no generation prompt
+    bool skip_empty_system = false;  // Phi-3.5: an empty system message is left out
 };
 
 const char* chat_format_name(ChatFormat f);

@@ -23,12 +23,14 @@ void check_fixture_file(const std::string& path) {
     REQUIRE(fixtures.size() >= 10);
     for (const auto& t : fixtures) {
         std::string name = t["name"];
-        ChatTemplate tmpl = parse_chat_template(t["template"]);
+        INFO("template " << name);
+        ChatTemplate tmpl;
+        REQUIRE_NOTHROW(tmpl = parse_chat_template(t["template"]));
         for (const auto& c : t["cases"]) {
             auto msgs = messages_of(c["messages"]);
             bool gen = c["add_generation_prompt"];
-            INFO(name << " (" << chat_format_name(tmpl.format) << " " << tmpl.variant << ") messages " << c["messages"].dump()
-                      << " gen " << gen);
+            INFO(std::string(chat_format_name(tmpl.format)) << " " << tmpl.variant << " messages " << c["messages"].dump()
+                 << " gen " << gen);
             if (c.contains("error")) {
                 CHECK_THROWS_AS(apply_chat_template(tmpl, msgs, gen, t["bos"], t["eos"]), Error);
             } else {
