@@ -1,0 +1,247 @@
+// The LLaMA-family forward on the CPU backend vs Hugging Face transformers.
+// Fixtures: tests/data/tiny-*/ (bf16 weights + reference.json), written by
+// tests/reference/make_llama_fixtures.py; transformers ran in fp32 on the
+// same bf16 weights. Checked per fixture:
+//   - logits at every prompt position: max |ours - theirs| <= 2e-5 * max |theirs|
+//     (measured ~2.5e-6; the reference keeps 6 significant digits);
+//   - the greedy continuation (24 tokens) is identical, decoding the
+//     prompts one at a time and all together in one ragged batch;
+//   - chunked prefill (3 chunks with n_cached > 0) and token-by-token decode
+//     give the full prefill's logits (<= 1e-5 * scale).
+#include "model_runner.h"
+#include "test_util.h"
+#include <cmath>
+#include <doctest/doctest.h>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+using namespace lightllm;
+
+namespace {
+
+const char* kFixtures[] = {"tiny-llama-gqa",          "tiny-llama-mha-tied", "tiny-llama-rope-linear",
+                           "tiny-llama-rope-dynamic", "tiny-llama3-rope",    "tiny-qwen2",
+                           "tiny-mistral"};
+
+struct Case {
+    std::vector<int32_t> prompt;
+    std::vector<std::vector<float>> logits;  // [len][n_vocab]
+    std::vector<int32_t> greedy;
+};
+
+std::vector<Case> load_cases(const std::string& dir) {
+    std::ifstream in(test_data(dir + "/reference.json"));
+    REQUIRE(in);
+    const nlohmann::json j = nlohmann::json::parse(in);
+    std::vector<Case> cases;
+    for (const auto& c : j["cases"])
+        cases.push_back({c["prompt"].get<std::vector<int32_t>>(), c["logits"].get<std::vector<std::vector<float>>>(),
+                         c["greedy"].get<std::vector<int32_t>>()});
+    return cases;
+}
+
+EngineOptions options(const std::string& dir) {
+    EngineOptions o;
+    o.model_path = test_data(dir);
+    o.device = "cpu";
+    o.max_total_tokens = 512;
+    o.max_running_requests = 4;
+    o.max_prefill_tokens = 64;
+    return o;
+}
+
+// A request's state against the runner: its table row and KV slots.
+struct Seq {
+    ModelRunner& runner;
+    int row;
+    std::vector<int32_t> tokens, slots;
+    explicit Seq(ModelRunner& r) : runner(r), row(r.req_to_token().alloc_row()) { REQUIRE(row >= 0); }
+    ~Seq() {
+        runner.kv_pool().free(slots);
+        runner.req_to_token().free_row(row);
+    }
+    // A StepSeq feeding `new_tokens` after what is cached.
+    StepSeq feed(const std::vector<int32_t>& new_tokens, bool sample) {
+        const size_t before = tokens.size();
+        tokens.insert(tokens.end(), new_tokens.begin(), new_tokens.end());
+        REQUIRE(runner.kv_pool().alloc(int64_t(new_tokens.size()), slots));
+        StepSeq s;
+        s.row = row;
+        s.n_cached = int32_t(before);
+        s.tokens = tokens.data() + before;
+        s.n_new = int32_t(new_tokens.size());
+        s.slots = slots.data() + before;
+        s.sample = sample;
+        return s;
+    }
+};
+
+double max_abs(const std::vector<float>& v) {
+    double m = 0.0;
+    for (float x : v) m = std::max(m, double(std::fabs(x)));
+    return m;
+}
+
+double max_diff(const std::vector<float>& a, const std::vector<float>& b) {
+    REQUIRE(a.size() == b.size());
+    double m = 0.0;
+    for (size_t i = 0; i < a.size(); ++i) m = std::max(m, double(std::fabs(a[i] - b[i])));
+    return m;
+}
+
+std::vector<float> flatten(const std::vector<std::vector<float>>& rows) {
+    std::vector<float> v;
+    for (const auto& r : rows) v.insert(v.end(), r.begin(), r.end());
+    return v;
+}
+
+}  // namespace
+
+TEST_CASE("llama reference: logits at every position match transformers") {
+    for (const char* name : kFixtures) {
+        CAPTURE(name);
+        ModelRunner runner(options(name));
+        double worst = 0.0;
+        for (const Case& c : load_cases(name)) {
+            Seq s(runner);
+            const std::vector<float> got = runner.forward_all_logits(s.feed(c.prompt, false));
+            const std::vector<float> want = flatten(c.logits);
+            worst = std::max(worst, max_diff(got, want) / max_abs(want));
+        }
+        MESSAGE(std::string(name) << ": max |diff| / max |logit| = " << worst);
+        CHECK(worst < 2e-5);
+    }
+}
+
+TEST_CASE("llama reference: greedy continuation matches transformers, alone and batched") {
+    for (const char* name : kFixtures) {
+        CAPTURE(name);
+        ModelRunner runner(options(name));
+        const std::vector<Case> cases = load_cases(name);
+        // One request at a time.
+        for (const Case& c : cases) {
+            Seq s(runner);
+            std::vector<int32_t> out;
+            std::vector<int32_t> next = c.prompt;
+            while (out.size() < c.greedy.size()) {
+                const std::vector<SampledToken> t = runner.step({s.feed(next, true)});
+                REQUIRE(t.size() == 1);
+                out.push_back(t[0].id);
+                next = {t[0].id};
+            }
+            CHECK(out == c.greedy);
+        }
+        // All prompts in one ragged batch, then decoding together.
+        std::vector<std::unique_ptr<Seq>> seqs;
+        std::vector<std::vector<int32_t>> outs(cases.size()), next(cases.size());
+        for (size_t i = 0; i < cases.size(); ++i) {
+            seqs.push_back(std::make_unique<Seq>(runner));
+            next[i] = cases[i].prompt;
+        }
+        for (size_t k = 0; k < cases[0].greedy.size(); ++k) {
+            std::vector<StepSeq> step;
+            for (size_t i = 0; i < cases.size(); ++i) step.push_back(seqs[i]->feed(next[i], true));
+            const std::vector<SampledToken> t = runner.step(step);
+            REQUIRE(t.size() == cases.size());
+            for (size_t i = 0; i < cases.size(); ++i) {
+                outs[i].push_back(t[i].id);
+                next[i] = {t[i].id};
+            }
+        }
+        for (size_t i = 0; i < cases.size(); ++i) CHECK(outs[i] == cases[i].greedy);
+    }
+}
+
+TEST_CASE("llama reference: chunked prefill and token-by-token decode give the full prefill's logits") {
+    for (const char* name : {"tiny-llama-gqa", "tiny-qwen2", "tiny-mistral"}) {
+        CAPTURE(name);
+        ModelRunner runner(options(name));
+        const Case c = load_cases(name).back();
+        const size_t n = c.prompt.size();
+        std::vector<float> full;
+        {
+            Seq s(runner);
+            full = runner.forward_all_logits(s.feed(c.prompt, false));
+        }
+        const double scale = max_abs(full);
+        std::vector<float> chunked, one_by_one;
+        {
+            Seq s(runner);
+            const size_t cuts[] = {0, n / 3, n / 2 + 1, n};
+            for (int k = 0; k < 3; ++k) {
+                const std::vector<int32_t> part(c.prompt.begin() + long(cuts[k]), c.prompt.begin() + long(cuts[k + 1]));
+                const std::vector<float> l = runner.forward_all_logits(s.feed(part, false));
+                chunked.insert(chunked.end(), l.begin(), l.end());
+            }
+        }
+        {
+            Seq s(runner);
+            for (size_t p = 0; p < n; ++p) {
+                const std::vector<float> l = runner.forward_all_logits(s.feed({c.prompt[p]}, false));
+                one_by_one.insert(one_by_one.end(), l.begin(), l.end());
+            }
+        }
+        CHECK(max_diff(chunked, full) <= 1e-5 * scale);
+        CHECK(max_diff(one_by_one, full) <= 1e-5 * scale);
+    }
+}
+
+TEST_CASE("llama reference: logprobs of the greedy token are the log-softmax of transformers' logits") {
+    ModelRunner runner(options("tiny-llama-gqa"));
+    const Case c = load_cases("tiny-llama-gqa")[1];
+    Seq s(runner);
+    SamplingParams p;
+    p.n_logprobs = 3;
+    StepSeq st = s.feed(c.prompt, true);
+    st.params = &p;
+    const std::vector<SampledToken> t = runner.step({st});
+    REQUIRE(t.size() == 1);
+    const std::vector<float>& l = c.logits.back();
+    double z = 0.0;
+    const float m = *std::max_element(l.begin(), l.end());
+    for (float x : l) z += std::exp(double(x) - m);
+    CHECK(t[0].id == c.greedy[0]);
+    CHECK(t[0].logprob == doctest::Approx(double(l[size_t(c.greedy[0])]) - m - std::log(z)).epsilon(1e-3));
+    REQUIRE(t[0].top.size() == 3);
+    CHECK(t[0].top[0].id == t[0].id);
+    CHECK(t[0].top[0].logprob >= t[0].top[1].logprob);
+}
+
+TEST_CASE("model runner: clear errors for a bad model path, device and dummy preset") {
+    EngineOptions o = options("no-such-model");
+    CHECK_THROWS_AS(ModelRunner{o}, Error);
+    o = options("tiny-llama-gqa");
+    o.device = "tpu";
+    CHECK_THROWS_WITH_AS(ModelRunner{o}, doctest::Contains("--device"), Error);
+    EngineOptions d;
+    d.model_path = "no-such-preset";
+    d.load_dummy = true;
+    d.device = "cpu";
+    CHECK_THROWS_WITH_AS(ModelRunner{d}, doctest::Contains("tiny-llama"), Error);  // lists the known presets
+}
+
+TEST_CASE("model runner: dummy weights from a preset run and are reproducible") {
+    EngineOptions o;
+    o.model_path = "tiny-llama";
+    o.load_dummy = true;
+    o.device = "cpu";
+    o.max_running_requests = 2;
+    o.max_prefill_tokens = 32;
+    o.max_context = 128;
+    o.dummy_seed = 7;
+    std::vector<int32_t> first;
+    for (int run = 0; run < 2; ++run) {
+        ModelRunner runner(o);
+        CHECK(runner.config().n_vocab == 512);
+        CHECK(runner.kv_pool().capacity() == 2 * 128);  // capped at what the table can address
+        Seq s(runner);
+        std::vector<int32_t> out, next = {1, 5, 9};
+        for (int k = 0; k < 5; ++k) {
+            const auto t = runner.step({s.feed(next, true)});
+            out.push_back(t.at(0).id);
+            next = {t[0].id};
+        }
+        if (run == 0) first = out;
+        else CHECK(out == first);
+    }
+}
