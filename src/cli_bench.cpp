@@ -1,11 +1,198 @@
-// `lightllm bench`: Measure throughput and latency on a workload.
+// `lightllm bench`: throughput and latency of the engine on a workload.
+//   serving mode (default): a workload (random, synthetic, sharegpt, jsonl)
+//     sent at --request-rate; reports throughput, TTFT, TPOT, ITL, E2E and
+//     KV use, as a table and with --json FILE as JSON
+//   static-batch mode (--batch B[,B...] --input-len I --output-len O): B
+//     prompts at once; prefill and decode tokens/s like llama-batched-bench
+#include "bench_driver.h"
+#include "check.h"
 #include "cli.h"
+#include "cli_options.h"
+#include "tokenizer.h"
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <mutex>
+#include <random>
+#include <unistd.h>
 
 namespace lightllm {
 
+namespace {
+
+using json = nlohmann::json;
+
+struct BenchArgs {
+    EngineFlags engine;
+    WorkloadSpec workload;
+    std::string request_rate = "inf";
+    std::string json_path;
+    bool ignore_eos = false;
+    float temperature = 0.0f;
+    std::vector<int> batch;
+    int n_warmup = 1;
+};
+
+double parse_rate(const std::string& s) {
+    if (s == "inf") return std::numeric_limits<double>::infinity();
+    try {
+        size_t used = 0;
+        double v = std::stod(s, &used);
+        if (used == s.size() && v > 0) return v;
+    } catch (const std::exception&) {
+    }
+    fail("--request-rate '{}': expected a positive number or inf", s);
+}
+
+void write_json(const std::string& path, const json& j) {
+    if (path.empty()) return;
+    std::ofstream f(path);
+    if (!f) fail("--json {}: cannot write the file", path);
+    f << j.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
+}
+
+BenchConfig make_config(const BenchArgs& a, const PipelineOptions& o, const Pipeline& p) {
+    BenchConfig c;
+    c.model = o.engine.model_path;
+    c.device = p.device_name();
+    c.dtype = o.engine.dtype;
+    c.kv_cache_dtype = o.engine.kv_cache_dtype;
+    c.workload = describe_workload(a.workload);
+    c.seed = a.workload.seed;
+    c.commit = LIGHTLLM_GIT_COMMIT;
+    c.num_prompts = a.workload.num_prompts;
+    c.request_rate = a.workload.request_rate;
+    c.max_running_requests = o.engine.max_running_requests;
+    c.max_total_tokens = o.engine.max_total_tokens;
+    return c;
+}
+
+// A few tiny requests first, so start-up costs stay out of the numbers.
+void warm_up(Pipeline& p, int n, int n_vocab) {
+    std::vector<WorkloadItem> items(size_t(std::max(0, n)));
+    for (auto& it : items) {
+        it.prompt_ids = {1 % n_vocab, 2 % n_vocab, 3 % n_vocab, 4 % n_vocab};
+        it.max_new_tokens = 2;
+    }
+    SamplingParams sp;
+    sp.ignore_eos = true;
+    drive_workload(items, pipeline_sender(p, sp), false);
+}
+
+int run_serving(const BenchArgs& a) {
+    PipelineOptions o = engine_options(a.engine);
+    Pipeline pipeline(o);
+    const Tokenizer* tok = nullptr;
+    try {
+        tok = &pipeline.tokenizer();
+    } catch (const Error&) {
+        tok = nullptr;  // dummy preset: ids only
+    }
+    const int n_vocab = pipeline.model_config().n_vocab;
+    std::vector<WorkloadItem> items = make_workload(a.workload, tok, n_vocab);
+    warm_up(pipeline, a.n_warmup, n_vocab);
+    const PipelineStats before = pipeline.stats();
+
+    SamplingParams sp;
+    sp.ignore_eos = a.ignore_eos;
+    sp.temperature = a.temperature;
+    sp.seed = a.workload.seed;
+    DriveResult run = drive_workload(items, pipeline_sender(pipeline, sp), isatty(STDERR_FILENO));
+
+    const PipelineStats after = pipeline.stats();
+    BenchReport r = summarize_bench(run.records, run.duration_s, make_config(a, o, pipeline));
+    r.kv_capacity_tokens = after.kv_capacity_tokens;
+    r.kv_peak_tokens = after.kv_peak_tokens;
+    r.pauses = after.n_pauses - before.n_pauses;
+    std::fputs(format_bench_report(r).c_str(), stdout);
+    std::fflush(stdout);
+    write_json(a.json_path, bench_report_json(r));
+    return r.n_failed ? 1 : 0;
+}
+
+int run_batched(const BenchArgs& a) {
+    PipelineOptions o = engine_options(a.engine);
+    const int max_b = *std::max_element(a.batch.begin(), a.batch.end());
+    const int I = a.workload.input_len, O = a.workload.output_len;
+    if (max_b < 1) fail("--batch sizes must be >= 1");
+    if (O < 2) fail("--output-len must be >= 2 in batch mode (one prefill token, then decode)");
+    // Every batch runs as one prefill step and then decode steps together.
+    o.engine.max_running_requests = std::max(o.engine.max_running_requests, max_b);
+    o.engine.max_prefill_tokens = std::max(o.engine.max_prefill_tokens, max_b * I);
+    o.max_wait_steps = 0;
+    Pipeline pipeline(o);
+    const int n_vocab = pipeline.model_config().n_vocab;
+    warm_up(pipeline, a.n_warmup, n_vocab);
+    std::mt19937_64 rng(a.workload.seed);
+    std::uniform_int_distribution<int32_t> pick(0, n_vocab - 1);
+    std::vector<BatchedBenchRow> rows;
+    for (int B : a.batch) {
+        std::vector<WorkloadItem> items(static_cast<size_t>(B));
+        for (auto& it : items) {
+            it.prompt_ids.resize(size_t(I));
+            for (int32_t& id : it.prompt_ids) id = pick(rng);
+            it.max_new_tokens = O;
+        }
+        SamplingParams sp;
+        sp.ignore_eos = true;
+        sp.temperature = a.temperature;
+        DriveResult run = drive_workload(items, pipeline_sender(pipeline, sp), false);
+        BatchedBenchRow row;
+        row.batch = B;
+        row.input_len = I;
+        row.output_len = O;
+        for (const auto& rec : run.records) {
+            if (!rec.ok) fail("batch {}: a request failed: {}", B, rec.error);
+            row.prefill_s = std::max(row.prefill_s, rec.start_s + rec.ttft_s);
+        }
+        row.total_s = run.duration_s;
+        row.decode_s = std::max(0.0, row.total_s - row.prefill_s);
+        row.prefill_tok_s = row.prefill_s > 0 ? double(B) * I / row.prefill_s : 0.0;
+        row.decode_tok_s = row.decode_s > 0 ? double(B) * (O - 1) / row.decode_s : 0.0;
+        rows.push_back(row);
+    }
+    std::fputs(format_batched_bench(rows).c_str(), stdout);
+    std::fflush(stdout);
+    write_json(a.json_path, batched_bench_json(rows, make_config(a, o, pipeline)));
+    return 0;
+}
+
+int run_bench(BenchArgs a) {
+    a.workload.request_rate = parse_rate(a.request_rate);
+    return a.batch.empty() ? run_serving(a) : run_batched(a);
+}
+
+}  // namespace
+
 void add_bench_command(CLI::App& root, int& exit_code) {
     CLI::App* cmd = root.add_subcommand("bench", "Measure throughput and latency on a workload");
-    cmd->callback([&exit_code] { exit_code = not_implemented("bench"); });
+    auto a = std::make_shared<BenchArgs>();
+    add_engine_flags(*cmd, a->engine);
+    WorkloadSpec& w = a->workload;
+    cmd->add_option("--num-prompts", w.num_prompts, "Requests to send")->capture_default_str();
+    cmd->add_option("--dataset-name", w.dataset_name, "random, synthetic, sharegpt or jsonl")
+        ->check(CLI::IsMember({"random", "synthetic", "sharegpt", "jsonl"}))
+        ->capture_default_str();
+    cmd->add_option("--dataset-path", w.dataset_path, "ShareGPT JSON / JSON Lines file");
+    cmd->add_option("--input-len", w.input_len, "Prompt tokens (random, synthetic, --batch)")->capture_default_str();
+    auto* out_len = cmd->add_option("--output-len", w.output_len,
+                                    "Tokens to generate (random, synthetic, --batch; overrides the dataset's)")
+                        ->capture_default_str();
+    cmd->add_option("--range-ratio", w.range_ratio, "random: lengths uniform in len*(1 +- r)")->capture_default_str();
+    cmd->add_option("--request-rate", a->request_rate, "Requests per second (Poisson arrivals) or inf")
+        ->capture_default_str();
+    cmd->add_option("--seed", w.seed, "Seed of the workload and of sampling")->capture_default_str();
+    cmd->add_option("--json", a->json_path, "Also write the report as JSON to this file");
+    cmd->add_flag("--ignore-eos", a->ignore_eos, "Generate the full output length even after EOS");
+    cmd->add_option("--temperature", a->temperature, "Sampling temperature (0: greedy)")->capture_default_str();
+    cmd->add_option("--warmup", a->n_warmup, "Tiny requests run before measuring")->capture_default_str();
+    cmd->add_option("--batch", a->batch, "Static-batch mode: batch sizes (comma-separated), with --input-len/--output-len")
+        ->delimiter(',');
+    cmd->callback([&exit_code, a, out_len] {
+        a->workload.output_len_given = out_len->count() > 0;
+        exit_code = run_bench(*a);
+    });
 }
 
 }  // namespace lightllm

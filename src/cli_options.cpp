@@ -1,0 +1,71 @@
+#include "cli_options.h"
+#include "check.h"
+
+namespace lightllm {
+
+void add_engine_flags(CLI::App& cmd, EngineFlags& f) {
+    EngineOptions& e = f.pipeline.engine;
+    cmd.add_option("-m,--model", e.model_path,
+                   "Model: a Hugging Face directory, a .gguf file, or a preset name with --load-format dummy")
+        ->required();
+    cmd.add_option("--tokenizer", f.pipeline.tokenizer_path, "Tokenizer directory or file (default: the model's)");
+    cmd.add_option("--load-format", f.load_format, "auto: read the weights; dummy: seeded random weights")
+        ->check(CLI::IsMember({"auto", "dummy"}))
+        ->capture_default_str();
+    cmd.add_option("--device", e.device, "cpu, cuda or auto")->capture_default_str();
+    cmd.add_option("--dtype", e.dtype, "Compute dtype on CUDA: auto, f16, bf16, f32")->capture_default_str();
+    cmd.add_option("--kv-cache-dtype", e.kv_cache_dtype, "KV cache dtype: auto, f16, bf16, f32, int8")
+        ->capture_default_str();
+    cmd.add_option("--max-total-tokens", e.max_total_tokens, "KV cache capacity in tokens (0: from --mem-fraction)")
+        ->capture_default_str();
+    cmd.add_option("--mem-fraction", e.mem_fraction, "Share of free device memory for the KV cache")
+        ->capture_default_str();
+    cmd.add_option("--max-running-requests", e.max_running_requests, "Requests decoded together at most")
+        ->capture_default_str();
+    cmd.add_option("--max-prefill-tokens", e.max_prefill_tokens, "New prompt tokens per step (longer prompts are chunked)")
+        ->capture_default_str();
+    cmd.add_option("--max-context", e.max_context, "Tokens one request may reach (0: the model's)")->capture_default_str();
+    cmd.add_option("--seed-weights", e.dummy_seed, "Seed of --load-format dummy weights")->capture_default_str();
+    cmd.add_option("--max-wait-steps", f.pipeline.max_wait_steps,
+                   "Decode steps the running batch may take before waiting requests get a prefill")
+        ->capture_default_str();
+    cmd.add_option("--max-waiting-requests", f.pipeline.max_waiting_requests,
+                   "Requests that may wait; beyond it new ones are refused as overloaded")
+        ->capture_default_str();
+    cmd.add_option("--expected-output-fraction", f.pipeline.expected_output_fraction,
+                   "Admission's guess of the share of max tokens a request uses before EOS (1: never pause)")
+        ->capture_default_str();
+}
+
+PipelineOptions engine_options(const EngineFlags& f) {
+    PipelineOptions o = f.pipeline;
+    o.engine.load_dummy = f.load_format == "dummy";
+    const EngineOptions& e = o.engine;
+    if (e.max_total_tokens < 0) fail("--max-total-tokens must be >= 0 (got {})", e.max_total_tokens);
+    if (!(e.mem_fraction > 0.0f && e.mem_fraction <= 1.0f)) fail("--mem-fraction must be in (0, 1] (got {})", e.mem_fraction);
+    if (e.max_running_requests < 1) fail("--max-running-requests must be >= 1 (got {})", e.max_running_requests);
+    if (e.max_prefill_tokens < 1) fail("--max-prefill-tokens must be >= 1 (got {})", e.max_prefill_tokens);
+    if (o.max_wait_steps < 0) fail("--max-wait-steps must be >= 0 (got {})", o.max_wait_steps);
+    if (o.max_waiting_requests < 1) fail("--max-waiting-requests must be >= 1 (got {})", o.max_waiting_requests);
+    if (!(o.expected_output_fraction > 0.0f && o.expected_output_fraction <= 1.0f))
+        fail("--expected-output-fraction must be in (0, 1] (got {})", o.expected_output_fraction);
+    return o;
+}
+
+void add_sampling_flags(CLI::App& cmd, SamplingParams& p) {
+    cmd.add_option("-n,--max-tokens", p.max_new_tokens, "Most new tokens per prompt")->capture_default_str();
+    cmd.add_option("--min-tokens", p.min_new_tokens, "EOS and stop strings are ignored before this many")
+        ->capture_default_str();
+    cmd.add_option("--temperature", p.temperature, "0: greedy")->capture_default_str();
+    cmd.add_option("--top-k", p.top_k, "0: off")->capture_default_str();
+    cmd.add_option("--top-p", p.top_p, "1: off")->capture_default_str();
+    cmd.add_option("--min-p", p.min_p, "0: off")->capture_default_str();
+    cmd.add_option("--repetition-penalty", p.repetition_penalty, "1: off")->capture_default_str();
+    cmd.add_option("--presence-penalty", p.presence_penalty, "0: off")->capture_default_str();
+    cmd.add_option("--frequency-penalty", p.frequency_penalty, "0: off")->capture_default_str();
+    cmd.add_option("--seed", p.seed, "Random stream of sampling")->capture_default_str();
+    cmd.add_option("--stop", p.stop, "Stop string (repeatable); not part of the output");
+    cmd.add_flag("--ignore-eos", p.ignore_eos, "Keep generating after EOS");
+}
+
+}  // namespace lightllm

@@ -1,0 +1,28 @@
+// Command-line flags shared by generate, bench and serve: the engine (model,
+// device, KV cache, batching) and the sampling defaults.
+#pragma once
+#include "pipeline.h"
+#include <CLI/CLI.hpp>
+#include <string>
+
+namespace lightllm {
+
+struct EngineFlags {
+    PipelineOptions pipeline;
+    std::string load_format = "auto";  // auto | dummy
+};
+
+// -m/--model, --tokenizer, --load-format, --device, --dtype, --kv-cache-dtype,
+// --max-total-tokens, --mem-fraction, --max-running-requests,
+// --max-prefill-tokens, --max-context, --max-wait-steps,
+// --max-waiting-requests, --expected-output-fraction, --seed-weights.
+void add_engine_flags(CLI::App& cmd, EngineFlags& flags);
+// Checks the values and fills pipeline.engine.load_dummy; throws Error naming the flag.
+PipelineOptions engine_options(const EngineFlags& flags);
+
+// -n/--max-tokens, --temperature, --top-k, --top-p, --min-p,
+// --repetition-penalty, --presence-penalty, --frequency-penalty, --seed,
+// --stop (repeatable), --ignore-eos, --min-tokens.
+void add_sampling_flags(CLI::App& cmd, SamplingParams& params);
+
+}  // namespace lightllm

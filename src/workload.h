@@ -1,0 +1,55 @@
+// Workloads for `lightllm bench`: which prompts, how many tokens each may
+// generate, and when each is sent.
+//   random     prompt ids drawn uniformly from the vocabulary; input/output
+//              lengths uniform in [len*(1-r), len*(1+r)] (r: --range-ratio)
+//   synthetic  lengths log-normal around --input-len / --output-len (sigma
+//              0.6, a long tail like chat traffic), random prompt ids
+//   sharegpt   a ShareGPT JSON (or JSON Lines) file: the first human turn is
+//              the prompt, the first reply's token length is the output
+//              length; shuffled with the seed; pairs with a prompt or reply
+//              under 4 tokens, a prompt over 1024 or a total over 2048 are
+//              dropped (as vLLM's benchmark_serving does)
+//   jsonl      one object per line: "prompt" (text) and/or "prompt_len", and
+//              "output_len" (or "max_tokens"); bench/data/sharegpt_sample.jsonl
+//              is one, made by bench/make_sharegpt_sample.py
+// Arrivals: all at once (request_rate = inf) or a Poisson process of
+// request_rate per second; all draws come from the seed.
+#pragma once
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <vector>
+
+namespace lightllm {
+
+class Tokenizer;
+
+struct WorkloadItem {
+    std::string prompt;               // text, tokenized by the pipeline; or
+    std::vector<int32_t> prompt_ids;  // ids
+    int n_prompt = 0;                 // prompt tokens (BOS not counted)
+    int max_new_tokens = 0;
+    double arrival_s = 0.0;           // when to send it, from the start
+};
+
+struct WorkloadSpec {
+    std::string dataset_name = "random";  // random | synthetic | sharegpt | jsonl
+    std::string dataset_path;
+    int num_prompts = 100;
+    int input_len = 128;
+    int output_len = 128;
+    bool output_len_given = false;        // sharegpt/jsonl: use output_len instead of the data's
+    double range_ratio = 0.0;
+    double request_rate = std::numeric_limits<double>::infinity();
+    uint64_t seed = 0;
+};
+
+// `tok` may be null (dummy weights): then text prompts are replaced by random
+// ids of their recorded length where the data has one. Throws Error naming
+// the file or flag.
+std::vector<WorkloadItem> make_workload(const WorkloadSpec& spec, const Tokenizer* tok, int n_vocab);
+
+// A short description for reports, e.g. "random in=128 out=128 rate=inf".
+std::string describe_workload(const WorkloadSpec& spec);
+
+}  // namespace lightllm
