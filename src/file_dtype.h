@@ -9,10 +9,10 @@
 //   Q4_K: 256 values, 144 bytes; Q6_K: 256 values, 210 bytes (super-blocks)
 // In the 4-bit formats byte j holds element j (low nibble) and j + 16 (high).
 #pragma once
+#include "half_convert.h"
 #include "tensor_source.h"
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
 
 namespace lightllm {
 
@@ -25,70 +25,3 @@ size_t file_dtype_nbytes(FileDType t, int64_t n);
 
 }  // namespace lightllm
 
-namespace lightllm {
-
-// IEEE half <-> float, bfloat16 <-> float (round to nearest even).
-inline float f16_bits_to_f32(uint16_t h) {
-    uint32_t sign = uint32_t(h & 0x8000) << 16;
-    uint32_t exp = (h >> 10) & 0x1f;
-    uint32_t mant = h & 0x3ff;
-    uint32_t bits;
-    if (exp == 0) {
-        if (mant == 0) {
-            bits = sign;
-        } else {  // subnormal: renormalize
-            int e = -1;
-            do { ++e; mant <<= 1; } while ((mant & 0x400) == 0);
-            bits = sign | (uint32_t(127 - 15 - e) << 23) | ((mant & 0x3ff) << 13);
-        }
-    } else if (exp == 0x1f) {
-        bits = sign | 0x7f800000u | (mant << 13);
-    } else {
-        bits = sign | ((exp + 127 - 15) << 23) | (mant << 13);
-    }
-    float f;
-    std::memcpy(&f, &bits, 4);
-    return f;
-}
-
-inline uint16_t f32_to_f16_bits(float f) {
-    uint32_t x;
-    std::memcpy(&x, &f, 4);
-    uint32_t sign = (x >> 16) & 0x8000;
-    uint32_t exp = (x >> 23) & 0xff;
-    uint32_t mant = x & 0x7fffff;
-    if (exp == 0xff) return uint16_t(sign | 0x7c00 | (mant ? 0x200 : 0));  // inf / nan
-    int e = int(exp) - 127 + 15;
-    if (e >= 0x1f) return uint16_t(sign | 0x7c00);  // overflow -> inf
-    if (e <= 0) {  // subnormal half or zero
-        if (e < -10) return uint16_t(sign);
-        mant |= 0x800000;
-        int shift = 14 - e;
-        uint32_t half = mant >> shift;
-        uint32_t rem = mant & ((1u << shift) - 1);
-        uint32_t mid = 1u << (shift - 1);
-        if (rem > mid || (rem == mid && (half & 1))) ++half;
-        return uint16_t(sign | half);
-    }
-    uint32_t half = (uint32_t(e) << 10) | (mant >> 13);
-    uint32_t rem = mant & 0x1fff;
-    if (rem > 0x1000 || (rem == 0x1000 && (half & 1))) ++half;  // may carry into exp: still correct
-    return uint16_t(sign | half);
-}
-
-inline float bf16_bits_to_f32(uint16_t h) {
-    uint32_t bits = uint32_t(h) << 16;
-    float f;
-    std::memcpy(&f, &bits, 4);
-    return f;
-}
-
-inline uint16_t f32_to_bf16_bits(float f) {
-    uint32_t x;
-    std::memcpy(&x, &f, 4);
-    if ((x & 0x7fffffff) > 0x7f800000) return uint16_t((x >> 16) | 0x40);  // quiet nan
-    x += 0x7fff + ((x >> 16) & 1);
-    return uint16_t(x >> 16);
-}
-
-}  // namespace lightllm

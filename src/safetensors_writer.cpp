@@ -37,7 +37,7 @@ void f32_to_file_dtype(const float* x, size_t n, FileDType dtype, std::vector<ui
             uint8_t* p = out.data() + base;
             const bool f16 = dtype == FileDType::F16;
             for (size_t i = 0; i < n; ++i) {
-                uint16_t h = f16 ? f32_to_f16_bits(x[i]) : f32_to_bf16_bits(x[i]);
+                uint16_t h = f16 ? f32_to_f16(x[i]) : f32_to_bf16(x[i]);
                 p[2 * i] = uint8_t(h & 0xff);
                 p[2 * i + 1] = uint8_t(h >> 8);
             }

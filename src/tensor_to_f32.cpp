@@ -80,7 +80,7 @@ const TensorInfo& TensorSource::require(const std::string& name, const std::vect
 namespace {
 
 inline uint16_t rd16(const uint8_t* p) { return uint16_t(p[0] | (p[1] << 8)); }
-inline float rdf16(const uint8_t* p) { return f16_bits_to_f32(rd16(p)); }
+inline float rdf16(const uint8_t* p) { return f16_to_f32(rd16(p)); }
 
 void block_q8_0(const uint8_t* b, float* y) {
     float d = rdf16(b);
@@ -197,7 +197,7 @@ void tensor_to_f32(const TensorInfo& info, float* out) {
             return;
         case FileDType::BF16:
 #pragma omp parallel for if (n > (1 << 16))
-            for (int64_t i = 0; i < n; ++i) out[i] = bf16_bits_to_f32(rd16(src + 2 * i));
+            for (int64_t i = 0; i < n; ++i) out[i] = bf16_to_f32(rd16(src + 2 * i));
             return;
         default: break;
     }

@@ -74,7 +74,7 @@ std::vector<uint8_t> f32_bytes(size_t n, Lcg& rng) {
 std::vector<uint8_t> f16_bytes(size_t n, Lcg& rng) {
     std::vector<uint8_t> b;
     for (size_t i = 0; i < n; ++i) {
-        uint16_t h = f32_to_f16_bits(rng.next());
+        uint16_t h = f32_to_f16(rng.next());
         b.push_back(uint8_t(h & 0xff));
         b.push_back(uint8_t(h >> 8));
     }
@@ -84,7 +84,7 @@ std::vector<uint8_t> f16_bytes(size_t n, Lcg& rng) {
 // Q8_0 blocks with scale 1/64 and random int8 values.
 std::vector<uint8_t> q8_0_bytes(size_t n, Lcg& rng) {
     std::vector<uint8_t> b;
-    uint16_t d = f32_to_f16_bits(1.0f / 64);
+    uint16_t d = f32_to_f16(1.0f / 64);
     for (size_t blk = 0; blk < n / 32; ++blk) {
         b.push_back(uint8_t(d & 0xff));
         b.push_back(uint8_t(d >> 8));
@@ -284,7 +284,7 @@ TEST_CASE("convert: tiny llama GGUF (byte-level BPE) -> HF directory, reloaded")
     CHECK(q.dtype == FileDType::BF16);
     std::vector<float> want = to_f32(*src.tensors->find("model.layers.0.self_attn.q_proj.weight"));
     std::vector<float> got = to_f32(q);
-    for (size_t i = 0; i < want.size(); ++i) CHECK(got[i] == bf16_bits_to_f32(f32_to_bf16_bits(want[i])));
+    for (size_t i = 0; i < want.size(); ++i) CHECK(got[i] == bf16_to_f32(f32_to_bf16(want[i])));
 }
 
 TEST_CASE("convert: SentencePiece vocabulary -> tokenizer.model") {
@@ -373,7 +373,7 @@ TEST_CASE("convert: SmolLM2 demo model round trip") {
         const TensorInfo* a = src.tensors->find(name);
         std::vector<float> want = to_f32(*a), got = to_f32(dst.tensors->require(name, a->shape));
         size_t bad = 0;
-        for (size_t i = 0; i < want.size(); ++i) bad += got[i] != bf16_bits_to_f32(f32_to_bf16_bits(want[i]));
+        for (size_t i = 0; i < want.size(); ++i) bad += got[i] != bf16_to_f32(f32_to_bf16(want[i]));
         CHECK(bad == 0);
     }
     check_same_tokenizer(gguf, out, {"The capital of France is", "def fibonacci(n):\n    return 12345",

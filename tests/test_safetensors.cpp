@@ -183,14 +183,14 @@ TEST_CASE("file dtypes: sizes and half-float conversions") {
     // Exhaustive round trip of every finite half.
     for (uint32_t h = 0; h < 0x10000; ++h) {
         if ((h & 0x7c00) == 0x7c00) continue;
-        float f = f16_bits_to_f32(uint16_t(h));
+        float f = f16_to_f32(uint16_t(h));
         if (f == 0.0f && (h & 0x7fff) == 0) continue;
-        REQUIRE(f32_to_f16_bits(f) == h);
+        REQUIRE(f32_to_f16(f) == h);
     }
-    CHECK(f16_bits_to_f32(0x3c00) == 1.0f);
-    CHECK(f16_bits_to_f32(0x0001) == 5.9604644775390625e-08f);
-    CHECK(f32_to_f16_bits(65520.0f) == 0x7c00);  // rounds to inf
-    CHECK(f32_to_bf16_bits(1.0f) == 0x3f80);
-    CHECK(bf16_bits_to_f32(f32_to_bf16_bits(3.140625f)) == 3.140625f);
-    CHECK(f32_to_bf16_bits(1.00390625f) == 0x3f80);  // tie rounds to even
+    CHECK(f16_to_f32(0x3c00) == 1.0f);
+    CHECK(f16_to_f32(0x0001) == 5.9604644775390625e-08f);
+    CHECK(f32_to_f16(65520.0f) == 0x7c00);  // rounds to inf
+    CHECK(f32_to_bf16(1.0f) == 0x3f80);
+    CHECK(bf16_to_f32(f32_to_bf16(3.140625f)) == 3.140625f);
+    CHECK(f32_to_bf16(1.00390625f) == 0x3f80);  // tie rounds to even
 }

@@ -46,7 +46,7 @@ TEST_CASE("tensor_to_f32: every type matches gguf.quants.dequantize") {
 TEST_CASE("tensor_to_f32: Q4_1 block by hand") {
     // d = 0.5, m = -1.0; byte j = (j+16 high nibble, j low nibble) = (15 - j, j).
     uint8_t block[20];
-    uint16_t d = f32_to_f16_bits(0.5f), m = f32_to_f16_bits(-1.0f);
+    uint16_t d = f32_to_f16(0.5f), m = f32_to_f16(-1.0f);
     block[0] = uint8_t(d & 0xff), block[1] = uint8_t(d >> 8);
     block[2] = uint8_t(m & 0xff), block[3] = uint8_t(m >> 8);
     for (int j = 0; j < 16; ++j) block[4 + j] = uint8_t(j | ((15 - j) << 4));

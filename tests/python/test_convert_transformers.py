@@ -41,19 +41,18 @@ def converted(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def models(converted):
-    from transformers import AutoModelForCausalLM
-    ours = AutoModelForCausalLM.from_pretrained(converted, dtype=torch.float32)
+def reference():
+    """transformers' own view of the GGUF: config, model and tokenizer (loaded once; slow)."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
     d, f = os.path.split(GGUF)
-    ref = AutoModelForCausalLM.from_pretrained(d, gguf_file=f, dtype=torch.float32)
-    return ours.eval(), ref.eval()
+    model = AutoModelForCausalLM.from_pretrained(d, gguf_file=f, dtype=torch.float32).eval()
+    return model.config, model, AutoTokenizer.from_pretrained(d, gguf_file=f)
 
 
-def test_config_matches(converted):
+def test_config_matches(converted, reference):
     from transformers import AutoConfig
     ours = AutoConfig.from_pretrained(converted)
-    d, f = os.path.split(GGUF)
-    ref = AutoConfig.from_pretrained(d, gguf_file=f)
+    ref = reference[0]
     for key in ["vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads",
                 "num_key_value_heads", "max_position_embeddings", "tie_word_embeddings", "bos_token_id",
                 "eos_token_id"]:
@@ -61,32 +60,26 @@ def test_config_matches(converted):
     assert ours.rms_norm_eps == pytest.approx(ref.rms_norm_eps)
 
 
-def test_weights_equal(models):
-    ours, ref = models
+def test_weights_and_greedy_tokens_equal(converted, reference):
+    from transformers import AutoModelForCausalLM
+    ours = AutoModelForCausalLM.from_pretrained(converted, dtype=torch.float32).eval()
+    _, ref, tok = reference
     a, b = ours.state_dict(), ref.state_dict()
     assert set(a) == set(b)
     for name in a:
         assert torch.equal(a[name], b[name]), name
-
-
-def test_greedy_tokens_equal(models):
-    ours, ref = models
-    from transformers import AutoTokenizer
-    d, f = os.path.split(GGUF)
-    tok = AutoTokenizer.from_pretrained(d, gguf_file=f)
-    for prompt in PROMPTS:
+    for prompt in PROMPTS[:2]:
         ids = tok(prompt, return_tensors="pt").input_ids
         with torch.no_grad():
-            x = ours.generate(ids, max_new_tokens=16, do_sample=False)
-            y = ref.generate(ids, max_new_tokens=16, do_sample=False)
+            x = ours.generate(ids, max_new_tokens=8, do_sample=False)
+            y = ref.generate(ids, max_new_tokens=8, do_sample=False)
         assert x.tolist() == y.tolist(), prompt
 
 
-def test_tokenizer_matches_gguf_tokenizer(converted):
+def test_tokenizer_matches_gguf_tokenizer(converted, reference):
     from transformers import AutoTokenizer
     ours = AutoTokenizer.from_pretrained(converted)
-    d, f = os.path.split(GGUF)
-    ref = AutoTokenizer.from_pretrained(d, gguf_file=f)
+    ref = reference[2]
     texts = PROMPTS + ["<|im_start|>user\nHi there!<|im_end|>\n", "  spaces\tand\nnewlines  ", "héllo wörld 12345"]
     for t in texts:
         assert ours(t).input_ids == ref(t).input_ids, t
