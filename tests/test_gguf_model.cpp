@@ -244,3 +244,30 @@ TEST_CASE("gguf_model: bad files are errors naming the file and the key or tenso
     CHECK(e.find(path) != std::string::npos);
     CHECK(e.find("num_attention_heads") != std::string::npos);
 }
+
+TEST_CASE("gguf_model: Llama 3 rope scaling recovered from rope_freqs.weight") {
+    // Divisors computed by transformers' llama3 rope init
+    // (tests/reference/make_gguf_llama3_rope_fixture.py).
+    for (int factor : {8, 32}) {
+        CAPTURE(factor);
+        ModelFiles mf = open_model_files(test_data("gguf/llama3_rope_factor" + std::to_string(factor) + ".gguf"));
+        const RopeScaling& rs = mf.config.rope_scaling;
+        CHECK(rs.type == RopeScalingType::Llama3);
+        CHECK(rs.factor == doctest::Approx(factor));
+        CHECK(rs.low_freq_factor == 1.0f);
+        CHECK(rs.high_freq_factor == 4.0f);
+        CHECK(rs.original_max_position == 8192);
+        CHECK(mf.config.head_dim == 128);
+        CHECK(mf.config.rope_theta == 500000.0f);
+    }
+    // Divisors that follow no known rule are an error, not a silent guess.
+    TempDir dir;
+    GgufBuilder b = tiny("llama", 1);
+    std::vector<float> odd(2, 1.0f);
+    odd[1] = 3.0f;
+    b.tensor("rope_freqs.weight", {2}, 0, f32_bytes(odd));
+    std::string path = b.write(dir.file("odd.gguf"));
+    std::string e = error_of([&] { open_model_files(path); });
+    CHECK(e.find(path) != std::string::npos);
+    CHECK(e.find("rope_freqs.weight") != std::string::npos);
+}
