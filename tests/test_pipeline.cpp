@@ -286,6 +286,20 @@ TEST_CASE("pipeline: bad requests finish with a clear error, the pipeline goes o
     CHECK(rs[4].output_ids == std::vector<int32_t>(greedy.begin(), greedy.begin() + 3));
 }
 
+TEST_CASE("pipeline: destroying it finishes every request still in flight exactly once") {
+    Collector c(6);
+    {
+        Pipeline p(tiny_options());
+        for (size_t i = 0; i < 6; ++i) p.submit(ids_input({1, 4, 4, 4}, 59), c.sink(i));
+    }
+    CHECK(c.n_done == 6);
+    for (size_t i = 0; i < 6; ++i) {
+        CHECK(c.n_finish[i] == 1);
+        const RequestResult& r = c.results[i];
+        CHECK((r.finish_reason == FinishReason::Cancelled || r.output_ids.size() == 59));
+    }
+}
+
 TEST_CASE("pipeline: a model that does not exist is an Error from the constructor") {
     PipelineOptions o = tiny_options();
     o.engine.model_path = test_data("no-such-model");

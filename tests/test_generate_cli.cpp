@@ -1,0 +1,118 @@
+// `lightllm generate` as a user runs it, on the tiny fixture model and the
+// tiny byte-level tokenizer (CPU).
+#include "test_util.h"
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+using json = nlohmann::json;
+
+namespace {
+
+std::string tiny_args() {
+    return "generate -m " + test_data("tiny-llama-gqa") + " --tokenizer " + test_data("tiny-tokenizer") + " --device cpu ";
+}
+
+// stdout lines that are JSON objects (stderr is merged into the output).
+std::vector<json> json_lines(const std::string& out) {
+    std::vector<json> v;
+    std::istringstream in(out);
+    std::string line;
+    while (std::getline(in, line))
+        if (!line.empty() && line[0] == '{') v.push_back(json::parse(line));
+    return v;
+}
+
+}  // namespace
+
+TEST_CASE("generate cli: --tokenize-only prints the ids transformers' tokenizers library gives") {
+    // ids from tests/reference/make_tiny_tokenizer.py's check with `tokenizers`
+    auto r = run_lightllm(tiny_args() + "--tokenize-only -p 'Hello, world! 123 ~'");
+    CHECK(r.exit_code == 0);
+    CHECK(r.out.find("[1,43,72,79,79,82,15,3,90,82,85,79,71,4,3,20,21,22,3,97]") != std::string::npos);
+    r = run_lightllm(tiny_args() + "--tokenize-only --no-bos -p Hello");
+    CHECK(r.out.find("[43,72,79,79,82]") != std::string::npos);
+    CHECK(r.out.find("not implemented") == std::string::npos);
+}
+
+TEST_CASE("generate cli: one prompt streams its text; piped lines give the same text as JSON, in order") {
+    auto single = run_lightllm(tiny_args() + "-p 'Hello world' -n 12");
+    REQUIRE(single.exit_code == 0);
+    auto piped = run_lightllm(tiny_args() + "-n 12", "Hello world\n\nabc\nHello world\n");
+    REQUIRE(piped.exit_code == 0);
+    std::vector<json> lines = json_lines(piped.out);
+    REQUIRE(lines.size() == 3);  // the empty line is skipped
+    CHECK(lines[0]["prompt"] == "Hello world");
+    CHECK(lines[1]["prompt"] == "abc");
+    CHECK(lines[2]["prompt"] == "Hello world");
+    CHECK(lines[0]["text"] == lines[2]["text"]);
+    CHECK(lines[0]["completion_tokens"] == 12);
+    CHECK(lines[0]["prompt_tokens"] == 12);  // BOS + one token per character
+    CHECK(lines[0]["finish_reason"] == "length");
+    CHECK(lines[0]["timings"]["e2e_ms"].get<double>() >= lines[0]["timings"]["ttft_ms"].get<double>());
+    // The streamed text is the JSON text (the model line is on stderr).
+    CHECK(single.out.find(lines[0]["text"].get<std::string>() + "\n") != std::string::npos);
+}
+
+TEST_CASE("generate cli: JSON Lines keep input order, per-line overrides, and a bad line only fails itself") {
+    std::string in =
+        "{\"prompt\": \"aaa\", \"max_tokens\": 5, \"ignore_eos\": true}\n"
+        "{\"prompt\": \"bbb\", \"max_tokens\": 1, \"ignore_eos\": true}\n"
+        "{\"prompt\": \"ccc\" \n"
+        "{\"prompt\": \"ddd\", \"max_tokens\": 9, \"ignore_eos\": true, \"temperature\": 0.8, \"seed\": 3, \"top_k\": 20}\n"
+        "{\"prompt\": \"eee\", \"temprature\": 1}\n"
+        "[1, 2]\n"
+        "{\"prompt\": \"fff\", \"max_tokens\": 3, \"ignore_eos\": true, \"stop\": [\"zzzz\"]}\n";
+    auto r = run_lightllm(tiny_args() + "--jsonl", in);
+    CHECK(r.exit_code == 1);  // some lines were bad
+    std::vector<json> lines = json_lines(r.out);
+    REQUIRE(lines.size() == 7);
+    const std::vector<int> want_tokens = {5, 1, -1, 9, -1, -1, 3};
+    for (size_t i = 0; i < lines.size(); ++i) {
+        CAPTURE(i);
+        CHECK(lines[i]["line"] == int(i + 1));
+        if (want_tokens[i] < 0) {
+            CHECK(lines[i]["finish_reason"] == "error");
+            CHECK(lines[i]["error"].get<std::string>().find("line " + std::to_string(i + 1)) == 0);
+        } else {
+            CHECK(lines[i]["completion_tokens"] == want_tokens[i]);
+        }
+    }
+    CHECK(lines[0]["prompt"] == "aaa");
+    CHECK(lines[4]["error"].get<std::string>().find("temprature") != std::string::npos);
+    // The same seeded sampled request twice gives the same text.
+    auto again = json_lines(run_lightllm(tiny_args() + "--jsonl", in).out);
+    REQUIRE(again.size() == 7);
+    CHECK(again[3]["text"] == lines[3]["text"]);
+}
+
+TEST_CASE("generate cli: a stop string ends the text before it") {
+    auto full = json_lines(run_lightllm(tiny_args() + "-n 30 --ignore-eos", "Hello world\n").out);
+    REQUIRE(full.size() == 1);
+    std::string text = full[0]["text"];
+    REQUIRE(text.size() > 10);
+    std::string stop = text.substr(6, 3);
+    if (stop.find('\'') != std::string::npos) return;  // not safe to quote in the shell
+    auto cut = json_lines(run_lightllm(tiny_args() + "-n 30 --ignore-eos --stop '" + stop + "'", "Hello world\n").out);
+    REQUIRE(cut.size() == 1);
+    CHECK(cut[0]["finish_reason"] == "stop");
+    CHECK(cut[0]["text"] == text.substr(0, text.find(stop)));
+}
+
+TEST_CASE("generate cli: clear errors") {
+    auto r = run_lightllm(tiny_args() + "-p '" + std::string(100, 'x') + "'");
+    CHECK(r.exit_code == 1);
+    CHECK(r.out.find("context") != std::string::npos);
+    r = run_lightllm("generate -m " + test_data("no-such-model") + " -p hi --device cpu");
+    CHECK(r.exit_code != 0);
+    CHECK(r.out.find("no-such-model") != std::string::npos);
+    r = run_lightllm(tiny_args() + "--chat -p hi");
+    CHECK(r.exit_code == 1);
+    CHECK(r.out.find("template") != std::string::npos);
+    r = run_lightllm(tiny_args() + "-p hi --temperature -2");
+    CHECK(r.exit_code == 1);
+    CHECK(r.out.find("temperature") != std::string::npos);
+    r = run_lightllm(tiny_args() + "-p hi --mem-fraction 2");
+    CHECK(r.exit_code == 1);
+    CHECK(r.out.find("--mem-fraction") != std::string::npos);
+}
