@@ -39,35 +39,46 @@ std::string read_file(const std::string& path) {
     return ss.str();
 }
 
-std::unique_ptr<Tokenizer> make_tokenizer(TokenizerVocab vocab) {
-    if (vocab.kind == VocabKind::Bpe) return std::make_unique<BpeTokenizer>(std::move(vocab));
-    return SpmTokenizer::from_vocab(std::move(vocab));
-}
-
 }  // namespace
 
-std::unique_ptr<Tokenizer> load_tokenizer(const std::string& path) {
+TokenizerVocab load_tokenizer_vocab(const std::string& path, std::string* spm_model_proto) {
+    auto keep_proto = [&](std::string bytes) {
+        if (spm_model_proto) *spm_model_proto = std::move(bytes);
+    };
     if (is_dir(path)) {
         HfTokenizerFiles files = find_hf_tokenizer_files(path);
-        if (!files.tokenizer_json.empty() && (files.tokenizer_model.empty() || hf_json_is_byte_level(files.tokenizer_json))) {
-            return make_tokenizer(vocab_from_hf_dir(files));
-        }
+        if (!files.tokenizer_json.empty() && (files.tokenizer_model.empty() || hf_json_is_byte_level(files.tokenizer_json)))
+            return vocab_from_hf_dir(files);
         if (!files.tokenizer_model.empty()) {
             std::string bytes = read_file(files.tokenizer_model);
             TokenizerVocab v = vocab_from_spm_model_proto(bytes, files.tokenizer_model);
             apply_hf_config(v, files);
-            return std::make_unique<SpmTokenizer>(std::move(v), bytes);
+            keep_proto(std::move(bytes));
+            return v;
         }
         fail("{}: no tokenizer.json or tokenizer.model in this directory", path);
     }
     if (!is_file(path)) fail("{}: no such file or directory", path);
-    if (has_gguf_magic(path)) return make_tokenizer(vocab_from_gguf(*GgufFile::open(path)));
+    if (has_gguf_magic(path)) return vocab_from_gguf(*GgufFile::open(path));
     auto ends_with = [&](const std::string& suffix) {
         return path.size() >= suffix.size() && path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0;
     };
-    if (ends_with(".model")) return SpmTokenizer::from_model_file(path);
-    if (ends_with(".json")) return make_tokenizer(vocab_from_hf_tokenizer_json(path));
+    if (ends_with(".model")) {
+        std::string bytes = read_file(path);
+        TokenizerVocab v = vocab_from_spm_model_proto(bytes, path);
+        keep_proto(std::move(bytes));
+        return v;
+    }
+    if (ends_with(".json")) return vocab_from_hf_tokenizer_json(path);
     fail("{}: not a tokenizer (expected a .gguf file, a tokenizer.json / tokenizer.model file, or a model directory with one)", path);
+}
+
+std::unique_ptr<Tokenizer> load_tokenizer(const std::string& path) {
+    std::string proto;
+    TokenizerVocab v = load_tokenizer_vocab(path, &proto);
+    if (v.kind == VocabKind::Bpe) return std::make_unique<BpeTokenizer>(std::move(v));
+    if (!proto.empty()) return std::make_unique<SpmTokenizer>(std::move(v), proto);
+    return SpmTokenizer::from_vocab(std::move(v));
 }
 
 IncrementalDetokenizer::IncrementalDetokenizer(const Tokenizer& tok, bool skip_special, std::vector<int32_t> prompt_ids)

@@ -96,4 +96,10 @@ void apply_hf_config(TokenizerVocab& v, const HfTokenizerFiles& files);
 // vocab_from_hf_tokenizer_json + apply_hf_config.
 TokenizerVocab vocab_from_hf_dir(const HfTokenizerFiles& files);
 
+// The vocabulary load_tokenizer(path) builds its tokenizer from (same path
+// rules: GGUF file, HF directory, bare tokenizer.json / .model). When it comes
+// from a SentencePiece tokenizer.model, *spm_model_proto receives the file's
+// bytes (the exact model; otherwise it is left unchanged). (tokenizer.cpp)
+TokenizerVocab load_tokenizer_vocab(const std::string& path, std::string* spm_model_proto = nullptr);
+
 }  // namespace lightllm
