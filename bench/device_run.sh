@@ -14,6 +14,7 @@ export LIGHTLLM_TEST_DATA="$dist/tests/data"
 export LIGHTLLM_SHARED_DATA="$dist/shared/data"
 export LIGHTLLM_BINARY="$dist/bin/lightllm"
 export NCCL_NVLS_ENABLE=0
+export LIGHTLLM_PRINT_ERRORS=1
 tests="$dist/bin/lightllm_tests"
 
 { nvidia-smi; echo; ldd "$tests"; } > "$out/machine.txt" 2>&1
@@ -22,6 +23,12 @@ status=0
 echo "== CUDA tests"
 timeout 300 "$tests" -tc='cuda*' --duration=true 2>&1 | tee "$out/cuda_tests.log" | grep -E "^\[doctest\]|ERROR|FAIL|rel_l2|skipping|Approx" | head -200
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+# Largest measured error of each comparison site (file:line), against its tolerance.
+awk '/^close-check/ { n = split($2, p, "/"); k = p[n]; r = substr($3, 8) + 0;
+       if (!(k in mx) || r > mx[k]) mx[k] = r; tol[k] = substr($5, 5); cnt[k]++ }
+     END { for (k in mx) printf "%-34s checks=%-4d max_rel_l2=%.2e tol=%s\n", k, cnt[k], mx[k], tol[k] }' \
+    "$out/cuda_tests.log" | sort > "$out/errors.txt"
+cat "$out/errors.txt"
 
 echo "== benchmarks"
 rm -f "$out/bench.jsonl"

@@ -2,7 +2,8 @@
 // Row-major out^T is column-major out, so this is one column-major GEMM
 // out(m x n) = w^T(m x k) * x(k x n) with w read transposed; f16/bf16 in,
 // fp32 accumulation (plain fp32 for F32 tensors, no TF32). The bias is a
-// separate broadcast add (only a few architectures have biases).
+// separate broadcast add (only a few architectures have biases). Batches of
+// at most 4 rows go to the weight-streaming kernel of gemv.cu instead.
 #include "common.cuh"
 #include "kernels.h"
 
@@ -31,6 +32,10 @@ void linear(cublasHandle_t handle, const Tensor& x, const Tensor& w, const Tenso
                  out.dtype == x.dtype,
              "linear: x {} w {} out {}", x.shape_str(), w.shape_str(), out.shape_str());
     if (n == 0) return;
+    if (gemv_applies(x, w)) {
+        gemv(x, w, bias, out, s);
+        return;
+    }
     float alpha = 1.0f, beta = 0.0f;
     cudaDataType_t t = cuda_type(x.dtype);
     CUBLAS_CHECK(cublasGemmEx(handle, CUBLAS_OP_T, CUBLAS_OP_N, int(m), int(n), int(k), &alpha, w.data, t, int(k),

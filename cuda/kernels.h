@@ -19,6 +19,10 @@ void layer_norm(const Tensor& x, const Tensor& w, const Tensor& b, Tensor& out, 
 void linear(cublasHandle_t handle, const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& out,
             cudaStream_t s);
 
+// The same for x of 1..4 rows (decode), streaming w with 16-byte loads; f16/bf16, k % 8 == 0.
+bool gemv_applies(const Tensor& x, const Tensor& w);
+void gemv(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& out, cudaStream_t s);
+
 void rope_store_kv(const Tensor& qkv, const Tensor& positions, const Tensor& inv_freq, const HeadShape& heads,
                    const Tensor& slots, KvLayer& kv, Tensor& q_out, cudaStream_t s);
 

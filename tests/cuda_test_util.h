@@ -6,6 +6,9 @@
 #include "half_convert.h"
 #include <doctest/doctest.h>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
 #include <cstring>
 #include <memory>
 #include <random>
@@ -155,9 +158,17 @@ inline bool gpu_argmax(Backend& be, const Tensor& logits, Tensor& ids) {
     return false;
 }
 
+// With LIGHTLLM_PRINT_ERRORS=1 every comparison prints its measured error
+// (bench/device_run.sh collects them).
+inline void print_error(const char* file, int line, const ErrorStats& e, double tol) {
+    const char* on = std::getenv("LIGHTLLM_PRINT_ERRORS");
+    if (on && std::string(on) == "1") std::printf("close-check %s:%d rel_l2=%.3e max_abs=%.3e tol=%.1e\n", file, line, e.rel_l2, e.max_abs, tol);
+}
+
 #define LL_CHECK_CLOSE(got, want, tol)                                                               \
     do {                                                                                             \
         ::lightllm::testing::ErrorStats e_ = ::lightllm::testing::compare((got), (want));            \
+        ::lightllm::testing::print_error(__FILE__, __LINE__, e_, (tol));                             \
         INFO("rel_l2 = " << e_.rel_l2 << ", max_abs = " << e_.max_abs << ", tol = " << (tol));       \
         CHECK(e_.finite);                                                                            \
         CHECK(e_.rel_l2 <= (tol));                                                                   \

@@ -150,7 +150,7 @@ TEST_CASE("cuda: linear (cuBLAS) with and without bias") {
     struct Shape { int n, k, m; bool bias; };
     for (DType dt : kDtypes) {
         for (Shape s : {Shape{1, 4096, 512, false}, {7, 256, 384, true}, {64, 1024, 512, false}, {300, 512, 1000, true},
-                        {1, 80, 8, true}}) {
+                        {1, 80, 8, true}, {2, 4096, 1000, true}, {3, 11008, 256, false}, {4, 512, 4096, false}}) {
             CAPTURE(dt);
             CAPTURE(s.n);
             CAPTURE(s.k);

@@ -1,0 +1,101 @@
+// Skinny linear layers (decode at batch <= 4): out [n, m] = x [n, k] @ w [m, k]^T
+// (+ bias) without cuBLAS. Pure weight streaming: one warp per output row,
+// each lane reading 16 bytes of the row per step (4 steps in flight), the n
+// rows of x (tiny, cached) read alongside; fp32 sums reduced over the warp.
+// cuBLAS reached ~2.2 TB/s on these shapes on an H100 (bench/NOTES.md).
+#include "common.cuh"
+#include "kernels.h"
+
+namespace lightllm::gpu {
+
+constexpr int kGemvWarps = 8;
+constexpr int kGemvUnroll = 4;
+
+__device__ __forceinline__ float dot8(uint4 a, uint4 b, __half) {
+    const __half2* ha = reinterpret_cast<const __half2*>(&a);
+    const __half2* hb = reinterpret_cast<const __half2*>(&b);
+    float s = 0.0f;
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+        float2 fa = __half22float2(ha[i]), fb = __half22float2(hb[i]);
+        s = fmaf(fa.x, fb.x, s);
+        s = fmaf(fa.y, fb.y, s);
+    }
+    return s;
+}
+__device__ __forceinline__ float dot8(uint4 a, uint4 b, __nv_bfloat16) {
+    const __nv_bfloat162* ha = reinterpret_cast<const __nv_bfloat162*>(&a);
+    const __nv_bfloat162* hb = reinterpret_cast<const __nv_bfloat162*>(&b);
+    float s = 0.0f;
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+        float2 fa = __bfloat1622float2(ha[i]), fb = __bfloat1622float2(hb[i]);
+        s = fmaf(fa.x, fb.x, s);
+        s = fmaf(fa.y, fb.y, s);
+    }
+    return s;
+}
+
+template <typename T, int N>
+static __global__ __launch_bounds__(kGemvWarps * 32) void gemv_kernel(const T* __restrict__ x,
+                                                                      const T* __restrict__ w,
+                                                                      const T* __restrict__ bias, T* out, int k,
+                                                                      int m) {
+    int lane = threadIdx.x & 31;
+    int row = blockIdx.x * kGemvWarps + (threadIdx.x >> 5);
+    if (row >= m) return;
+    const uint4* wr = reinterpret_cast<const uint4*>(w + int64_t(row) * k);
+    const uint4* xr = reinterpret_cast<const uint4*>(x);
+    int chunks = k / 8, x_stride = k / 8;
+    float acc[N];
+#pragma unroll
+    for (int j = 0; j < N; ++j) acc[j] = 0.0f;
+    for (int c = lane; c < chunks; c += 32 * kGemvUnroll) {
+        uint4 wv[kGemvUnroll];
+#pragma unroll
+        for (int u = 0; u < kGemvUnroll; ++u) {
+            int cc = c + u * 32;
+            wv[u] = cc < chunks ? __ldg(wr + cc) : make_uint4(0, 0, 0, 0);
+        }
+#pragma unroll
+        for (int u = 0; u < kGemvUnroll; ++u) {
+            int cc = c + u * 32;
+            if (cc >= chunks) break;
+#pragma unroll
+            for (int j = 0; j < N; ++j) acc[j] += dot8(wv[u], __ldg(xr + j * x_stride + cc), T{});
+        }
+    }
+#pragma unroll
+    for (int j = 0; j < N; ++j) {
+        float s = warp_sum(acc[j]);
+        if (lane == 0) out[int64_t(j) * m + row] = from_float<T>(s + (bias ? to_float(bias[row]) : 0.0f));
+    }
+}
+
+bool gemv_applies(const Tensor& x, const Tensor& w) {
+    return (x.dtype == DType::F16 || x.dtype == DType::BF16) && x.rows() >= 1 && x.rows() <= 4 &&
+           x.dim(-1) % 8 == 0;
+}
+
+template <typename T>
+static void launch_gemv(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& out, cudaStream_t s) {
+    int n = int(x.rows()), k = int(x.dim(-1)), m = int(w.dim(0));
+    dim3 grid((m + kGemvWarps - 1) / kGemvWarps);
+    const T* b = bias.empty() ? nullptr : bias.ptr<T>();
+    switch (n) {
+        case 1: gemv_kernel<T, 1><<<grid, kGemvWarps * 32, 0, s>>>(x.ptr<T>(), w.ptr<T>(), b, out.ptr<T>(), k, m); break;
+        case 2: gemv_kernel<T, 2><<<grid, kGemvWarps * 32, 0, s>>>(x.ptr<T>(), w.ptr<T>(), b, out.ptr<T>(), k, m); break;
+        case 3: gemv_kernel<T, 3><<<grid, kGemvWarps * 32, 0, s>>>(x.ptr<T>(), w.ptr<T>(), b, out.ptr<T>(), k, m); break;
+        default: gemv_kernel<T, 4><<<grid, kGemvWarps * 32, 0, s>>>(x.ptr<T>(), w.ptr<T>(), b, out.ptr<T>(), k, m); break;
+    }
+    CUDA_CHECK_LAUNCH();
+}
+
+void gemv(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& out, cudaStream_t s) {
+    LL_CHECK(gemv_applies(x, w) && w.dim(1) == x.dim(-1) && out.rows() == x.rows() && out.dim(-1) == w.dim(0),
+             "gemv: x {} w {} out {}", x.shape_str(), w.shape_str(), out.shape_str());
+    if (x.dtype == DType::F16) launch_gemv<__half>(x, w, bias, out, s);
+    else launch_gemv<__nv_bfloat16>(x, w, bias, out, s);
+}
+
+}  // namespace lightllm::gpu

@@ -1,0 +1,35 @@
+// DecodeAccelerator: the CUDA-only speed-ups of ModelRunner's step, behind an
+// interface that exists in every build (make() returns nullptr on the CPU
+// backend or without CUDA, so the runner needs no #ifdef):
+//  - decode steps (every sequence feeds one token) replayed from CUDA graphs,
+//    one per batch-size bucket (src/cuda_graph_cache.h says why this is safe
+//    and how a batch is padded to its bucket);
+//  - greedy sampling on the device: only the chosen ids come back to the host
+//    instead of [n, n_vocab] F32 logits.
+// LIGHTLLM_CUDA_GRAPHS=0 in the environment turns the graphs off.
+#pragma once
+#include "backend.h"
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <vector>
+
+namespace lightllm {
+
+class DecodeAccelerator {
+public:
+    // nullptr unless `backend` is the CUDA backend. max_batch: most sequences in one step.
+    static std::unique_ptr<DecodeAccelerator> make(Backend& backend, int max_batch);
+    virtual ~DecodeAccelerator() = default;
+
+    // The padded batch size a decode step of n_reqs sequences runs at as a
+    // graph, or 0 when it should run eagerly.
+    virtual int graph_bucket(int n_reqs) const = 0;
+    // Queues `forward` (device work only) as the graph of `bucket`: the first
+    // call runs it eagerly and captures it, later calls replay the capture.
+    virtual void run_graph(int bucket, const std::function<void()>& forward) = 0;
+    // ids[i] = argmax over row i of logits [n, n_vocab] (F32/F16/BF16), on the device.
+    virtual std::vector<int32_t> greedy(const Tensor& logits) = 0;
+};
+
+}  // namespace lightllm
