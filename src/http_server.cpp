@@ -5,6 +5,7 @@
 #include "request_stream.h"
 #include "tokenize_api.h"
 #include <httplib.h>
+#include <sys/socket.h>
 #include <atomic>
 #include <condition_variable>
 #include <random>
@@ -18,6 +19,12 @@ using Ms = std::chrono::milliseconds;
 constexpr Ms kSlice{100};                 // how often a waiting writer checks the connection
 constexpr auto kCancelWait = std::chrono::seconds(5);  // for cancelled requests to report back
 
+// httplib listens with a backlog of 5, which drops (and then resets) bursts
+// of new connections; listen() again on the bound socket raises it.
+struct HttplibServer : httplib::Server {
+    void raise_backlog(int n) { ::listen(svr_sock_, n); }
+};
+
 bool is_openai_path(const std::string& path) { return path.rfind("/v1/", 0) == 0; }
 
 double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
@@ -27,7 +34,7 @@ double ms_since(Clock::time_point t) { return std::chrono::duration<double, std:
 struct HttpServer::Impl {
     ServedModel model;
     ServerOptions opts;
-    httplib::Server http;
+    HttplibServer http;
     ServerMetrics metrics;
 
     std::mutex mu;                       // guards rng, stopping, deadline
@@ -89,6 +96,7 @@ struct HttpServer::Impl {
                 send_error(req, res, ApiError(500, fmt::format("internal error: {}", e.what())));
             }
             res.set_header("X-Lightllm-Handled", "1");
+            if (is_stopping()) res.set_header("Connection", "close");
             if (!deferred) access_log(req, res.status, ms_since(start), "");
         };
     }
@@ -364,6 +372,7 @@ int HttpServer::bind() {
     ServerOptions& o = impl_->opts;
     int port = o.port == 0 ? impl_->http.bind_to_any_port(o.host) : (impl_->http.bind_to_port(o.host, o.port) ? o.port : -1);
     if (port <= 0) fail("cannot listen on {}:{} (address in use, or not an address of this host)", o.host, o.port);
+    impl_->http.raise_backlog(1024);
     return port;
 }
 
