@@ -3,6 +3,7 @@
 #include "test_util.h"
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
+#include <fstream>
 #include <sstream>
 
 using json = nlohmann::json;
@@ -11,6 +12,18 @@ namespace {
 
 std::string tiny_args() {
     return "generate -m " + test_data("tiny-llama-gqa") + " --tokenizer " + test_data("tiny-tokenizer") + " --device cpu ";
+}
+
+// Runs a shell command line, stdout and stderr together.
+CommandResult run_command(const std::string& cmd) {
+    CommandResult r;
+    FILE* p = popen((cmd + " 2>&1").c_str(), "r");
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+    int status = pclose(p);
+    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return r;
 }
 
 // stdout lines that are JSON objects (stderr is merged into the output).
@@ -25,14 +38,56 @@ std::vector<json> json_lines(const std::string& out) {
 
 }  // namespace
 
-TEST_CASE("generate cli: --tokenize-only prints the ids transformers' tokenizers library gives") {
-    // ids from tests/reference/make_tiny_tokenizer.py's check with `tokenizers`
-    auto r = run_lightllm(tiny_args() + "--tokenize-only -p 'Hello, world! 123 ~'");
+TEST_CASE("generate cli: --tokenize-only prints the ids transformers gives, chat template included") {
+    // tests/data/tiny-tokenizer/expected.json: ids from transformers (make_tiny_tokenizer.py)
+    std::ifstream f(test_data("tiny-tokenizer/expected.json"));
+    REQUIRE(f.good());
+    json expected = json::parse(f);
+    for (const auto& c : expected["prompts"]) {
+        auto r = run_lightllm(tiny_args() + "--tokenize-only -p '" + c["text"].get<std::string>() + "'");
+        CHECK(r.exit_code == 0);
+        CHECK(r.out.find(c["ids"].dump()) != std::string::npos);
+    }
+    const json& chat = expected["chats"][0];
+    REQUIRE(chat["messages"].size() == 1);
+    auto r = run_lightllm(tiny_args() + "--tokenize-only --chat -p '" + chat["messages"][0]["content"].get<std::string>() + "'");
     CHECK(r.exit_code == 0);
-    CHECK(r.out.find("[1,43,72,79,79,82,15,3,90,82,85,79,71,4,3,20,21,22,3,97]") != std::string::npos);
+    CHECK(r.out.find(chat["ids"].dump()) != std::string::npos);
     r = run_lightllm(tiny_args() + "--tokenize-only --no-bos -p Hello");
     CHECK(r.out.find("[43,72,79,79,82]") != std::string::npos);
     CHECK(r.out.find("not implemented") == std::string::npos);
+}
+
+TEST_CASE("generate cli: --chat one prompt, JSONL messages and the interactive chat agree") {
+    auto single = run_lightllm(tiny_args() + "--chat -n 6 --ignore-eos -p hi");
+    REQUIRE(single.exit_code == 0);
+    auto batch = json_lines(run_lightllm(tiny_args() + "--jsonl -n 6 --ignore-eos",
+                                         "{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]}\n")
+                                .out);
+    REQUIRE(batch.size() == 1);
+    const std::string reply1 = batch[0]["text"];
+    CHECK(single.out.find(reply1 + "\n") != std::string::npos);
+    if (std::system("command -v script > /dev/null 2>&1") != 0) {
+        MESSAGE("skipped the interactive part: `script` (util-linux) is not installed");
+        return;
+    }
+    // A terminal on stdin (through script): two turns; the second sees the first.
+    std::string cmd = env_or("LIGHTLLM_BINARY", LIGHTLLM_BINARY) + " " + tiny_args() + "--chat -n 6 --ignore-eos";
+    auto r = run_command("printf 'hi\\nok\\n' | script -qec \"" + cmd + "\" /dev/null");
+    std::vector<std::string> replies;
+    std::istringstream in(r.out);
+    std::string line;
+    while (std::getline(in, line)) {
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        if (line.rfind("> ", 0) == 0 && line.size() > 2) replies.push_back(line.substr(2));
+    }
+    REQUIRE(replies.size() == 2);
+    CHECK(replies[0] == reply1);
+    json turn2 = {{"messages", {{{"role", "user"}, {"content", "hi"}}, {{"role", "assistant"}, {"content", reply1}},
+                                {{"role", "user"}, {"content", "ok"}}}}};
+    auto second = json_lines(run_lightllm(tiny_args() + "--jsonl -n 6 --ignore-eos", turn2.dump() + "\n").out);
+    REQUIRE(second.size() == 1);
+    CHECK(replies[1] == second[0]["text"]);
 }
 
 TEST_CASE("generate cli: one prompt streams its text; piped lines give the same text as JSON, in order") {
@@ -106,9 +161,9 @@ TEST_CASE("generate cli: clear errors") {
     r = run_lightllm("generate -m " + test_data("no-such-model") + " -p hi --device cpu");
     CHECK(r.exit_code != 0);
     CHECK(r.out.find("no-such-model") != std::string::npos);
-    r = run_lightllm(tiny_args() + "--chat -p hi");
+    r = run_lightllm(tiny_args() + "--jsonl", "{\"messages\": [{\"role\": \"user\"}]}\n");
     CHECK(r.exit_code == 1);
-    CHECK(r.out.find("template") != std::string::npos);
+    CHECK(r.out.find("content") != std::string::npos);
     r = run_lightllm(tiny_args() + "-p hi --temperature -2");
     CHECK(r.exit_code == 1);
     CHECK(r.out.find("temperature") != std::string::npos);
