@@ -68,14 +68,22 @@ static __global__ __launch_bounds__(kThreads) void decode_attention_kernel(AttnA
     float slope = a.alibi ? alibi_slope(h, a.n_head) * 1.4426950408889634f : 0.0f;
     const int* trow = a.table + int64_t(a.req_rows[r]) * a.table_stride;
     float m = -INFINITY, l = 0.0f;
+    int64_t slot[kUnroll];
+#pragma unroll
+    for (int u = 0; u < kUnroll; ++u) {
+        int p = s0 + u * kGroups + grp;
+        slot[u] = p < s1 ? trow[p] : -1;
+    }
     for (int base = s0; base < s1; base += kGroups * kUnroll) {  // uniform over the block
-        int64_t slot[kUnroll];
-        float sc[kUnroll];
+        // The next iteration's slots are fetched now, so the table lookup
+        // overlaps this iteration's K/V loads.
+        int64_t next[kUnroll];
 #pragma unroll
         for (int u = 0; u < kUnroll; ++u) {
-            int p = base + u * kGroups + grp;
-            slot[u] = p < s1 ? trow[p] : -1;
+            int p = base + kGroups * kUnroll + u * kGroups + grp;
+            next[u] = p < s1 ? trow[p] : -1;
         }
+        float sc[kUnroll];
 #pragma unroll
         for (int u = 0; u < kUnroll; ++u) {
             float kf[8];
@@ -93,7 +101,11 @@ static __global__ __launch_bounds__(kThreads) void decode_attention_kernel(AttnA
         float m_new = m;
 #pragma unroll
         for (int u = 0; u < kUnroll; ++u) m_new = fmaxf(m_new, sc[u]);
-        if (m_new == -INFINITY) continue;  // group-uniform: nothing visible yet
+        if (m_new == -INFINITY) {  // group-uniform: nothing visible yet
+#pragma unroll
+            for (int u = 0; u < kUnroll; ++u) slot[u] = next[u];
+            continue;
+        }
         float alpha = exp2f(m - m_new);
         l *= alpha;
 #pragma unroll
@@ -110,6 +122,8 @@ static __global__ __launch_bounds__(kThreads) void decode_attention_kernel(AttnA
             for (int i = 0; i < 8; ++i) acc[i] += w * vf[i];
         }
         m = m_new;
+#pragma unroll
+        for (int u = 0; u < kUnroll; ++u) slot[u] = next[u];
     }
 
     __shared__ float sm_m[kGroups], sm_l[kGroups];

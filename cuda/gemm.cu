@@ -1,21 +1,29 @@
-// Linear layers through cuBLAS: out [n, m] = x [n, k] @ w [m, k]^T (+ bias [m]).
+// Linear layers through cuBLASLt: out [n, m] = x [n, k] @ w [m, k]^T (+ bias [m]).
 // Row-major out^T is column-major out, so this is one column-major GEMM
 // out(m x n) = w^T(m x k) * x(k x n) with w read transposed; f16/bf16 in,
-// fp32 accumulation (plain fp32 for F32 tensors, no TF32). The bias is a
-// separate broadcast add (only a few architectures have biases). Batches of
-// at most 4 rows go to the weight-streaming kernel of gemv.cu instead.
+// fp32 accumulation (plain fp32 for F32 tensors), the bias fused as the
+// epilogue. Each (m, n, k, dtype, bias) shape gets a plan on first use: the
+// heuristic's candidate algorithms are timed once and the fastest kept (decode
+// shapes are re-run every step, so a few ms of tuning pays back at once);
+// shapes with n > kTuneMaxRows, or first seen inside a CUDA-graph capture,
+// take the heuristic's first choice. Batches of at most 4 rows go to the
+// weight-streaming kernel of gemv.cu instead.
 #include "common.cuh"
 #include "kernels.h"
+#include <cublasLt.h>
+#include <tuple>
+#include <vector>
 
 namespace lightllm::gpu {
 
-template <typename T>
-static __global__ void add_bias_kernel(T* out, const T* bias, int64_t n, int m) {
-    int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
-    if (i < n * m) out[i] = from_float<T>(to_float(out[i]) + to_float(bias[i % m]));
-}
+namespace {
 
-static cudaDataType_t cuda_type(DType t) {
+constexpr int kTuneMaxRows = 512;
+constexpr int kCandidates = 8;
+
+
+
+cudaDataType_t cuda_type(DType t) {
     switch (t) {
         case DType::F16: return CUDA_R_16F;
         case DType::BF16: return CUDA_R_16BF;
@@ -25,30 +33,115 @@ static cudaDataType_t cuda_type(DType t) {
     return CUDA_R_32F;
 }
 
-void linear(cublasHandle_t handle, const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& out,
-            cudaStream_t s) {
+}  // namespace
+
+struct LinearPlans::Plan {
+    cublasLtMatmulDesc_t desc = nullptr;
+    cublasLtMatrixLayout_t a = nullptr, b = nullptr, c = nullptr;
+    cublasLtMatmulAlgo_t algo{};
+    ~Plan() {
+        if (desc) cublasLtMatmulDescDestroy(desc);
+        for (auto l : {a, b, c})
+            if (l) cublasLtMatrixLayoutDestroy(l);
+    }
+};
+
+LinearPlans::LinearPlans(void* workspace, size_t workspace_bytes) : ws_(workspace), ws_bytes_(workspace_bytes) {
+    CUBLAS_CHECK(cublasLtCreate(&lt_));
+}
+
+LinearPlans::~LinearPlans() {
+    plans_.clear();
+    cublasLtDestroy(lt_);
+}
+
+void LinearPlans::run(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& out, cudaStream_t s) {
     int64_t k = x.dim(-1), n = x.rows(), m = w.dim(0);
     LL_CHECK(w.ndim == 2 && w.dim(1) == k && out.rows() == n && out.dim(-1) == m && x.dtype == w.dtype &&
                  out.dtype == x.dtype,
              "linear: x {} w {} out {}", x.shape_str(), w.shape_str(), out.shape_str());
+    LL_CHECK(bias.empty() || (bias.numel() == m && bias.dtype == out.dtype), "linear: bias {} for {} outputs",
+             bias.shape_str(), m);
     if (n == 0) return;
     if (gemv_applies(x, w)) {
         gemv(x, w, bias, out, s);
         return;
     }
+    bool has_bias = !bias.empty();
+    auto key = std::make_tuple(m, n, k, int(x.dtype), has_bias);
+    auto it = plans_.find(key);
+    Plan* plan = it == plans_.end() ? nullptr : it->second.get();
     float alpha = 1.0f, beta = 0.0f;
-    cudaDataType_t t = cuda_type(x.dtype);
-    CUBLAS_CHECK(cublasGemmEx(handle, CUBLAS_OP_T, CUBLAS_OP_N, int(m), int(n), int(k), &alpha, w.data, t, int(k),
-                              x.data, t, int(k), &beta, out.data, t, int(m),
-                              x.dtype == DType::F32 ? CUBLAS_COMPUTE_32F_PEDANTIC : CUBLAS_COMPUTE_32F,
-                              CUBLAS_GEMM_DEFAULT));
-    if (!bias.empty()) {
-        LL_CHECK(bias.numel() == m && bias.dtype == out.dtype, "linear: bias {} for {} outputs", bias.shape_str(), m);
-        int64_t total = n * m;
-        LL_DISPATCH_FLOAT(out.dtype, add_bias_kernel<scalar_t><<<int((total + 255) / 256), 256, 0, s>>>(
-                                         out.ptr<scalar_t>(), bias.ptr<scalar_t>(), n, int(m)));
-        CUDA_CHECK_LAUNCH();
+    if (!plan) {
+        auto p = std::make_unique<Plan>();
+        cudaDataType_t t = cuda_type(x.dtype);
+        cublasComputeType_t ct = CUBLAS_COMPUTE_32F;  // full fp32 for F32 data (no TF32)
+        CUBLAS_CHECK(cublasLtMatmulDescCreate(&p->desc, ct, CUDA_R_32F));
+        cublasOperation_t ta = CUBLAS_OP_T, tb = CUBLAS_OP_N;
+        CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof(ta)));
+        CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof(tb)));
+        if (has_bias) {
+            cublasLtEpilogue_t ep = CUBLASLT_EPILOGUE_BIAS;
+            CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &ep, sizeof(ep)));
+            CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &t, sizeof(t)));
+        }
+        CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p->a, t, uint64_t(k), uint64_t(m), k));
+        CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p->b, t, uint64_t(k), uint64_t(n), k));
+        CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p->c, t, uint64_t(m), uint64_t(n), m));
+        cublasLtMatmulPreference_t pref;
+        CUBLAS_CHECK(cublasLtMatmulPreferenceCreate(&pref));
+        CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws_bytes_,
+                                                            sizeof(ws_bytes_)));
+        cublasLtMatmulHeuristicResult_t res[kCandidates];
+        int found = 0;
+        CUBLAS_CHECK(cublasLtMatmulAlgoGetHeuristic(lt_, p->desc, p->a, p->b, p->c, p->c, pref, kCandidates, res,
+                                                      &found));
+        cublasLtMatmulPreferenceDestroy(pref);
+        LL_CHECK(found > 0, "linear: cuBLASLt has no algorithm for m={} n={} k={} {}", m, n, k, dtype_name(x.dtype));
+        p->algo = res[0].algo;
+        cudaStreamCaptureStatus cap = cudaStreamCaptureStatusNone;
+        CUDA_CHECK(cudaStreamIsCapturing(s, &cap));
+        bool tune = n <= kTuneMaxRows && found > 1 && cap == cudaStreamCaptureStatusNone;
+        if (has_bias) {
+            const void* bp = bias.data;
+            CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bp, sizeof(bp)));
+        }
+        if (tune) {  // time each candidate (3 runs after one warm-up), keep the fastest
+            cudaEvent_t e0, e1;
+            CUDA_CHECK(cudaEventCreate(&e0));
+            CUDA_CHECK(cudaEventCreate(&e1));
+            float best = 1e30f;
+            for (int i = 0; i < found; ++i) {
+                if (res[i].state != CUBLAS_STATUS_SUCCESS) continue;
+                bool ok = true;
+                for (int rep = 0; rep < 4 && ok; ++rep) {
+                    if (rep == 1) CUDA_CHECK(cudaEventRecord(e0, s));
+                    ok = cublasLtMatmul(lt_, p->desc, &alpha, w.data, p->a, x.data, p->b, &beta, out.data, p->c,
+                                        out.data, p->c, &res[i].algo, ws_, ws_bytes_, s) == CUBLAS_STATUS_SUCCESS;
+                }
+                if (!ok) continue;
+                CUDA_CHECK(cudaEventRecord(e1, s));
+                CUDA_CHECK(cudaEventSynchronize(e1));
+                float ms = 0;
+                CUDA_CHECK(cudaEventElapsedTime(&ms, e0, e1));
+                if (ms < best) {
+                    best = ms;
+                    p->algo = res[i].algo;
+                }
+            }
+            cudaEventDestroy(e0);
+            cudaEventDestroy(e1);
+        }
+        plan = p.get();
+        if (cap == cudaStreamCaptureStatusNone) plans_.emplace(key, std::move(p));
+        else held_.push_back(std::move(p));
     }
+    if (has_bias) {
+        const void* bp = bias.data;
+        CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(plan->desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bp, sizeof(bp)));
+    }
+    CUBLAS_CHECK(cublasLtMatmul(lt_, plan->desc, &alpha, w.data, plan->a, x.data, plan->b, &beta, out.data, plan->c,
+                                  out.data, plan->c, &plan->algo, ws_, ws_bytes_, s));
 }
 
 }  // namespace lightllm::gpu

@@ -4,7 +4,12 @@
 // mismatch is a bug in the caller. Kernels live in cuda/<op>.cu.
 #pragma once
 #include "backend.h"
+#include <cublasLt.h>
 #include <cublas_v2.h>
+#include <map>
+#include <memory>
+#include <tuple>
+#include <vector>
 #include <cuda_runtime.h>
 
 namespace lightllm::gpu {
@@ -15,9 +20,24 @@ void add_rms_norm(Tensor& residual, const Tensor& delta, const Tensor& w, Tensor
                   cudaStream_t s);
 void layer_norm(const Tensor& x, const Tensor& w, const Tensor& b, Tensor& out, float eps, cudaStream_t s);
 
-// out = x @ w^T (+ bias) through cuBLAS (fp32 accumulation); `handle` is bound to `s`.
-void linear(cublasHandle_t handle, const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& out,
-            cudaStream_t s);
+// out = x @ w^T (+ bias) through cuBLASLt (fp32 accumulation), one tuned plan
+// per shape (gemm.cu); owned by the backend, used by its engine thread only.
+class LinearPlans {
+public:
+    LinearPlans(void* workspace, size_t workspace_bytes);
+    ~LinearPlans();
+    LinearPlans(const LinearPlans&) = delete;
+    LinearPlans& operator=(const LinearPlans&) = delete;
+    void run(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& out, cudaStream_t s);
+
+private:
+    struct Plan;
+    cublasLtHandle_t lt_ = nullptr;
+    void* ws_;
+    size_t ws_bytes_;
+    std::map<std::tuple<int64_t, int64_t, int64_t, int, bool>, std::unique_ptr<Plan>> plans_;
+    std::vector<std::unique_ptr<Plan>> held_;  // made during a graph capture: kept alive, not reused
+};
 
 // The same for x of 1..4 rows (decode), streaming w with 16-byte loads; f16/bf16, k % 8 == 0.
 bool gemv_applies(const Tensor& x, const Tensor& w);

@@ -26,10 +26,8 @@ CudaBackend::CudaBackend(int device_index, DType compute_dtype) : device_(device
     sm_count_ = prop.multiProcessorCount;
     device_name_ = prop.name;
     CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
-    CUBLAS_CHECK(cublasCreate(&cublas_));
-    CUBLAS_CHECK(cublasSetStream(cublas_, stream_));
     CUDA_CHECK(cudaMalloc(&cublas_workspace_, kCublasWorkspaceBytes));
-    CUBLAS_CHECK(cublasSetWorkspace(cublas_, cublas_workspace_, kCublasWorkspaceBytes));
+    linear_ = std::make_unique<gpu::LinearPlans>(cublas_workspace_, kCublasWorkspaceBytes);
 }
 
 CudaBackend::~CudaBackend() {
@@ -37,7 +35,7 @@ CudaBackend::~CudaBackend() {
     for (void* p : retired_) cudaFree(p);
     cudaFree(decode_ws_);
     cudaFree(staging_);
-    cublasDestroy(cublas_);
+    linear_.reset();
     cudaFree(cublas_workspace_);
     cudaStreamDestroy(stream_);
 }
@@ -136,7 +134,7 @@ void CudaBackend::layer_norm(const Tensor& x, const Tensor& w, const Tensor& b, 
     gpu::layer_norm(x, w, b, out, eps, stream_);
 }
 void CudaBackend::linear(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& out) {
-    gpu::linear(cublas_, x, w, bias, out, stream_);
+    linear_->run(x, w, bias, out, stream_);
 }
 void CudaBackend::rope_store_kv(const Tensor& qkv, const Tensor& positions, const Tensor& inv_freq,
                                 const HeadShape& heads, const Tensor& slots, KvLayer& kv, Tensor& q_out) {

@@ -1,15 +1,19 @@
 // CudaBackend: the op interface (backend.h) on one NVIDIA GPU. Ops are the
 // launchers of cuda/kernels.h, all queued on the backend's one stream; linear
-// layers go through cuBLAS bound to that stream with a fixed workspace (so a
-// decode step can be captured into a CUDA graph). Memory is plain cudaMalloc.
+// layers go through cuBLASLt plans with a fixed workspace (so a decode step
+// can be captured into a CUDA graph). Memory is plain cudaMalloc.
 // Only the engine thread uses it.
 #pragma once
 #include "backend.h"
-#include <cublas_v2.h>
 #include <cuda_runtime.h>
+#include <memory>
 #include <vector>
 
 namespace lightllm {
+
+namespace gpu {
+class LinearPlans;
+}
 
 class CudaBackend : public Backend {
 public:
@@ -62,8 +66,8 @@ private:
     int device_ = 0;
     DType compute_dtype_;
     cudaStream_t stream_ = nullptr;
-    cublasHandle_t cublas_ = nullptr;
     void* cublas_workspace_ = nullptr;
+    std::unique_ptr<gpu::LinearPlans> linear_;
     int sm_count_ = 0;
     std::string device_name_;
     void* staging_ = nullptr;  // upload conversion buffer
