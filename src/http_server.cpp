@@ -310,7 +310,7 @@ struct HttpServer::Impl {
         http.Post("/v1/completions", openai(false));
         http.Post("/v1/chat/completions", openai(true));
         http.Get("/v1/models", wrap([this, &lim](const httplib::Request&, httplib::Response& res, Clock::time_point) {
-            send_json(res, 200, openai_models(model.name, created, lim.max_context));
+            send_json(res, 200, openai_models(model.name, created, lim.max_context, lim.n_vocab));
             return false;
         }));
         http.Post("/tokenize", wrap([this, &lim, &tok](const httplib::Request& req, httplib::Response& res, Clock::time_point) {

@@ -191,9 +191,10 @@ GenerationCall openai_chat_call(const json& body, const RequestLimits& limits, c
     return make_call(req, s, tok);
 }
 
-json openai_models(const std::string& model, int64_t created, int max_context) {
+json openai_models(const std::string& model, int64_t created, int max_context, int vocab_size) {
     json m = {{"id", model}, {"object", "model"}, {"created", created}, {"owned_by", "lightllm"}};
     if (max_context > 0) m["max_model_len"] = max_context;
+    if (vocab_size > 0) m["vocab_size"] = vocab_size;
     return {{"object", "list"}, {"data", json::array({m})}};
 }
 

@@ -31,7 +31,8 @@ GenerationCall openai_completion_call(const json& body, const RequestLimits& lim
 GenerationCall openai_chat_call(const json& body, const RequestLimits& limits, const OpenAiContext& ctx,
                                 const Tokenizer& tok);
 
-json openai_models(const std::string& model, int64_t created, int max_context);
+// The one model; max_model_len and vocab_size (extensions) when known (> 0).
+json openai_models(const std::string& model, int64_t created, int max_context, int vocab_size);
 
 // {"error": {...}} with type invalid_request_error (4xx) or server_error (5xx).
 json openai_error(int status, const std::string& message, const std::string& param = "", const std::string& code = "");

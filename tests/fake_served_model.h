@@ -77,6 +77,7 @@ public:
     const LetterTokenizer& tokenizer() const { return tok_; }
 
     std::atomic<int> active{0};
+    std::atomic<int> peak_active{0};
     std::atomic<int> n_cancelled{0};
     std::atomic<int> n_submitted{0};
     std::atomic<int64_t> kv_used{0};
@@ -91,7 +92,9 @@ private:
             seen.push_back(in);
         }
         auto h = std::make_shared<RequestHandle>(static_cast<uint64_t>(++n_submitted));
-        active += 1;
+        int now = ++active;
+        for (int peak = peak_active.load(); now > peak && !peak_active.compare_exchange_weak(peak, now);) {
+        }
         std::lock_guard<std::mutex> lock(mu_);
         threads_.emplace_back([this, h, in = std::move(in), sink = std::move(sink)] { run(*h, in, sink); });
         return h;

@@ -163,7 +163,9 @@ TEST_CASE("openai_api: error objects, models list") {
     CHECK(e["error"]["param"] == "n");
     CHECK(e["error"]["code"].is_null());
     CHECK(openai_error(503, "busy")["error"]["type"] == "overloaded_error");
-    json m = openai_models("tiny", 5, 64);
+    json m = openai_models("tiny", 5, 64, 256);
+    CHECK(m["data"][0]["max_model_len"] == 64);
+    CHECK(m["data"][0]["vocab_size"] == 256);
     CHECK(m["object"] == "list");
     CHECK(m["data"][0]["id"] == "tiny");
     CHECK(m["data"][0]["object"] == "model");
