@@ -8,6 +8,7 @@
 #include "check.h"
 #include "cli.h"
 #include "cli_options.h"
+#include "http_bench_client.h"
 #include "tokenizer.h"
 #include <algorithm>
 #include <cmath>
@@ -189,8 +190,25 @@ void add_bench_command(CLI::App& root, int& exit_code) {
     cmd->add_option("--warmup", a->n_warmup, "Tiny requests run before measuring")->capture_default_str();
     cmd->add_option("--batch", a->batch, "Static-batch mode: batch sizes (comma-separated), with --input-len/--output-len")
         ->delimiter(',');
-    cmd->callback([&exit_code, a, out_len] {
+    // Online bench (H6, http_bench_client.h): --url drives a running server
+    // over HTTP instead of a model loaded here; -m is then optional.
+    auto http = std::make_shared<HttpBenchOptions>();
+    cmd->add_option("--url", http->url, "Bench a running server (http://HOST:PORT) over HTTP instead of loading a model");
+    cmd->add_option("--concurrency", http->concurrency, "With --url: requests open at once (0: no cap)")->capture_default_str();
+    cmd->add_option("--api-key", http->api_key, "With --url: the server's API key")->envname("LIGHTLLM_API_KEY");
+    cmd->get_option("--model")->required(false);
+    cmd->callback([&exit_code, a, out_len, http] {
         a->workload.output_len_given = out_len->count() > 0;
+        if (!http->url.empty()) {
+            http->temperature = a->temperature;
+            http->ignore_eos = a->ignore_eos;
+            http->seed = a->workload.seed;
+            a->workload.request_rate = parse_rate(a->request_rate);
+            const PipelineOptions& p = a->engine.pipeline;
+            exit_code = run_http_bench(*http, a->workload, p.tokenizer_path.empty() ? p.engine.model_path : p.tokenizer_path, a->json_path);
+            return;
+        }
+        if (a->engine.pipeline.engine.model_path.empty()) fail("bench needs -m/--model (or --url of a running server)");
         exit_code = run_bench(*a);
     });
 }

@@ -297,3 +297,23 @@ def test_graceful_shutdown_finishes_in_flight_requests(sig):
     assert any("shutting down" in line for line in server.lines)
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", server.port), timeout=2)
+
+
+def test_bench_url_drives_the_server(tiny_server, tmp_path):
+    from conftest import BINARY
+    out = tmp_path / "bench.json"
+    r = subprocess.run([BINARY, "bench", "--url", tiny_server.url, "--api-key", API_KEY, "--num-prompts", "12",
+                        "--input-len", "8", "--output-len", "6", "--request-rate", "50", "--concurrency", "4",
+                        "--ignore-eos", "--json", str(out)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "Serving Benchmark Result" in r.stdout
+    j = json.loads(out.read_text())
+    assert j["completed"] == 12 and j["failed"] == 0
+    assert j["total_output_tokens"] == 12 * 6
+    assert j["kv_capacity_tokens"] > 0
+    assert j["config"]["model"] == "tiny"
+    assert j["ttft_ms"]["p50"] > 0
+
+    bad = subprocess.run([BINARY, "bench", "--url", tiny_server.url, "--api-key", "wrong", "--num-prompts", "1"],
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode != 0 and "401" in bad.stderr
