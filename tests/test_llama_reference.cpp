@@ -21,7 +21,7 @@ namespace {
 
 const char* kFixtures[] = {"tiny-llama-gqa",          "tiny-llama-mha-tied", "tiny-llama-rope-linear",
                            "tiny-llama-rope-dynamic", "tiny-llama3-rope",    "tiny-qwen2",
-                           "tiny-mistral"};
+                           "tiny-mistral",            "tiny-baichuan"};
 
 struct Case {
     std::vector<int32_t> prompt;

@@ -10,7 +10,7 @@ bf16 weights, then reloads it in float32 and records in reference.json:
 The engine loads the same bf16 weights exactly, so it is compared to these
 fp32 numbers. Each variant covers one feature: GQA, MHA + tied embeddings,
 the rope scaling types (linear, dynamic, llama3), Qwen2 (qkv bias) and
-Mistral (sliding window smaller than the prompt).
+Mistral (sliding window smaller than the prompt), Baichuan-7B (fused W_pack).
 Also writes tests/data/rope_reference.json: inv_freq of every rope scaling
 type from transformers' own rope init (tests/test_rope.cpp).
 
@@ -73,6 +73,15 @@ def make(name, cls, config, seed):
     os.makedirs(d, exist_ok=True)
     model.to(torch.bfloat16).save_pretrained(d, safe_serialization=True)
     ref_model = cls.from_pretrained(d, dtype=torch.float32).eval()
+    for extra in ("generation_config.json",):
+        p = os.path.join(d, extra)
+        if os.path.exists(p):
+            os.remove(p)
+    write_reference(name, ref_model, seed)
+
+
+def write_reference(name, ref_model, seed):
+    d = os.path.join(OUT, name)
     ref_model.generation_config.eos_token_id = None
     cases = []
     margin = float("inf")
@@ -100,12 +109,41 @@ def make(name, cls, config, seed):
     }
     with open(os.path.join(d, "reference.json"), "w") as f:
         json.dump(ref, f, separators=(",", ":"))
-    for extra in ("generation_config.json",):
-        p = os.path.join(d, extra)
-        if os.path.exists(p):
-            os.remove(p)
     size = sum(os.path.getsize(os.path.join(d, f)) for f in os.listdir(d))
     print(f"{name}: {size // 1024} KB, min greedy top-2 margin {margin:.4f}")
+
+
+def make_baichuan(name, seed):
+    """Baichuan-7B is LLaMA with q/k/v fused into one W_pack [3 * hidden, hidden]
+    (MHA). Its modeling code needs trust_remote_code, so the reference is the
+    LLaMA model with the same weights, and the file stores them as Baichuan does."""
+    from safetensors.torch import save_file
+    torch.manual_seed(seed)
+    cfg = LlamaConfig(**{**COMMON, "num_key_value_heads": 4})
+    model = LlamaForCausalLM(cfg).eval()
+    with torch.no_grad():
+        for p in model.parameters():  # round the weights only: buffers (rope inv_freq) stay fp32
+            p.copy_(p.to(torch.bfloat16).to(torch.float32))
+    d = os.path.join(OUT, name)
+    os.makedirs(d, exist_ok=True)
+    sd = {}
+    for k, v in model.state_dict().items():
+        if ".self_attn.q_proj." in k:
+            p = k.replace("q_proj.weight", "")
+            sd[p + "W_pack.weight"] = torch.cat([v, model.state_dict()[p + "k_proj.weight"],
+                                                 model.state_dict()[p + "v_proj.weight"]]).to(torch.bfloat16)
+        elif ".self_attn.k_proj." in k or ".self_attn.v_proj." in k:
+            continue
+        else:
+            sd[k] = v.to(torch.bfloat16).contiguous()
+    save_file(sd, os.path.join(d, "model.safetensors"), metadata={"format": "pt"})
+    config = {"architectures": ["BaichuanForCausalLM"], "model_type": "baichuan", "vocab_size": VOCAB,
+              "hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 4,
+              "max_position_embeddings": 64, "rms_norm_eps": 1e-5, "hidden_act": "silu", "bos_token_id": 1,
+              "eos_token_id": 2, "pad_token_id": 0, "tie_word_embeddings": False, "torch_dtype": "bfloat16"}
+    with open(os.path.join(d, "config.json"), "w") as f:
+        json.dump(config, f, indent=1)
+    write_reference(name, model, seed)
 
 
 def make_rope_reference():
@@ -143,6 +181,7 @@ def main():
     make_rope_reference()
     for i, (name, (cls, config)) in enumerate(variants().items()):
         make(name, cls, config, seed=1000 + i)
+    make_baichuan("tiny-baichuan", seed=2000)
 
 
 if __name__ == "__main__":
