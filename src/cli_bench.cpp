@@ -14,6 +14,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <mutex>
 #include <random>
 #include <unistd.h>
@@ -81,6 +82,31 @@ void warm_up(Pipeline& p, int n, int n_vocab) {
     drive_workload(items, pipeline_sender(p, sp), false);
 }
 
+// Where a serving run sends its requests. The in-process pipeline is one
+// target; an HTTP client (bench --url) is another: it needs only a sender
+// and, if it can, the server's KV numbers.
+struct ServingTarget {
+    RequestSender send;
+    std::function<PipelineStats()> stats;  // may be empty
+};
+
+int measure_serving(const BenchArgs& a, const std::vector<WorkloadItem>& items, const ServingTarget& target,
+                    const BenchConfig& config) {
+    const PipelineStats before = target.stats ? target.stats() : PipelineStats{};
+    DriveResult run = drive_workload(items, target.send, isatty(STDERR_FILENO));
+    BenchReport r = summarize_bench(run.records, run.duration_s, config);
+    if (target.stats) {
+        const PipelineStats after = target.stats();
+        r.kv_capacity_tokens = after.kv_capacity_tokens;
+        r.kv_peak_tokens = after.kv_peak_tokens;
+        r.pauses = after.n_pauses - before.n_pauses;
+    }
+    std::fputs(format_bench_report(r).c_str(), stdout);
+    std::fflush(stdout);
+    write_json(a.json_path, bench_report_json(r));
+    return r.n_failed ? 1 : 0;
+}
+
 int run_serving(const BenchArgs& a) {
     PipelineOptions o = engine_options(a.engine);
     Pipeline pipeline(o);
@@ -93,23 +119,12 @@ int run_serving(const BenchArgs& a) {
     const int n_vocab = pipeline.model_config().n_vocab;
     std::vector<WorkloadItem> items = make_workload(a.workload, tok, n_vocab);
     warm_up(pipeline, a.n_warmup, n_vocab);
-    const PipelineStats before = pipeline.stats();
-
     SamplingParams sp;
     sp.ignore_eos = a.ignore_eos;
     sp.temperature = a.temperature;
     sp.seed = a.workload.seed;
-    DriveResult run = drive_workload(items, pipeline_sender(pipeline, sp), isatty(STDERR_FILENO));
-
-    const PipelineStats after = pipeline.stats();
-    BenchReport r = summarize_bench(run.records, run.duration_s, make_config(a, o, pipeline));
-    r.kv_capacity_tokens = after.kv_capacity_tokens;
-    r.kv_peak_tokens = after.kv_peak_tokens;
-    r.pauses = after.n_pauses - before.n_pauses;
-    std::fputs(format_bench_report(r).c_str(), stdout);
-    std::fflush(stdout);
-    write_json(a.json_path, bench_report_json(r));
-    return r.n_failed ? 1 : 0;
+    ServingTarget target{pipeline_sender(pipeline, sp), [&pipeline] { return pipeline.stats(); }};
+    return measure_serving(a, items, target, make_config(a, o, pipeline));
 }
 
 int run_batched(const BenchArgs& a) {

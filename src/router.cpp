@@ -91,7 +91,8 @@ void Router::drop_stopped(std::vector<EngineEvent>& events) {
 std::vector<Router::Chunk> Router::schedule() {
     for (;;) {
         std::vector<Chunk> plan;
-        if (plan_decodes(plan)) plan_prefill(plan);
+        plan_decodes(plan);
+        plan_prefill(plan);
         if (!plan.empty() || running_.empty()) return plan;
         // Nothing can move: partly prefilled requests found no free slots
         // (output estimate too low). Give the older ones room.
@@ -101,7 +102,7 @@ std::vector<Router::Chunk> Router::schedule() {
 
 // Gives every running request with one pending token a slot, pausing the most
 // recently admitted requests while the pool is short.
-bool Router::plan_decodes(std::vector<Chunk>& plan) {
+void Router::plan_decodes(std::vector<Chunk>& plan) {
     TokenKvPool& pool = engine_.kv_pool();
     auto n_decoding = [&] {
         return int64_t(std::count_if(running_.begin(), running_.end(), [](const auto& r) { return r->n_pending() == 1; }));
@@ -114,7 +115,6 @@ bool Router::plan_decodes(std::vector<Chunk>& plan) {
         LL_CHECK(ok, "decode slot for request {}", r->id);
         plan.push_back({r.get(), n_cached, 1, true, false});
     }
-    return true;
 }
 
 void Router::plan_prefill(std::vector<Chunk>& plan) {

@@ -83,7 +83,7 @@ private:
 
     void drop_stopped(std::vector<EngineEvent>& events);
     std::vector<Chunk> schedule();
-    bool plan_decodes(std::vector<Chunk>& plan);
+    void plan_decodes(std::vector<Chunk>& plan);
     void plan_prefill(std::vector<Chunk>& plan);
     bool try_admit(int budget, std::vector<Chunk>& plan);
     void run(const std::vector<Chunk>& plan, std::vector<EngineEvent>& events);

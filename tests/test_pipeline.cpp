@@ -154,6 +154,35 @@ TEST_CASE("pipeline: concurrent greedy requests give transformers' tokens, also 
     }
 }
 
+TEST_CASE("pipeline: seeded sampling survives pauses: a tight pool gives the tokens of a roomy one") {
+    std::vector<RequestInput> inputs;
+    for (int i = 0; i < 10; ++i) {
+        RequestInput in = ids_input({1, int32_t(10 + i), int32_t(40 + 3 * i), 7, 9}, 30);
+        in.params.ignore_eos = false;
+        in.params.temperature = 0.9f;
+        in.params.top_p = 0.95f;
+        in.params.seed = 100 + uint64_t(i);
+        inputs.push_back(in);
+    }
+    PipelineOptions roomy = tiny_options();
+    Pipeline a(roomy);
+    std::vector<RequestResult> want = run_all(a, inputs);
+    PipelineOptions tight = tiny_options();
+    tight.engine.max_total_tokens = 80;
+    tight.engine.max_prefill_tokens = 6;
+    tight.expected_output_fraction = 0.1f;
+    tight.max_wait_steps = 0;
+    Pipeline b(tight);
+    std::vector<RequestResult> got = run_all(b, inputs);
+    for (size_t i = 0; i < inputs.size(); ++i) {
+        CAPTURE(i);
+        CHECK(got[i].output_ids == want[i].output_ids);
+        CHECK(got[i].finish_reason == want[i].finish_reason);
+    }
+    CHECK(b.stats().n_pauses > 0);
+    CHECK(a.stats().n_pauses == 0);
+}
+
 TEST_CASE("pipeline: N concurrent text requests equal N sequential ones, text included") {
     Pipeline p(tiny_options());
     std::vector<RequestInput> inputs;
