@@ -6,11 +6,14 @@
 // heuristic's candidate algorithms are timed once and the fastest kept (decode
 // shapes are re-run every step, so a few ms of tuning pays back at once);
 // shapes with n > kTuneMaxRows, or first seen inside a CUDA-graph capture,
-// take the heuristic's first choice. Batches of at most 4 rows go to the
+// take the heuristic's first choice (as do all shapes when LIGHTLLM_GEMM_TUNE=0
+// is set, which makes runs reproducible across processes). Batches of at most 4 rows go to the
 // weight-streaming kernel of gemv.cu instead.
 #include "common.cuh"
 #include "kernels.h"
 #include <cublasLt.h>
+#include <cstdlib>
+#include <string>
 #include <tuple>
 #include <vector>
 
@@ -48,6 +51,8 @@ struct LinearPlans::Plan {
 
 LinearPlans::LinearPlans(void* workspace, size_t workspace_bytes) : ws_(workspace), ws_bytes_(workspace_bytes) {
     CUBLAS_CHECK(cublasLtCreate(&lt_));
+    const char* env = std::getenv("LIGHTLLM_GEMM_TUNE");
+    tune_ = !(env && std::string(env) == "0");
 }
 
 LinearPlans::~LinearPlans() {
@@ -101,7 +106,7 @@ void LinearPlans::run(const Tensor& x, const Tensor& w, const Tensor& bias, Tens
         p->algo = res[0].algo;
         cudaStreamCaptureStatus cap = cudaStreamCaptureStatusNone;
         CUDA_CHECK(cudaStreamIsCapturing(s, &cap));
-        bool tune = n <= kTuneMaxRows && found > 1 && cap == cudaStreamCaptureStatusNone;
+        bool tune = tune_ && n <= kTuneMaxRows && found > 1 && cap == cudaStreamCaptureStatusNone;
         if (has_bias) {
             const void* bp = bias.data;
             CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bp, sizeof(bp)));

@@ -35,6 +35,7 @@ private:
     cublasLtHandle_t lt_ = nullptr;
     void* ws_;
     size_t ws_bytes_;
+    bool tune_ = true;
     std::map<std::tuple<int64_t, int64_t, int64_t, int, bool>, std::unique_ptr<Plan>> plans_;
     std::vector<std::unique_ptr<Plan>> held_;  // made during a graph capture: kept alive, not reused
 };
@@ -78,6 +79,7 @@ void reference_attention(const Tensor& q, const KvLayer& kv, const AttentionBatc
 
 // ---- sampling ----
 // ids[i] = argmax_j logits[i, j] (lowest index on ties)   logits [n, vocab] F32/F16/BF16, ids [n] I32
-void argmax_rows(const Tensor& logits, Tensor& ids, cudaStream_t s);
+// and, when logprobs is given ([n] F32), the log-softmax of the row at that id.
+void argmax_rows(const Tensor& logits, Tensor& ids, Tensor* logprobs, cudaStream_t s);
 
 }  // namespace lightllm::gpu

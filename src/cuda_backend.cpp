@@ -170,7 +170,9 @@ void CudaBackend::to_f32(const Tensor& x, Tensor& out) {
              dtype_name(out.dtype), out.shape_str());
     gpu::convert(x.data, x.dtype, out.data, DType::F32, x.numel(), stream_);
 }
-void CudaBackend::argmax_rows(const Tensor& logits, Tensor& ids) { gpu::argmax_rows(logits, ids, stream_); }
+void CudaBackend::argmax_rows(const Tensor& logits, Tensor& ids, Tensor* logprobs) {
+    gpu::argmax_rows(logits, ids, logprobs, stream_);
+}
 
 // ---- factory hooks ----
 

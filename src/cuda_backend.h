@@ -52,8 +52,9 @@ public:
     void to_f32(const Tensor& x, Tensor& out) override;
 
     // ---- CUDA-only ----
-    // ids[i] = argmax of logits row i (F32/F16/BF16 [n, vocab] -> I32 [n]).
-    void argmax_rows(const Tensor& logits, Tensor& ids);
+    // ids[i] = argmax of logits row i (F32/F16/BF16 [n, vocab] -> I32 [n]);
+    // with logprobs ([n] F32), also the log-softmax at that id.
+    void argmax_rows(const Tensor& logits, Tensor& ids, Tensor* logprobs = nullptr);
     // Host -> device copy queued on the stream without waiting (src must stay
     // valid until the next synchronize); no dtype conversion.
     void upload_async(Tensor& dst, const void* src);

@@ -9,6 +9,7 @@
 // LIGHTLLM_CUDA_GRAPHS=0 in the environment turns the graphs off.
 #pragma once
 #include "backend.h"
+#include "sampling_params.h"
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -25,11 +26,21 @@ public:
     // The padded batch size a decode step of n_reqs sequences runs at as a
     // graph, or 0 when it should run eagerly.
     virtual int graph_bucket(int n_reqs) const = 0;
-    // Queues `forward` (device work only) as the graph of `bucket`: the first
-    // call runs it eagerly and captures it, later calls replay the capture.
-    virtual void run_graph(int bucket, const std::function<void()>& forward) = 0;
-    // ids[i] = argmax over row i of logits [n, n_vocab] (F32/F16/BF16), on the device.
-    virtual std::vector<int32_t> greedy(const Tensor& logits) = 0;
+    // Queues `forward` (device work only; returns the logits tensor, the same
+    // workspace view every time) as the graph of `bucket`: the first call runs
+    // it eagerly and captures it, later calls replay the capture. Returns the
+    // logits tensor.
+    virtual Tensor run_graph(int bucket, const std::function<Tensor()>& forward) = 0;
+    // Per row of logits [n, n_vocab] (F32/F16/BF16): the argmax (lowest id on
+    // ties) and its log-softmax, computed on the device.
+    virtual void greedy(const Tensor& logits, std::vector<int32_t>& ids, std::vector<float>& logprobs) = 0;
+
+    // True when the host sampler would return the plain argmax for `p`
+    // (null: the default greedy parameters) and no top logprobs are asked.
+    static bool plain_greedy(const SamplingParams* p) {
+        return !p || (p->greedy() && p->n_logprobs <= 0 && p->repetition_penalty == 1.0f &&
+                      p->presence_penalty == 0.0f && p->frequency_penalty == 0.0f);
+    }
 };
 
 }  // namespace lightllm

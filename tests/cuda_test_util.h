@@ -147,11 +147,12 @@ inline double tol_elementwise(DType dt) { return dt == DType::BF16 ? 6e-3 : 1e-3
 // For results of longer fp32-accumulated chains (GEMM, attention with P rounded to dtype).
 inline double tol_reduction(DType dt) { return dt == DType::BF16 ? 1.5e-2 : 2.5e-3; }
 
-// The CUDA backend's device argmax; false when `be` is not a CUDA backend.
-inline bool gpu_argmax(Backend& be, const Tensor& logits, Tensor& ids) {
+// The CUDA backend's device argmax (and log-softmax at it); false when `be`
+// is not a CUDA backend.
+inline bool gpu_argmax(Backend& be, const Tensor& logits, Tensor& ids, Tensor& logprobs) {
 #ifdef LIGHTLLM_WITH_CUDA
     if (auto* cb = dynamic_cast<CudaBackend*>(&be)) {
-        cb->argmax_rows(logits, ids);
+        cb->argmax_rows(logits, ids, &logprobs);
         return true;
     }
 #endif

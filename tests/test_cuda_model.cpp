@@ -89,6 +89,57 @@ std::vector<int32_t> greedy(ModelRunner& r, const std::vector<int32_t>& prompt, 
     return out;
 }
 
+// Greedy continuations of several prompts decoded together: one ragged
+// prefill step, then decode steps of all of them (a CUDA-graph bucket when the
+// runner uses graphs). Returns each prompt's tokens and chosen logprobs.
+struct BatchOut {
+    std::vector<std::vector<int32_t>> ids;
+    std::vector<std::vector<float>> logprobs;
+};
+BatchOut greedy_batch(ModelRunner& r, const std::vector<std::vector<int32_t>>& prompts, int n) {
+    size_t k = prompts.size();
+    std::vector<int> rows(k);
+    std::vector<std::vector<int32_t>> slots(k), all = prompts;
+    BatchOut out;
+    out.ids.resize(k);
+    out.logprobs.resize(k);
+    for (size_t i = 0; i < k; ++i) {
+        rows[i] = r.req_to_token().alloc_row();
+        REQUIRE(rows[i] >= 0);
+        REQUIRE(r.kv_pool().alloc(int64_t(prompts[i].size()) + n, slots[i]));
+    }
+    SamplingParams params;
+    std::vector<int> cached(k, 0);
+    for (int step = 0; step < n; ++step) {
+        std::vector<StepSeq> seqs(k);
+        for (size_t i = 0; i < k; ++i) {
+            StepSeq& s = seqs[i];
+            s.row = rows[i];
+            s.n_cached = cached[i];
+            s.tokens = all[i].data() + cached[i];
+            s.n_new = int(all[i].size()) - cached[i];
+            s.slots = slots[i].data() + cached[i];
+            s.sample = true;
+            s.params = &params;
+            s.prompt = &prompts[i];
+            s.output = &out.ids[i];
+        }
+        std::vector<SampledToken> t = r.step(seqs);
+        REQUIRE(t.size() == k);
+        for (size_t i = 0; i < k; ++i) {
+            cached[i] = int(all[i].size());
+            out.ids[i].push_back(t[i].id);
+            out.logprobs[i].push_back(t[i].logprob);
+            all[i].push_back(t[i].id);
+        }
+    }
+    for (size_t i = 0; i < k; ++i) {
+        r.kv_pool().free(slots[i]);
+        r.req_to_token().free_row(rows[i]);
+    }
+    return out;
+}
+
 std::vector<std::string> fixtures() {
     std::vector<std::string> out;
     for (const char* name : {"tiny-llama-gqa", "tiny-llama-mha-tied", "tiny-llama-rope-linear",
@@ -152,4 +203,50 @@ TEST_CASE("cuda model: fast attention kernels in a dummy model, chunked prefill 
         CAPTURE(dtype);
         LL_CHECK_CLOSE(run("cuda", dtype), want, 3e-2);
     }
+}
+
+TEST_CASE("cuda model: batched greedy decode (CUDA graphs, device argmax) reproduces transformers") {
+    LL_REQUIRE_GPU();
+    for (const std::string& name : fixtures()) {
+        CAPTURE(name);
+        std::string dir = test_data(name);
+        nlohmann::json ref = nlohmann::json::parse(std::ifstream(dir + "/reference.json"));
+        std::vector<std::vector<int32_t>> prompts, want;
+        for (const auto& c : ref["cases"]) {
+            prompts.push_back(c["prompt"].get<std::vector<int32_t>>());
+            want.push_back(c["greedy"].get<std::vector<int32_t>>());
+        }
+        ModelRunner f32(options(dir, "cuda", "f32"));
+        BatchOut got = greedy_batch(f32, prompts, int(want[0].size()));  // 3 requests: padded to a bucket of 4
+        for (size_t i = 0; i < prompts.size(); ++i) CHECK(got.ids[i] == want[i]);
+    }
+}
+
+TEST_CASE("cuda model: decode steps replayed from CUDA graphs equal eager steps (fast kernels)") {
+    LL_REQUIRE_GPU();
+    TempDir tmp;
+    std::string cfg = tmp.write("hd128.json", R"({"architectures": ["LlamaForCausalLM"], "model_type": "llama",
+        "hidden_size": 512, "intermediate_size": 1024, "num_attention_heads": 4, "num_key_value_heads": 1,
+        "num_hidden_layers": 2, "vocab_size": 1000, "max_position_embeddings": 2048, "rms_norm_eps": 1e-5,
+        "torch_dtype": "bfloat16", "bos_token_id": 1, "eos_token_id": 2})");
+    std::vector<std::vector<int32_t>> prompts;
+    for (int len : {5, 90, 17, 300, 1, 64, 33, 2}) {  // 8 requests: a bucket of exactly 8, no padding
+        std::vector<int32_t> p;
+        for (int i = 0; i < len; ++i) p.push_back((i * 31 + len) % 1000);
+        prompts.push_back(p);
+    }
+    auto run = [&](const char* graphs) {
+        setenv("LIGHTLLM_CUDA_GRAPHS", graphs, 1);
+        setenv("LIGHTLLM_GEMM_TUNE", "0", 1);  // the same GEMM algorithms in both runners
+        EngineOptions o = options(cfg, "cuda", "bf16");
+        o.load_dummy = true;
+        o.max_prefill_tokens = 1024;
+        ModelRunner r(o);
+        unsetenv("LIGHTLLM_CUDA_GRAPHS");
+        unsetenv("LIGHTLLM_GEMM_TUNE");
+        return greedy_batch(r, prompts, 12);
+    };
+    BatchOut eager = run("0"), graph = run("1");
+    CHECK(graph.ids == eager.ids);
+    CHECK(graph.logprobs == eager.logprobs);
 }

@@ -232,7 +232,7 @@ TEST_CASE("cuda: rope_store_kv (full and partial rotary, f16/bf16 and int8 KV)")
     }
 }
 
-TEST_CASE("cuda: argmax_rows picks the first maximum") {
+TEST_CASE("cuda: argmax_rows picks the first maximum and gives its log-softmax") {
     LL_REQUIRE_GPU();
     for (DType dt : {DType::F16, DType::BF16, DType::F32}) {
         Backends b(dt == DType::F32 ? DType::F16 : dt);
@@ -245,11 +245,17 @@ TEST_CASE("cuda: argmax_rows picks the first maximum") {
         Tensor lg = b.owned(b.gpu->alloc(dt, {n, vocab}), true);
         b.gpu->upload(lg, host.data(), DType::F32);
         Twin ids = b.ints(std::vector<int32_t>(n, -1));
-        REQUIRE(gpu_argmax(*b.gpu, lg, ids.g));
+        Tensor lp = b.owned(b.gpu->alloc(DType::F32, {n}), true);
+        REQUIRE(gpu_argmax(*b.gpu, lg, ids.g, lp));
         std::vector<int32_t> got = download_raw<int32_t>(*b.gpu, ids.g);
+        std::vector<float> got_lp = download_raw<float>(*b.gpu, lp);
         for (int i = 0; i < n; ++i) {
             const float* row = host.data() + size_t(i) * vocab;
-            CHECK(got[size_t(i)] == int32_t(std::max_element(row, row + vocab) - row));
+            const float* mx = std::max_element(row, row + vocab);
+            CHECK(got[size_t(i)] == int32_t(mx - row));
+            double sum = 0;
+            for (int j = 0; j < vocab; ++j) sum += std::exp(double(row[j]) - double(*mx));
+            CHECK(got_lp[size_t(i)] == doctest::Approx(-std::log(sum)).epsilon(1e-4).scale(1.0));
         }
         CHECK(got[2] == 17);
         CHECK(got[4] == vocab - 1);
