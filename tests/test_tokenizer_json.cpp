@@ -27,10 +27,11 @@ std::string error_of(const std::function<void()>& f) {
     return "";
 }
 
-const char* gguf_pre_name(const std::string& family) {
+// GGUF tokenizer.ggml.pre of each fixture family (the other families use their own name).
+std::string gguf_pre_name(const std::string& family) {
     if (family == "gpt2") return "gpt-2";
     if (family == "llama3") return "llama-bpe";
-    return family.c_str() == nullptr ? "" : (family == "qwen2" ? "qwen2" : family == "starcoder" ? "starcoder" : "deepseek-coder");
+    return family;
 }
 
 std::string write_bpe_gguf(const TokenizerVocab& v, const std::string& pre, const std::string& path) {
