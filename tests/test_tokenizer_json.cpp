@@ -2,7 +2,10 @@
 // `tokenizers` library itself (fixtures: tests/reference/make_tokenizer_fixtures.py),
 // for each pre-tokenizer family; the same vocabularies written as GGUF
 // metadata must tokenize identically.
+#include "bpe_pretokenizer.h"
+#include "bpe_tokenizer.h"
 #include "check.h"
+#include "unicode.h"
 #include "gguf_builder.h"
 #include "tokenizer.h"
 #include "tokenizer_test_data.h"
@@ -105,4 +108,25 @@ TEST_CASE("tokenizer json: bad files are clear errors") {
 
     e = error_of([&] { load_tokenizer("/nonexistent/dir"); });
     CHECK(e.find("/nonexistent/dir") != std::string::npos);
+}
+
+TEST_CASE("tokenizer json: pre-tokenizer splits of random strings match the tokenizers library") {
+    json ref = json::parse(read_whole_file(test_data("tokenizers/bpe_cases.json")));
+    auto b2u = byte_to_unicode();
+    REQUIRE(ref["pre_tokenizer_splits"].size() == 5);
+    for (const auto& [family, cases] : ref["pre_tokenizer_splits"].items()) {
+        BpePreKind kind = bpe_pre_kind_from_name(gguf_pre_name(family), "test");
+        REQUIRE(cases.size() >= 200);
+        for (const auto& c : cases) {
+            std::string text = c["text"];
+            std::vector<std::string> pieces;  // in the byte-level alphabet, as the library reports them
+            for (std::string_view p : bpe_pre_tokenize(kind, text)) {
+                std::string mapped;
+                for (char ch : p) utf8_append(mapped, b2u[static_cast<unsigned char>(ch)]);
+                pieces.push_back(mapped);
+            }
+            INFO(family << " text: [" << text << "]");
+            CHECK(pieces == c["pieces"].get<std::vector<std::string>>());
+        }
+    }
 }

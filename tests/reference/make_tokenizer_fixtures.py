@@ -65,6 +65,24 @@ def texts_from_inp(path):
     return [p for p in parts[:-1]]
 
 
+# Characters that exercise the split rules: letters of several scripts, digits
+# of several kinds, every kind of whitespace, contractions, punctuation,
+# symbols, marks, emoji.
+ALPHABET = (list("aZ") + ["'s", "'T", "'re", "'LL", "'d", "'x", "'"] + list("07") + ["\u0663", "\u00bd", "\u2167"] +
+            [" ", "  ", "\t", "\n", "\r\n", "\u3000", "\u00a0", "\u2028"] + list(".,!?-_$+<=>^~|`(") +
+            ["\u4f60", "\ud55c", "\u0800", "\u00e9", "e\u0301", "\u0394", "\u05d0", "\U0001F999", "\u2019", "\u00bf"])
+
+
+def random_splits():
+    import random
+    rng = random.Random(1234)
+    strings = ["".join(rng.choice(ALPHABET) for _ in range(rng.randint(1, 14))) for _ in range(200)]
+    out = {}
+    for name, pre in FAMILIES.items():
+        out[name] = [{"text": t, "pieces": [p for p, _ in pre.pre_tokenize_str(t)]} for t in strings]
+    return out
+
+
 def main():
     texts = texts_from_inp(os.path.join(SHARED, "tokenizers", "ggml-vocab-gpt-2.gguf.inp")) + EXTRA
     corpus = texts * 3 + [" ".join(texts)]
@@ -98,7 +116,8 @@ def main():
             rows.append({"text": t, "ids": ids, "ids_add_special": with_bos, "ids_special_as_text": as_text,
                          "decoded": tok.decode(ids, skip_special_tokens=False)})
         cases[name] = rows
-    meta = {"made_by": "tokenizers %s" % __import__("tokenizers").__version__, "cases": cases}
+    meta = {"made_by": "tokenizers %s" % __import__("tokenizers").__version__, "cases": cases,
+            "pre_tokenizer_splits": random_splits()}
     with open(os.path.join(OUT, "bpe_cases.json"), "w", encoding="utf-8") as f:
         json.dump(meta, f, ensure_ascii=False, indent=0)
 
