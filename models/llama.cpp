@@ -11,10 +11,13 @@
 //   model.layers.N.mlp.down_proj.weight              -> w_down
 //   model.norm.weight                                -> output_norm
 //   lm_head.weight                                   -> lm_head (tok_embd when tied or absent)
+// Baichuan2 (model_type baichuan with its 125696-token vocabulary) has a
+// "NormHead": each lm_head row is divided by its L2 norm; done at load.
 #include "llama.h"
 #include "rope.h"
 #include <cmath>
 #include <string>
+#include <vector>
 
 namespace lightllm {
 
@@ -51,6 +54,8 @@ public:
 
 private:
     Tensor alloc_weight(std::initializer_list<int64_t> shape);
+    static bool is_baichuan2(const ModelConfig& c);
+    void upload_row_normalized(Tensor& dst, const TensorInfo& info);
     void free_workspace();
 
     ModelConfig cfg_;
@@ -146,8 +151,28 @@ void LlamaModel::load(const TensorSource& src) {
         w_.lm_head = w_.tok_embd;
     } else {
         w_.lm_head = alloc_weight({c.n_vocab, E});
-        put(w_.lm_head, "lm_head.weight", {c.n_vocab, E});
+        if (is_baichuan2(c)) {
+            upload_row_normalized(w_.lm_head, src.require("lm_head.weight", {c.n_vocab, E}));
+        } else {
+            put(w_.lm_head, "lm_head.weight", {c.n_vocab, E});
+        }
     }
+}
+
+bool LlamaModel::is_baichuan2(const ModelConfig& c) { return c.model_type == "baichuan" && c.n_vocab == 125696; }
+
+void LlamaModel::upload_row_normalized(Tensor& dst, const TensorInfo& info) {
+    const int64_t rows = info.shape[0], cols = info.shape[1];
+    std::vector<float> w(size_t(info.numel()));
+    tensor_to_f32(info, w.data());
+    for (int64_t r = 0; r < rows; ++r) {
+        float* row = w.data() + r * cols;
+        double ss = 0.0;
+        for (int64_t j = 0; j < cols; ++j) ss += double(row[j]) * row[j];
+        const double inv = 1.0 / std::max(std::sqrt(ss), 1e-12);  // torch.nn.functional.normalize
+        for (int64_t j = 0; j < cols; ++j) row[j] = float(row[j] * inv);
+    }
+    be_.upload(dst, w.data(), DType::F32);
 }
 
 void LlamaModel::randomize(uint64_t seed) {

@@ -137,7 +137,7 @@ def make_baichuan(name, seed):
         else:
             sd[k] = v.to(torch.bfloat16).contiguous()
     save_file(sd, os.path.join(d, "model.safetensors"), metadata={"format": "pt"})
-    config = {"architectures": ["BaichuanForCausalLM"], "model_type": "baichuan", "vocab_size": VOCAB,
+    config = {"architectures": ["BaiChuanForCausalLM"], "model_type": "baichuan", "vocab_size": VOCAB,
               "hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 4,
               "max_position_embeddings": 64, "rms_norm_eps": 1e-5, "hidden_act": "silu", "bos_token_id": 1,
               "eos_token_id": 2, "pad_token_id": 0, "tie_word_embeddings": False, "torch_dtype": "bfloat16"}
