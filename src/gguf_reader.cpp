@@ -1,5 +1,6 @@
 #include "gguf_reader.h"
 #include "check.h"
+#include <algorithm>
 #include <cstring>
 #include <limits>
 
@@ -153,7 +154,8 @@ public:
         uint64_t n_tensors = u64("tensor count");
         uint64_t n_kv = u64("metadata count");
         // Each entry takes at least 8 (+4) bytes: reject absurd counts before allocating.
-        if (n_kv > remaining() / 12) fail("{}: metadata count {} exceeds the file size (truncated or corrupted)", path(), n_kv);
+        if (n_kv > remaining() / 12)
+            fail("{}: metadata count {} exceeds the file size (truncated or corrupted){}", path(), n_kv, text_conversion_hint());
         for (uint64_t i = 0; i < n_kv; ++i) read_kv();
         if (n_tensors > remaining() / 24)
             fail("{}: tensor count {} exceeds the file size (truncated or corrupted)", path(), n_tensors);
@@ -172,9 +174,20 @@ private:
     const std::string& path() const { return f_.path(); }
     size_t remaining() const { return size_ - pos_; }
 
+    // A common way to break a GGUF file: saving it through a UTF-8 text
+    // conversion, which turns invalid bytes into U+FFFD (EF BF BD).
+    std::string text_conversion_hint() const {
+        size_t end = std::min(size_, pos_ + 64);
+        for (size_t i = 0; i + 3 <= end; ++i)
+            if (p_[i] == 0xEF && p_[i + 1] == 0xBF && p_[i + 2] == 0xBD)
+                return " (the header contains U+FFFD bytes EF BF BD: the file was probably damaged by a text-mode UTF-8 conversion)";
+        return {};
+    }
+
     const uint8_t* take(size_t n, const char* what) {
         if (n > remaining())
-            fail("{}: truncated or corrupted: reading {} needs {} bytes at offset {}, file has {}", path(), what, n, pos_, size_);
+            fail("{}: truncated or corrupted: reading {} needs {} bytes at offset {}, file has {}{}", path(), what, n, pos_, size_,
+                 text_conversion_hint());
         const uint8_t* q = p_ + pos_;
         pos_ += n;
         return q;
@@ -185,7 +198,8 @@ private:
     std::string_view str(const char* what) {
         uint64_t n = u64(what);
         if (n > remaining())
-            fail("{}: truncated or corrupted: {} of length {} at offset {} runs past the end ({} bytes)", path(), what, n, pos_, size_);
+            fail("{}: truncated or corrupted: {} of length {} at offset {} runs past the end ({} bytes){}", path(), what, n, pos_, size_,
+                 text_conversion_hint());
         return {reinterpret_cast<const char*>(take(size_t(n), what)), size_t(n)};
     }
 

@@ -203,6 +203,24 @@ TEST_CASE("gguf reader: corrupted bytes never crash") {
     std::remove(path.c_str());
 }
 
+TEST_CASE("gguf reader: a file mangled by a UTF-8 text conversion is named as such") {
+    // What decode("utf-8", errors="replace") does to a length field: 0xC8 -> EF BF BD.
+    GgufBuilder b;
+    b.str("general.architecture", std::string(200, 'x'));  // length 200 = 0xC8, not valid UTF-8 on its own
+    auto raw = b.bytes();
+    std::vector<uint8_t> mangled;
+    for (uint8_t c : raw) {
+        if (c >= 0x80) mangled.insert(mangled.end(), {0xEF, 0xBF, 0xBD});
+        else mangled.push_back(c);
+    }
+    std::string path = GgufBuilder::write_file(tmp_path("mangled.gguf"), mangled);
+    std::string e = open_error(path);
+    CHECK(e.find(path) != std::string::npos);
+    CHECK(e.find("text-mode UTF-8 conversion") != std::string::npos);
+    CHECK(open_error(GgufBuilder::write_file(path, raw)).empty());
+    std::remove(path.c_str());
+}
+
 TEST_CASE("gguf reader: unknown and unsupported tensor types") {
     GgufBuilder b;
     b.tensor("blk.0.weird", {32}, 99, {});
@@ -254,7 +272,9 @@ TEST_CASE("gguf reader: shared vocabulary files") {
             // The copy went through a UTF-8 text round trip: its lengths and
             // counts are destroyed. The reader must say so, not crash.
             MESSAGE("vocabulary file mangled by a UTF-8 text round trip (U+FFFD in binary fields): " << path);
-            CHECK(open_error(path).find(path) != std::string::npos);
+            std::string e = open_error(path);
+            CHECK(e.find(path) != std::string::npos);
+            CHECK(e.find("text-mode UTF-8 conversion") != std::string::npos);
             continue;
         }
         auto f = GgufFile::open(path);
