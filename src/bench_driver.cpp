@@ -23,6 +23,7 @@ void draw_progress(int done, int total) {
 
 DriveResult drive_workload(const std::vector<WorkloadItem>& items, const RequestSender& send, bool progress) {
     DriveResult out;
+    if (items.empty()) return out;
     out.records.resize(items.size());
     std::mutex m;
     std::condition_variable cv;

@@ -174,6 +174,8 @@ int run_batched(const BenchArgs& a) {
     return 0;
 }
 
+// An HTTP target (bench --url) goes here: a RequestSender speaking the
+// server's protocol plus a ServingTarget, then measure_serving as above.
 int run_bench(BenchArgs a) {
     a.workload.request_rate = parse_rate(a.request_rate);
     return a.batch.empty() ? run_serving(a) : run_batched(a);

@@ -156,6 +156,7 @@ std::vector<WorkloadItem> make_workload(const WorkloadSpec& s, const Tokenizer* 
     } else {
         fail("--dataset-name '{}': expected random, synthetic, sharegpt or jsonl", s.dataset_name);
     }
+    if (items.empty()) fail("{}: no prompts left after the length filters", s.dataset_path);
     if (std::isfinite(s.request_rate)) {
         std::exponential_distribution<double> gap(s.request_rate);
         double t = 0.0;
