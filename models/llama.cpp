@@ -247,6 +247,7 @@ Tensor LlamaModel::forward(const Batch& batch, TokenKvPool& kv) {
     const Tensor none;
 
     be_.embedding(batch.ids, w_.tok_embd, x);
+    dump("tok_embd", -1, x);
     for (int il = 0; il < cfg_.n_layer; ++il) {
         const LlamaLayerWeights& l = w_.layers[size_t(il)];
         KvLayer& kvl = kv.layer(il);
@@ -254,17 +255,27 @@ Tensor LlamaModel::forward(const Batch& batch, TokenKvPool& kv) {
             be_.rms_norm(x, l.attn_norm, h, eps);
         } else {
             be_.add_rms_norm(x, proj, l.attn_norm, h, eps);  // x += previous layer's mlp output
+            dump("layer_in", il, x);
         }
+        dump("attn_norm", il, h);
         be_.linear(h, l.wqkv, l.bqkv, qkv);
+        dump("qkv", il, qkv);
         be_.rope_store_kv(qkv, batch.positions, w_.inv_freq, heads_, batch.slots, kvl, q);
+        dump("q_rope", il, q);
         be_.attention(q, kvl, batch.attn, heads_, attn_params_, attn);
+        dump("attn", il, attn);
         be_.linear(attn, l.wo, none, proj);
+        dump("attn_out", il, proj);
         be_.add_rms_norm(x, proj, l.ffn_norm, h, eps);  // x += attention output
+        dump("ffn_norm", il, h);
         be_.linear(h, l.w_gate_up, none, gate_up);
         be_.silu_mul(gate_up, act);
+        dump("ffn_act", il, act);
         be_.linear(act, l.w_down, none, proj);
+        dump("ffn_out", il, proj);
     }
     be_.add_rms_norm(x, proj, w_.output_norm, h, eps);  // x += last mlp output
+    dump("output_norm", -1, h);
 
     Tensor last = ws_.last.slice_rows(0, n_out), logits = ws_.logits.slice_rows(0, n_out);
     Tensor logits_f32 = ws_.logits_f32.slice_rows(0, n_out);
@@ -272,6 +283,7 @@ Tensor LlamaModel::forward(const Batch& batch, TokenKvPool& kv) {
     be_.gather_rows(h, batch.logit_rows, last);
     be_.linear(last, w_.lm_head, none, logits);
     be_.to_f32(logits, logits_f32);
+    dump("logits", -1, logits_f32);
     return logits_f32;
 }
 

@@ -8,9 +8,16 @@
 #include "tensor_source.h"
 #include "token_kv_pool.h"
 #include <cstdint>
+#include <functional>
 #include <memory>
 
 namespace lightllm {
+
+// Debug hook: sees every named intermediate of a forward pass ("attn_norm",
+// "qkv", "attn_out", ..., layer index il, or -1 outside the layers), on the
+// device, valid only during the call. For finding a mismatch with a reference
+// implementation layer by layer.
+using TensorDumpFn = std::function<void(const char* name, int il, const Tensor& t)>;
 
 // One engine step, packed without padding, on the device.
 struct Batch {
@@ -37,6 +44,16 @@ public:
     // Writes the new tokens' K/V into `kv` and returns logits
     // [n_logits, n_vocab] F32 on the device, valid until the next forward.
     virtual Tensor forward(const Batch& batch, TokenKvPool& kv) = 0;
+    // Calls `dump` on each intermediate of later forwards (empty: none).
+    void set_dump(TensorDumpFn dump) { dump_ = std::move(dump); }
+
+protected:
+    void dump(const char* name, int il, const Tensor& t) const {
+        if (dump_) dump_(name, il, t);
+    }
+
+private:
+    TensorDumpFn dump_;
 };
 
 // Loads the weights of `cfg.arch` from `tensors` in backend.compute_dtype().

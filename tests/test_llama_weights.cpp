@@ -79,9 +79,10 @@ void fill(MemorySource& src, const ModelConfig& c) {
 }
 
 // Logits of one token (id 3 at position 0).
-std::vector<float> one_token_logits(const ModelConfig& c, const TensorSource& src) {
+std::vector<float> one_token_logits(const ModelConfig& c, const TensorSource& src, TensorDumpFn dump = {}) {
     CpuBackend be;
     auto model = load_model(c, src, be, 16);
+    model->set_dump(std::move(dump));
     model->reserve(1, 1);
     TokenKvPool kv(be, {c.n_layer, c.n_kv_head, c.head_dim}, DType::F32, 4);
     ReqToTokenTable table(be, 1, 16);
@@ -153,4 +154,21 @@ TEST_CASE("llama loader: a missing or misshapen tensor is an Error naming it") {
     wrong.n_ff = 16;
     CHECK_THROWS_WITH_AS(load_model(wrong, src, be, 16), doctest::Contains("gate_proj"), Error);
     CHECK_NOTHROW(load_model(c, src, be, 16));
+}
+
+TEST_CASE("llama forward: every intermediate can be dumped by name and layer") {
+    const ModelConfig c = tiny_config("llama", 32);
+    MemorySource src;
+    fill(src, c);
+    std::vector<std::string> seen;
+    std::vector<float> dumped_logits;
+    const std::vector<float> logits = one_token_logits(c, src, [&](const char* name, int il, const Tensor& t) {
+        seen.push_back(std::string(name) + "/" + std::to_string(il));
+        if (std::string(name) == "logits") dumped_logits.assign(t.ptr<float>(), t.ptr<float>() + t.numel());
+    });
+    const std::vector<std::string> want = {"tok_embd/-1", "attn_norm/0", "qkv/0",     "q_rope/0",       "attn/0",
+                                           "attn_out/0",  "ffn_norm/0",  "ffn_act/0", "ffn_out/0",      "output_norm/-1",
+                                           "logits/-1"};
+    CHECK(seen == want);
+    CHECK(dumped_logits == logits);
 }
