@@ -49,7 +49,8 @@ struct AttentionBatch {
 struct AttentionParams {
     float scale = 1.0f;      // usually 1/sqrt(head_dim)
     int sliding_window = 0;  // 0: full causal attention; else keys with pos > q_pos - window
-    bool alibi = false;      // add ALiBi bias (slopes from n_head, as in BLOOM/Baichuan-13B)
+    bool alibi = false;      // add ALiBi bias slope_h * (key_pos - q_pos), slope_h = alibi_slope(h, n_head)
+                             // (cpu_backend.h; BLOOM's rule, as in BLOOM/Baichuan-13B)
 };
 
 class Backend {
@@ -67,7 +68,8 @@ public:
     virtual void upload(Tensor& dst, const void* src, DType src_dtype) = 0;
     // Device → host, no conversion: `dst` holds src.nbytes().
     virtual void download(const Tensor& src, void* dst) = 0;
-    // Seeded normal(0, stddev) values, for --load-format dummy.
+    // Seeded normal(0, stddev) values, for --load-format dummy (the CPU backend
+    // writes stddev * normal01(seed, i) to element i, counter_rng.h).
     virtual void fill_random(Tensor& t, uint64_t seed, float stddev) = 0;
     // Bytes still free on the device (host RAM for the CPU backend).
     virtual size_t free_memory() const = 0;
