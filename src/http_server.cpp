@@ -7,7 +7,6 @@
 #include <httplib.h>
 #include <sys/socket.h>
 #include <atomic>
-#include <condition_variable>
 #include <random>
 #include <thread>
 
@@ -21,8 +20,15 @@ constexpr auto kCancelWait = std::chrono::seconds(5);  // for cancelled requests
 
 // httplib listens with a backlog of 5, which drops (and then resets) bursts
 // of new connections; listen() again on the bound socket raises it.
+// httplib's stop() also cuts chunked answers short, so a graceful stop shuts
+// the listening socket down instead: accept() fails, httplib's loop ends and
+// waits for the connections it is serving.
 struct HttplibServer : httplib::Server {
     void raise_backlog(int n) { ::listen(svr_sock_, n); }
+    void stop_accepting() {
+        socket_t s = svr_sock_;
+        if (s != INVALID_SOCKET) ::shutdown(s, SHUT_RDWR);
+    }
 };
 
 bool is_openai_path(const std::string& path) { return path.rfind("/v1/", 0) == 0; }
@@ -38,8 +44,6 @@ struct HttpServer::Impl {
     ServerMetrics metrics;
 
     std::mutex mu;                       // guards rng, stopping, deadline
-    std::condition_variable stop_cv;
-    std::atomic<bool> listen_done{false};
     std::mt19937_64 rng{std::random_device{}()};
     bool stopping = false;
     Clock::time_point deadline = Clock::time_point::max();
@@ -274,8 +278,9 @@ struct HttpServer::Impl {
                         done = true;
                         bool ok = ev.result.finish_reason == FinishReason::Stop || ev.result.finish_reason == FinishReason::Length;
                         health_status = ok ? 200 : 503;
-                        health_body = json_text({{"status", ok ? "ok" : "unhealthy"}, {"message", ok ? "" : ev.result.error},
-                                                 {"probe_ms", ms_since(t0)}});
+                        json body = {{"status", ok ? "ok" : "unhealthy"}, {"probe_ms", ms_since(t0)}};
+                        if (!ok) body["message"] = ev.result.error.empty() ? finish_reason_name(ev.result.finish_reason) : ev.result.error;
+                        health_body = json_text(body);
                     }
                     if (done || past_deadline()) break;
                 }
@@ -377,30 +382,9 @@ int HttpServer::bind() {
 }
 
 void HttpServer::run() {
-    Impl& s = *impl_;
-    // httplib cuts chunked answers once it stops listening, so the listener
-    // stays open (answering 503 to new generations) until in-flight requests
-    // are done or cancelled.
-    std::thread stopper([&s] {
-        std::unique_lock<std::mutex> lock(s.mu);
-        s.stop_cv.wait(lock, [&s] { return s.stopping; });
-        while (s.in_flight.load() > 0 && Clock::now() < s.deadline + kCancelWait + std::chrono::seconds(1))
-            s.stop_cv.wait_for(lock, std::chrono::milliseconds(20));
-        lock.unlock();
-        while (!s.http.is_running() && !s.listen_done.load()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-        s.http.stop();
-    });
-    s.http.listen_after_bind();
-    s.listen_done = true;
-    {
-        std::lock_guard<std::mutex> lock(s.mu);
-        if (!s.stopping) {  // the listener failed on its own
-            s.stopping = true;
-            s.deadline = Clock::now();
-        }
-    }
-    s.stop_cv.notify_all();
-    stopper.join();
+    impl_->http.listen_after_bind();
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    impl_->stopping = true;
 }
 
 void HttpServer::shutdown(std::chrono::milliseconds grace) {
@@ -410,7 +394,7 @@ void HttpServer::shutdown(std::chrono::milliseconds grace) {
         impl_->deadline = impl_->stopping ? std::min(impl_->deadline, d) : d;
         impl_->stopping = true;
     }
-    impl_->stop_cv.notify_all();
+    impl_->http.stop_accepting();
 }
 
 int HttpServer::n_in_flight() const { return impl_->in_flight.load(); }

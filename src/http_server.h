@@ -14,8 +14,10 @@
 // pipeline rejects is still a 4xx. Limits: body size (413), prompt size and
 // sampling ranges (400), --api-key (401), a full queue (503 + Retry-After).
 // One access-log line per request on stderr.
-// shutdown(): stop accepting, let in-flight requests finish for `grace`,
-// then cancel them; run() returns once every connection is done.
+// shutdown(): stop accepting connections, let in-flight requests finish for
+// `grace`, then cancel them; run() returns once every connection is done
+// (an idle keep-alive connection may hold it up to httplib's keep-alive
+// timeout; a request arriving on one meanwhile gets 503).
 #pragma once
 #include "generation_call.h"
 #include <chrono>

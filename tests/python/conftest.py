@@ -18,8 +18,8 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BINARY = os.environ.get("LIGHTLLM_BINARY", os.path.join(ROOT, "build", "lightllm"))
 TEST_DATA = os.environ.get("LIGHTLLM_TEST_DATA", os.path.join(ROOT, "tests", "data"))
-DEMO_MODEL = os.environ.get("LIGHTLLM_DEMO_MODEL",
-                            os.path.expanduser("~/.cache/lightllm/SmolLM2-135M-Instruct.Q4_1.gguf"))
+DEMO_MODEL = os.environ.get("LIGHTLLM_DEMO_MODEL", os.path.join(
+    os.environ.get("LIGHTLLM_DEMO_DIR", os.path.expanduser("~/.cache/lightllm")), "SmolLM2-135M-Instruct.Q4_1.gguf"))
 API_KEY = "test-key-123"
 
 
