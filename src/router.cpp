@@ -224,9 +224,9 @@ void Router::run(const std::vector<Chunk>& plan, std::vector<EngineEvent>& event
         ev.logprob = tok.logprob;
         ev.top = std::move(tok.top);
         ev.time = now;
+        ev.n_pauses = req.n_pauses;
         if (check_finished(req, tok.id, ev.reason)) {
             ev.finished = true;
-            ev.n_pauses = req.n_pauses;
             release(req);
             any_finished = true;
             ++stats_.n_finished;

@@ -179,7 +179,10 @@ TEST_CASE("pipeline: seeded sampling survives pauses: a tight pool gives the tok
         CHECK(got[i].output_ids == want[i].output_ids);
         CHECK(got[i].finish_reason == want[i].finish_reason);
     }
+    int64_t n_pauses = 0;
+    for (const auto& r : got) n_pauses += r.n_pauses;
     CHECK(b.stats().n_pauses > 0);
+    CHECK(n_pauses == b.stats().n_pauses);  // each result tells how often it was paused
     CHECK(a.stats().n_pauses == 0);
 }
 
