@@ -60,6 +60,34 @@ __device__ __forceinline__ void kv_int8_load(const int8_t* p, float scale, float
     for (int j = 0; j < N; ++j) out[j] = kv_int8_dequantize(u.q[j], scale);
 }
 
+// y <- H y for one head held by a warp (y[i] is dim lane + 32 i, head_dim a
+// power of two): kv_hadamard of src/kv_quant.h, the same butterflies in the
+// same order, so CPU and GPU agree bit for bit. All 32 lanes must call.
+template <int N>
+__device__ __forceinline__ void kv_hadamard_warp(float (&y)[N], int lane, int head_dim) {
+    for (int h = 1; h < head_dim && h < 32; h *= 2) {
+#pragma unroll
+        for (int i = 0; i < N; ++i) {
+            const float other = __shfl_xor_sync(0xffffffffu, y[i], h);
+            y[i] = (lane & h) ? other - y[i] : y[i] + other;
+        }
+    }
+    for (int h = 32; h < head_dim; h *= 2) {
+        const int hr = h / 32;  // partner register
+#pragma unroll
+        for (int i = 0; i < N; ++i) {
+            if ((i & hr) == 0 && i + hr < N) {
+                const float a = y[i], b = y[i + hr];
+                y[i] = a + b;
+                y[i + hr] = a - b;
+            }
+        }
+    }
+    const float s = kv_hadamard_norm(head_dim);
+#pragma unroll
+    for (int i = 0; i < N; ++i) y[i] *= s;
+}
+
 // The scale of head (slot, h).
 __device__ __forceinline__ float kv_int8_head_scale(const float* scale, int64_t slot, int h, int n_kv_head) {
     return __ldg(scale + slot * n_kv_head + h);

@@ -7,6 +7,7 @@
 // int8 KV: per (slot, kv head) symmetric scale, as in src/kv_quant.h.
 #include "common.cuh"
 #include "kernels.h"
+#include "kv_int8.cuh"
 #include "kv_quant.h"
 
 namespace lightllm::gpu {
@@ -17,7 +18,7 @@ template <typename T>
 static __global__ void rope_store_kv_kernel(const T* qkv, const int* positions, const float* inv_freq,
                                             const int* slots, T* q_out, T* k_cache, T* v_cache, int8_t* k_cache8,
                                             int8_t* v_cache8, float* k_scale, float* v_scale, int n_head,
-                                            int n_kv_head, int head_dim, int rope_dim) {
+                                            int n_kv_head, int head_dim, int rope_dim, bool rotate) {
     int token = blockIdx.x;
     int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, n_warps = blockDim.x >> 5;
     int n_heads_total = n_head + 2 * n_kv_head;
@@ -44,6 +45,12 @@ static __global__ void rope_store_kv_kernel(const T* qkv, const int* positions, 
             }
             y[i] = x;
             amax = fmaxf(amax, fabsf(x));
+        }
+        if (rotate && !is_v) {  // int8 keys are stored Hadamard-rotated, queries to match: see kv_quant.h
+            kv_hadamard_warp(y, lane, head_dim);
+            amax = 0.0f;
+#pragma unroll
+            for (int i = 0; i < kMaxDimPerLane; ++i) amax = fmaxf(amax, fabsf(y[i]));
         }
         if (h < n_head) {
             T* dst = q_out + (int64_t(token) * n_head + h) * head_dim;
@@ -97,7 +104,7 @@ void rope_store_kv(const Tensor& qkv, const Tensor& positions, const Tensor& inv
         int8 ? nullptr : kv.k.ptr<scalar_t>(), int8 ? nullptr : kv.v.ptr<scalar_t>(),
         int8 ? kv.k.ptr<int8_t>() : nullptr, int8 ? kv.v.ptr<int8_t>() : nullptr,
         int8 ? kv.k_scale.ptr<float>() : nullptr, int8 ? kv.v_scale.ptr<float>() : nullptr, heads.n_head,
-        heads.n_kv_head, d, heads.rope_dim));
+        heads.n_kv_head, d, heads.rope_dim, int8 && kv_int8_rotates(d)));
     CUDA_CHECK_LAUNCH();
 }
 

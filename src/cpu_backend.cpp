@@ -4,6 +4,7 @@
 #include "counter_rng.h"
 #include "half_convert.h"
 #include "kv_quant.h"
+#include "kv_quant.h"
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -250,6 +251,8 @@ void CpuBackend::rope_store_kv(const Tensor& qkv, const Tensor& positions, const
                 x[j + rd / 2] = x2 * c + x1 * s;
             }
         }
+        if (kv.k.dtype == DType::I8 && kv_int8_rotates(hd))  // int8 keys are stored rotated: see kv_quant.h
+            for (int h = 0; h < nh + nkv; ++h) kv_hadamard(row.data() + int64_t(h) * hd, hd);
         std::memcpy(q_out.ptr<float>() + i * nh * hd, row.data(), size_t(nh) * hd * 4);
         const int64_t slot = slots.ptr<int32_t>()[i];
         LL_CHECK(slot >= 0 && slot < capacity, "rope_store_kv: slot {} outside capacity {}", slot, capacity);
