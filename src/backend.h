@@ -90,6 +90,9 @@ public:
     // first rope_dim dims of each q and k head (rotate_half layout, angle
     // positions[i] * inv_freq[j]); writes rotated q to q_out [n, n_head*head_dim]
     // and k, v into the cache at slots[i].            positions, slots [n] I32, inv_freq [rope_dim/2] F32
+    // Int8 cache (kv.k.dtype == I8): K and V quantized per token per head
+    // (src/kv_quant.h); when head_dim is a power of two, q_out and the stored
+    // keys are Hadamard-rotated (H q, H k), which attention does not notice.
     virtual void rope_store_kv(const Tensor& qkv, const Tensor& positions, const Tensor& inv_freq,
                                const HeadShape& heads, const Tensor& slots, KvLayer& kv, Tensor& q_out) = 0;
     // Causal attention of each request's new queries over all its cached tokens
