@@ -5,6 +5,7 @@
 #include "cli.h"
 #include "cli_options.h"
 #include "http_server.h"
+#include "request_validation.h"
 #include "tokenizer.h"
 #include <atomic>
 #include <csignal>
@@ -30,6 +31,29 @@ std::string base_name(std::string path) {
     return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
+// Stands in for the tokenizer of a model that has none (dummy weights from a
+// preset): prompts must be token ids, and answers carry ids without text.
+class IdOnlyTokenizer : public Tokenizer {
+public:
+    explicit IdOnlyTokenizer(int n_vocab) : n_vocab_(n_vocab) {}
+    std::vector<int32_t> encode(std::string_view, bool, bool) const override {
+        throw ApiError(400, "this model has no tokenizer (dummy weights from a preset): send token ids, not text");
+    }
+    std::string token_bytes(int32_t) const override { return ""; }
+    std::string decode(const std::vector<int32_t>&, bool) const override { return ""; }
+    int32_t n_vocab() const override { return n_vocab_; }
+    int32_t bos_id() const override { return -1; }
+    std::vector<int32_t> eos_ids() const override { return {}; }
+    bool add_bos() const override { return false; }
+    bool is_special(int32_t) const override { return false; }
+    int32_t token_id(std::string_view) const override { return -1; }
+    const std::string& chat_template() const override { return empty_; }
+
+private:
+    int n_vocab_;
+    std::string empty_;
+};
+
 // Blocks SIGINT and SIGTERM in this thread and every thread started after
 // it, so that only the watcher (sigtimedwait) sees them.
 sigset_t block_stop_signals() {
@@ -47,8 +71,16 @@ int serve(ServeFlags& f) {
     PipelineOptions popts = engine_options(f.engine);
     std::fprintf(stderr, "lightllm serve: loading %s\n", popts.engine.model_path.c_str());
     Pipeline pipeline(popts);
-    const Tokenizer& tok = pipeline.tokenizer();
     const ModelConfig& cfg = pipeline.model_config();
+    std::unique_ptr<Tokenizer> id_only;
+    const Tokenizer* tok = nullptr;
+    try {
+        tok = &pipeline.tokenizer();
+    } catch (const Error& e) {
+        std::fprintf(stderr, "lightllm serve: %s; serving token ids only\n", e.what());
+        id_only = std::make_unique<IdOnlyTokenizer>(cfg.n_vocab);
+        tok = id_only.get();
+    }
 
     ServerOptions& so = f.server;
     so.access_log = !f.quiet;
@@ -59,7 +91,7 @@ int serve(ServeFlags& f) {
 
     ServedModel model;
     model.name = f.served_model_name.empty() ? base_name(popts.engine.model_path) : f.served_model_name;
-    model.tokenizer = &tok;
+    model.tokenizer = tok;
     model.submit = [&pipeline](RequestInput in, RequestSink sink) { return pipeline.submit(std::move(in), std::move(sink)); };
     model.stats = [&pipeline] { return pipeline.stats(); };
 
