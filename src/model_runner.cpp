@@ -7,6 +7,7 @@
 // max_running_requests * max_context, the most the ReqToTokenTable can
 // address.
 #include "model_runner.h"
+#include "decode_accelerator.h"
 #include "model.h"
 #include "model_files.h"
 #include "presets.h"
@@ -59,8 +60,11 @@ struct ModelRunner::Impl {
     int max_logits = 0;  // rows of logits per step
     // Device copies of one step's index arrays, [max_tokens] or [max_logits + 1].
     Tensor ids, positions, slots, token_rows, logit_rows, q_start, kv_len, req_rows;
+    // CUDA only: decode steps as CUDA graphs, greedy sampling on the device.
+    std::unique_ptr<DecodeAccelerator> accel;
 
     ~Impl() {
+        accel.reset();
         kv.reset();
         table.reset();
         model.reset();
@@ -69,7 +73,9 @@ struct ModelRunner::Impl {
                 if (!t->empty()) backend->free(*t);
     }
 
-    // One forward over `seqs`; returns host logits [logit_rows.size(), n_vocab].
+    // One forward over `seqs`; returns device logits [rows_wanted.size(), n_vocab] F32.
+    Tensor forward(const std::vector<StepSeq>& seqs, const std::vector<int32_t>& rows_wanted);
+    // The same, downloaded.
     std::vector<float> run(const std::vector<StepSeq>& seqs, const std::vector<int32_t>& rows_wanted);
 };
 
@@ -104,6 +110,7 @@ ModelRunner::ModelRunner(const EngineOptions& opts) : impl_(std::make_unique<Imp
     m.kv_len = be.alloc(DType::I32, {m.max_tokens});
     m.req_rows = be.alloc(DType::I32, {m.max_tokens});
     m.table = std::make_unique<ReqToTokenTable>(be, opts.max_running_requests, m.max_context);
+    m.accel = DecodeAccelerator::make(be, m.max_logits);
 
     const DType kv_dtype = kv_dtype_for(opts.kv_cache_dtype, be);
     const KvPoolShape shape{m.cfg.n_layer, m.cfg.n_kv_head, m.cfg.head_dim};
@@ -132,7 +139,7 @@ Backend& ModelRunner::backend() { return *impl_->backend; }
 TokenKvPool& ModelRunner::kv_pool() { return *impl_->kv; }
 ReqToTokenTable& ModelRunner::req_to_token() { return *impl_->table; }
 
-std::vector<float> ModelRunner::Impl::run(const std::vector<StepSeq>& seqs, const std::vector<int32_t>& rows_wanted) {
+Tensor ModelRunner::Impl::forward(const std::vector<StepSeq>& seqs, const std::vector<int32_t>& rows_wanted) {
     Backend& be = *backend;
     std::vector<int32_t> h_ids, h_pos, h_slots, h_rows, h_q_start{0}, h_kv_len, h_req_rows;
     int max_q = 0, max_kv = 0;
@@ -155,7 +162,23 @@ std::vector<float> ModelRunner::Impl::run(const std::vector<StepSeq>& seqs, cons
         max_q = std::max(max_q, s.n_new);
         max_kv = std::max(max_kv, s.n_cached + s.n_new);
     }
-    const int n = int(h_ids.size()), n_reqs = int(seqs.size()), n_out = int(rows_wanted.size());
+    // A decode step where every sequence samples runs as the CUDA graph of its
+    // batch bucket, padded with sequences that have no cached token and no
+    // slot (they read and write nothing; see cuda_graph_cache.h).
+    const int bucket = accel && max_q == 1 && rows_wanted.size() == seqs.size()
+                           ? accel->graph_bucket(int(seqs.size())) : 0;
+    std::vector<int32_t> wanted = rows_wanted;
+    for (int i = int(seqs.size()); i < bucket; ++i) {
+        h_ids.push_back(0);
+        h_pos.push_back(0);
+        h_slots.push_back(-1);
+        h_rows.push_back(seqs[0].row);
+        h_q_start.push_back(int32_t(h_ids.size()));
+        h_kv_len.push_back(0);
+        h_req_rows.push_back(seqs[0].row);
+        wanted.push_back(i);
+    }
+    const int n = int(h_ids.size()), n_reqs = int(h_kv_len.size()), n_out = int(wanted.size());
     LL_CHECK(n > 0 && n <= max_tokens, "step: {} tokens, at most {} per step", n, max_tokens);
     LL_CHECK(n_out <= max_logits, "step: {} logit rows, at most {}", n_out, max_logits);
     auto put = [&](const Tensor& buf, const std::vector<int32_t>& v) {
@@ -167,7 +190,7 @@ std::vector<float> ModelRunner::Impl::run(const std::vector<StepSeq>& seqs, cons
     b.ids = put(ids, h_ids);
     b.positions = put(positions, h_pos);
     b.slots = put(slots, h_slots);
-    b.logit_rows = put(logit_rows, rows_wanted);
+    b.logit_rows = put(logit_rows, wanted);
     Tensor rows_t = put(token_rows, h_rows);
     b.attn.q_start = put(q_start, h_q_start);
     b.attn.kv_len = put(kv_len, h_kv_len);
@@ -179,10 +202,18 @@ std::vector<float> ModelRunner::Impl::run(const std::vector<StepSeq>& seqs, cons
     b.attn.max_kv_len = max_kv;
     b.n_tokens = n;
     b.n_logits = n_out;
-    be.set_token_slots(table->table(), rows_t, b.positions, b.slots);
-    Tensor logits = model->forward(b, *kv);
-    std::vector<float> host(size_t(n_out) * size_t(cfg.n_vocab));
-    if (n_out > 0) be.download(logits, host.data());
+    auto run_forward = [&] {
+        be.set_token_slots(table->table(), rows_t, b.positions, b.slots);
+        return model->forward(b, *kv);
+    };
+    Tensor logits = bucket ? accel->run_graph(bucket, run_forward) : run_forward();
+    return logits.slice_rows(0, int64_t(rows_wanted.size()));
+}
+
+std::vector<float> ModelRunner::Impl::run(const std::vector<StepSeq>& seqs, const std::vector<int32_t>& rows_wanted) {
+    Tensor logits = forward(seqs, rows_wanted);
+    std::vector<float> host(size_t(rows_wanted.size()) * size_t(cfg.n_vocab));
+    if (!host.empty()) backend->download(logits, host.data());
     return host;
 }
 
@@ -195,8 +226,18 @@ std::vector<SampledToken> ModelRunner::step(const std::vector<StepSeq>& seqs) {
         if (s.sample) rows.push_back(end - 1);
     }
     if (seqs.empty()) return {};
-    const std::vector<float> logits = m.run(seqs, rows);
     std::vector<SampledToken> out;
+    bool device_greedy = m.accel != nullptr;
+    for (const StepSeq& s : seqs)
+        if (s.sample && !DecodeAccelerator::plain_greedy(s.params)) device_greedy = false;
+    if (device_greedy) {  // only the ids (and their logprobs) come back from the GPU
+        std::vector<int32_t> ids;
+        std::vector<float> logprobs;
+        m.accel->greedy(m.forward(seqs, rows), ids, logprobs);
+        for (size_t i = 0; i < ids.size(); ++i) out.push_back(SampledToken{ids[i], logprobs[i], {}});
+        return out;
+    }
+    const std::vector<float> logits = m.run(seqs, rows);
     const SamplingParams greedy;
     const std::vector<int32_t> none;
     size_t i = 0;
