@@ -1,9 +1,14 @@
 // The LLaMA loader on an in-memory TensorSource: Baichuan2's NormHead
 // (lm_head rows divided by their L2 norm) and clear errors for missing or
-// misshapen tensors.
+// misshapen tensors; the debug dump of intermediates, checked layer by layer
+// against transformers' hidden states.
 #include "counter_rng.h"
 #include "cpu_backend.h"
 #include "model.h"
+#include "model_files.h"
+#include "test_util.h"
+#include <fstream>
+#include <nlohmann/json.hpp>
 #include "req_to_token_table.h"
 #include <cmath>
 #include <doctest/doctest.h>
@@ -78,13 +83,15 @@ void fill(MemorySource& src, const ModelConfig& c) {
     rnd("lm_head.weight", {c.n_vocab, c.n_embd});
 }
 
-// Logits of one token (id 3 at position 0).
-std::vector<float> one_token_logits(const ModelConfig& c, const TensorSource& src, TensorDumpFn dump = {}) {
+// Logits of the last of `tokens` (a prefill at positions 0..n-1).
+std::vector<float> prefill_logits(const ModelConfig& c, const TensorSource& src, const std::vector<int32_t>& tokens,
+                                  TensorDumpFn dump = {}) {
     CpuBackend be;
+    const int n = int(tokens.size());
     auto model = load_model(c, src, be, 16);
     model->set_dump(std::move(dump));
-    model->reserve(1, 1);
-    TokenKvPool kv(be, {c.n_layer, c.n_kv_head, c.head_dim}, DType::F32, 4);
+    model->reserve(n, 1);
+    TokenKvPool kv(be, {c.n_layer, c.n_kv_head, c.head_dim}, DType::F32, 32);
     ReqToTokenTable table(be, 1, 16);
     std::vector<Tensor> owned;
     auto i32 = [&](std::vector<int32_t> v) {
@@ -92,23 +99,34 @@ std::vector<float> one_token_logits(const ModelConfig& c, const TensorSource& sr
         be.upload(owned.back(), v.data(), DType::I32);
         return owned.back();
     };
+    std::vector<int32_t> pos(tokens.size()), slots(tokens.size()), rows(tokens.size(), 0);
+    for (int i = 0; i < n; ++i) {
+        pos[size_t(i)] = i;
+        slots[size_t(i)] = 2 * i + 1;
+    }
     Batch b;
-    b.ids = i32({3});
-    b.positions = i32({0});
-    b.slots = i32({2});
-    b.logit_rows = i32({0});
-    b.attn.q_start = i32({0, 1});
-    b.attn.kv_len = i32({1});
+    b.ids = i32(tokens);
+    b.positions = i32(pos);
+    b.slots = i32(slots);
+    b.logit_rows = i32({n - 1});
+    b.attn.q_start = i32({0, n});
+    b.attn.kv_len = i32({n});
     b.attn.req_rows = i32({0});
     b.attn.table = table.table();
-    b.attn.n_reqs = b.attn.n_tokens = b.attn.max_q_len = b.attn.max_kv_len = 1;
-    b.n_tokens = b.n_logits = 1;
-    be.set_token_slots(table.table(), b.attn.req_rows, b.positions, b.slots);
+    b.attn.n_reqs = 1;
+    b.attn.n_tokens = b.attn.max_q_len = b.attn.max_kv_len = n;
+    b.n_tokens = n;
+    b.n_logits = 1;
+    be.set_token_slots(table.table(), i32(rows), b.positions, b.slots);
     const Tensor logits = model->forward(b, kv);
     std::vector<float> out(size_t(c.n_vocab));
     be.download(logits, out.data());
     for (Tensor& t : owned) be.free(t);
     return out;
+}
+
+std::vector<float> one_token_logits(const ModelConfig& c, const TensorSource& src, TensorDumpFn dump = {}) {
+    return prefill_logits(c, src, {3}, std::move(dump));
 }
 
 }  // namespace
@@ -171,4 +189,38 @@ TEST_CASE("llama forward: every intermediate can be dumped by name and layer") {
                                            "logits/-1"};
     CHECK(seen == want);
     CHECK(dumped_logits == logits);
+}
+
+TEST_CASE("llama forward: dumped residual stream matches transformers' hidden states layer by layer") {
+    const ModelFiles files = open_model_files(test_data("tiny-llama-gqa"));
+    std::ifstream in(test_data("tiny-llama-gqa/reference.json"));
+    REQUIRE(in);
+    const nlohmann::json ref = nlohmann::json::parse(in);
+    const auto hs = ref["hidden_states_prompt0"].get<std::vector<std::vector<std::vector<float>>>>();
+    const std::vector<int32_t> prompt = ref["cases"][0]["prompt"].get<std::vector<int32_t>>();
+    REQUIRE(hs.size() == size_t(files.config.n_layer) + 1);
+    // hidden_states[i] enters layer i: ours is "tok_embd" (i = 0) and
+    // "layer_in" (i >= 1); the last is after the final norm ("output_norm").
+    std::vector<std::vector<float>> ours(hs.size());
+    prefill_logits(files.config, *files.tensors, prompt, [&](const char* name, int il, const Tensor& t) {
+        const std::string n = name;
+        size_t k = hs.size();
+        if (n == "tok_embd") k = 0;
+        if (n == "layer_in") k = size_t(il);
+        if (n == "output_norm") k = hs.size() - 1;
+        if (k < hs.size()) ours[k].assign(t.ptr<float>(), t.ptr<float>() + t.numel());
+    });
+    for (size_t k = 0; k < hs.size(); ++k) {
+        CAPTURE(k);
+        double diff = 0.0, scale = 0.0;
+        size_t i = 0;
+        for (const auto& row : hs[k])
+            for (float v : row) {
+                REQUIRE(i < ours[k].size());
+                diff = std::max(diff, double(std::fabs(ours[k][i++] - v)));
+                scale = std::max(scale, double(std::fabs(v)));
+            }
+        CHECK(i == ours[k].size());
+        CHECK(diff <= 1e-5 * scale);
+    }
 }

@@ -77,10 +77,10 @@ def make(name, cls, config, seed):
         p = os.path.join(d, extra)
         if os.path.exists(p):
             os.remove(p)
-    write_reference(name, ref_model, seed)
+    write_reference(name, ref_model, seed, hidden_states=(name == "tiny-llama-gqa"))
 
 
-def write_reference(name, ref_model, seed):
+def write_reference(name, ref_model, seed, hidden_states=False):
     d = os.path.join(OUT, name)
     ref_model.generation_config.eos_token_id = None
     cases = []
@@ -107,6 +107,12 @@ def write_reference(name, ref_model, seed):
         "min_greedy_top2_margin": margin,
         "cases": cases,
     }
+    if hidden_states:
+        # hidden_states[i]: the residual stream entering layer i (0: embeddings);
+        # the last one is after the final norm. For layer-by-layer debugging.
+        with torch.no_grad():
+            hs = ref_model(torch.tensor([PROMPTS[0]]), output_hidden_states=True).hidden_states
+        ref["hidden_states_prompt0"] = [[[float(f"{v:.6g}") for v in row] for row in h[0].tolist()] for h in hs]
     with open(os.path.join(d, "reference.json"), "w") as f:
         json.dump(ref, f, separators=(",", ":"))
     size = sum(os.path.getsize(os.path.join(d, f)) for f in os.listdir(d))
