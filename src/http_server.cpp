@@ -1,22 +1,19 @@
 #include "http_server.h"
+#include "http_generation.h"
 #include "lightllm_api.h"
 #include "metrics.h"
 #include "openai_api.h"
 #include "request_stream.h"
 #include "tokenize_api.h"
-#include <httplib.h>
 #include <sys/socket.h>
-#include <atomic>
 #include <random>
-#include <thread>
 
 namespace lightllm {
 
 namespace {
 
 using Ms = std::chrono::milliseconds;
-constexpr Ms kSlice{100};                 // how often a waiting writer checks the connection
-constexpr auto kCancelWait = std::chrono::seconds(5);  // for cancelled requests to report back
+constexpr Ms kSlice{100};  // how often the health probe checks on its request
 
 // httplib listens with a backlog of 5, which drops (and then resets) bursts
 // of new connections; listen() again on the bound socket raises it.
@@ -107,150 +104,20 @@ struct HttpServer::Impl {
 
     json body_of(const httplib::Request& req) { return parse_json_object(req.body); }
 
-    // --- generation --------------------------------------------------------
-    struct Call {
-        GenerationCall g;
-        std::shared_ptr<RequestStream> stream;
-        std::vector<ChoiceOutput> outs;
-        std::vector<StreamEvent> backlog;  // events taken while waiting for the first one
-        int n_finished = 0;
-        bool success = false;
-    };
-
-    // Applies one event to the outputs; returns the streaming text for it.
-    std::string apply(Call& c, StreamEvent& ev) {
-        ChoiceOutput& o = c.outs[ev.choice];
-        if (!ev.finished) {
-            o.streamed_text += ev.token.text;
-            o.tokens.push_back(std::move(ev.token));
-            return c.g.stream ? c.g.on_token(ev.choice, o.tokens.back(), o) : std::string();
-        }
-        o.result = std::move(ev.result);
-        o.finished = true;
-        c.n_finished += 1;
-        metrics.observe_choice(o);
-        return c.g.stream ? c.g.on_finish(ev.choice, o) : std::string();
-    }
-
-    // Waits for events; cancels the request at the shutdown deadline and
-    // gives up kCancelWait after cancelling. Returns false when given up.
-    bool wait_events(Call& c, std::vector<StreamEvent>& evs, Clock::time_point& cancelled_at) {
-        evs = c.stream->wait(kSlice);
-        if (cancelled_at == Clock::time_point{} && past_deadline()) {
-            c.stream->cancel();
-            cancelled_at = Clock::now();
-        }
-        return !evs.empty() || cancelled_at == Clock::time_point{} || Clock::now() - cancelled_at < kCancelWait;
+    GenerationContext generation_context() {
+        GenerationContext g;
+        g.model = &model;
+        g.metrics = &metrics;
+        g.past_deadline = [this] { return past_deadline(); };
+        g.in_flight = &in_flight;
+        g.access_log = opts.access_log;
+        return g;
     }
 
     bool run_call(const httplib::Request& req, httplib::Response& res, Clock::time_point start, GenerationCall g) {
         if (is_stopping()) throw ApiError(503, "the server is shutting down", "", "shutting_down");
-        auto c = std::make_shared<Call>();
-        c->g = std::move(g);
-        c->outs.resize(c->g.inputs.size());
-        c->stream = submit_choices(model, c->g.inputs);
-        in_flight += 1;
-        // Wait for the first event so that a rejected prompt is still a 4xx.
-        Clock::time_point cancelled_at{};
-        std::vector<StreamEvent> evs;
-        while (evs.empty()) {
-            if (!wait_events(*c, evs, cancelled_at)) {
-                in_flight -= 1;
-                throw ApiError(503, "the server is shutting down", "", "shutting_down");
-            }
-        }
-        for (const StreamEvent& ev : evs) {
-            if (ev.finished && ev.result.finish_reason == FinishReason::Error) {
-                c->stream->cancel();
-                in_flight -= 1;
-                throw ApiError(400, ev.result.error.empty() ? "the request was rejected" : ev.result.error);
-            }
-        }
-        c->backlog = std::move(evs);
-        auto provider = [this, c](size_t, httplib::DataSink& sink) {
-            try {
-                return write_call(*c, sink);
-            } catch (const std::exception& e) {
-                std::fprintf(stderr, "lightllm serve: error while answering: %s\n", e.what());
-                c->stream->cancel();
-                return false;
-            }
-        };
-        auto releaser = [this, c, req_copy = summary(req), start](bool) {
-            if (!c->success) drain_cancelled(*c);
-            in_flight -= 1;
-            finish_log(*c, req_copy, start);
-        };
-        res.status = 200;
-        res.set_chunked_content_provider(c->g.content_type, provider, releaser);
+        answer_generation(generation_context(), req, res, start, std::move(g));
         return true;
-    }
-
-    // The whole response of a call, written in one provider invocation (so
-    // that a server shutdown does not cut it between chunks).
-    bool write_call(Call& c, httplib::DataSink& sink) {
-        auto write = [&sink](const std::string& s) { return s.empty() || sink.write(s.data(), s.size()); };
-        Clock::time_point cancelled_at{}, checked_at = Clock::now();
-        std::vector<StreamEvent> evs = std::move(c.backlog);
-        for (;;) {
-            for (StreamEvent& ev : evs) {
-                if (!write(apply(c, ev))) {
-                    c.stream->cancel();
-                    return false;
-                }
-            }
-            if (c.n_finished == static_cast<int>(c.outs.size())) break;
-            if (!wait_events(c, evs, cancelled_at)) return false;
-            if (Clock::now() - checked_at >= kSlice) {  // a non-streamed answer writes nothing until the end
-                checked_at = Clock::now();
-                if (!sink.is_writable()) {
-                    c.stream->cancel();
-                    return false;
-                }
-            }
-        }
-        std::string tail;
-        if (c.g.stream) {
-            tail = c.g.on_end(c.outs);
-        } else {
-            for (const ChoiceOutput& o : c.outs)
-                if (o.result.finish_reason == FinishReason::Error) return false;  // after the answer began: cut it
-            tail = json_text(c.g.on_complete(c.outs));
-        }
-        if (!write(tail)) return false;
-        c.success = true;
-        sink.done();
-        return true;
-    }
-
-    // Cancels what is left of an answer that was cut and waits (briefly) for
-    // the pipeline to report the cancelled choices, so the metrics count them.
-    void drain_cancelled(Call& c) {
-        c.stream->cancel();
-        auto until = Clock::now() + kCancelWait;
-        while (c.n_finished < static_cast<int>(c.outs.size()) && Clock::now() < until)
-            for (StreamEvent& ev : c.stream->wait(kSlice)) apply(c, ev);
-    }
-
-    struct RequestSummary {
-        std::string remote_addr, method, path, route;
-    };
-    static RequestSummary summary(const httplib::Request& req) {
-        return {req.remote_addr, req.method, req.path, req.matches.empty() ? req.path : std::string(req.matches[0])};
-    }
-    void finish_log(const Call& c, const RequestSummary& r, Clock::time_point start) {
-        int status = c.success ? 200 : 499;  // 499: the client went away (or the answer was cut)
-        metrics.count_http(r.route, status);
-        if (!opts.access_log) return;
-        int64_t prompt = 0, out = 0;
-        std::string reasons;
-        for (const ChoiceOutput& o : c.outs) {
-            prompt += o.result.n_prompt_tokens;
-            out += static_cast<int64_t>(o.result.output_ids.size());
-            reasons += std::string(reasons.empty() ? "" : ",") + (o.finished ? finish_reason_name(o.result.finish_reason) : "?");
-        }
-        std::fprintf(stderr, "%s\n", fmt::format("lightllm serve: {} \"{} {}\" {} {:.1f}ms prompt_tokens={} output_tokens={} finish={}",
-                                                 r.remote_addr, r.method, r.path, status, ms_since(start), prompt, out, reasons).c_str());
     }
 
     // --- health ------------------------------------------------------------

@@ -7,10 +7,8 @@
 //   POST /tokenize, /detokenize                 (tokenize_api.h)
 //   GET  /health   a real one-token generation, cached a few seconds (200 or 503)
 //   GET  /metrics  Prometheus text (metrics.h)
-// Every generation streams through a chunked response whose writer waits on
-// the request's events in slices of ~100 ms and checks the connection in
-// between, so a client that hangs up cancels its request (and frees its KV)
-// within one slice; answers wait for the first event, so a prompt the
+// Generations are answered by http_generation.h: a client that hangs up
+// cancels its request (and frees its KV) within ~100 ms; a prompt the
 // pipeline rejects is still a 4xx. Limits: body size (413), prompt size and
 // sampling ranges (400), --api-key (401), a full queue (503 + Retry-After).
 // One access-log line per request on stderr.
