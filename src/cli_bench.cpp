@@ -82,9 +82,8 @@ void warm_up(Pipeline& p, int n, int n_vocab) {
     drive_workload(items, pipeline_sender(p, sp), false);
 }
 
-// Where a serving run sends its requests. The in-process pipeline is one
-// target; an HTTP client (bench --url) is another: it needs only a sender
-// and, if it can, the server's KV numbers.
+// Where a serving run sends its requests and, when it can tell, the KV
+// numbers: here the in-process pipeline.
 struct ServingTarget {
     RequestSender send;
     std::function<PipelineStats()> stats;  // may be empty
@@ -174,8 +173,8 @@ int run_batched(const BenchArgs& a) {
     return 0;
 }
 
-// An HTTP target (bench --url) goes here: a RequestSender speaking the
-// server's protocol plus a ServingTarget, then measure_serving as above.
+// In-process runs; bench --url is handled in the callback below
+// (run_http_bench, http_bench_client.h), on the same driver and report.
 int run_bench(BenchArgs a) {
     a.workload.request_rate = parse_rate(a.request_rate);
     return a.batch.empty() ? run_serving(a) : run_batched(a);
