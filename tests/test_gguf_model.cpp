@@ -271,3 +271,33 @@ TEST_CASE("gguf_model: Llama 3 rope scaling recovered from rope_freqs.weight") {
     CHECK(e.find(path) != std::string::npos);
     CHECK(e.find("rope_freqs.weight") != std::string::npos);
 }
+
+TEST_CASE("gguf_model: truncations and random byte damage are Errors or valid files, never a crash") {
+    std::ifstream in(test_data("gguf/llama3_rope_factor8.gguf"), std::ios::binary);
+    std::string good((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    REQUIRE(good.size() > 100);
+    TempDir dir;
+    auto exercise = [&](const std::string& bytes) {
+        std::string path = dir.file("x.gguf");
+        std::ofstream(path, std::ios::binary) << bytes;
+        try {
+            ModelFiles mf = open_model_files(path);
+            for (const std::string& n : mf.tensors->names()) to_f32(*mf.tensors->find(n));
+            return true;
+        } catch (const Error& e) {
+            CHECK(std::string(e.what()).find(path) != std::string::npos);
+            return false;
+        }
+    };
+    CHECK(exercise(good));
+    for (size_t len = 4; len < good.size(); ++len) CHECK(!exercise(good.substr(0, len)));
+    uint64_t s = 11;
+    for (int i = 0; i < 300; ++i) {
+        std::string bad = good;
+        for (int k = 0; k < 3; ++k) {
+            s = s * 6364136223846793005ull + 1442695040888963407ull;
+            bad[size_t((s >> 33) % bad.size())] = char(s >> 20);
+        }
+        exercise(bad);
+    }
+}

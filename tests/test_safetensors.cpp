@@ -194,3 +194,35 @@ TEST_CASE("file dtypes: sizes and half-float conversions") {
     CHECK(bf16_to_f32(f32_to_bf16(3.140625f)) == 3.140625f);
     CHECK(f32_to_bf16(1.00390625f) == 0x3f80);  // tie rounds to even
 }
+
+TEST_CASE("safetensors: every truncation and random byte damage is an Error or a valid file, never a crash") {
+    std::ifstream in(test_data("safetensors/single.safetensors"), std::ios::binary);
+    std::string good((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    REQUIRE(good.size() > 100);
+    TempDir dir;
+    auto exercise = [&](const std::string& bytes) {
+        std::string path = dir.write("x.safetensors", bytes);
+        try {
+            auto src = SafetensorsSource::open(path);
+            for (const std::string& n : src->names()) {
+                const TensorInfo* t = src->find(n);
+                std::vector<float> v(size_t(t->numel()));
+                tensor_to_f32(*t, v.data());
+            }
+            return true;
+        } catch (const Error& e) {
+            CHECK(std::string(e.what()).find(path) != std::string::npos);
+            return false;
+        }
+    };
+    for (size_t len = 0; len < good.size(); ++len) CHECK(!exercise(good.substr(0, len)));
+    uint64_t s = 7;
+    for (int i = 0; i < 300; ++i) {
+        std::string bad = good;
+        for (int k = 0; k < 3; ++k) {
+            s = s * 6364136223846793005ull + 1442695040888963407ull;
+            bad[size_t((s >> 33) % bad.size())] = char(s >> 20);
+        }
+        exercise(bad);
+    }
+}
