@@ -1,6 +1,6 @@
 // Skinny linear layers (decode at batch <= 4): out [n, m] = x [n, k] @ w [m, k]^T
 // (+ bias) without cuBLAS. Pure weight streaming: one warp per output row,
-// each lane reading 16 bytes of the row per step (4 steps in flight), the n
+// each lane reading 16 bytes of the row per step (8 steps in flight), the n
 // rows of x (tiny, cached) read alongside; fp32 sums reduced over the warp.
 // cuBLAS reached ~2.2 TB/s on these shapes on an H100 (bench/NOTES.md).
 #include "common.cuh"
@@ -9,7 +9,7 @@
 namespace lightllm::gpu {
 
 constexpr int kGemvWarps = 8;
-constexpr int kGemvUnroll = 4;
+constexpr int kGemvUnroll = 8;
 
 __device__ __forceinline__ float dot8(uint4 a, uint4 b, __half) {
     const __half2* ha = reinterpret_cast<const __half2*>(&a);
@@ -36,6 +36,15 @@ __device__ __forceinline__ float dot8(uint4 a, uint4 b, __nv_bfloat16) {
     return s;
 }
 
+// 16 bytes of a weight row: read once, so kept out of L1 (where x lives).
+__device__ __forceinline__ uint4 load_stream(const uint4* p) {
+    uint4 v;
+    asm volatile("ld.global.nc.L1::no_allocate.v4.u32 {%0,%1,%2,%3}, [%4];\n"
+                 : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w)
+                 : "l"(p));
+    return v;
+}
+
 template <typename T, int N>
 static __global__ __launch_bounds__(kGemvWarps * 32) void gemv_kernel(const T* __restrict__ x,
                                                                       const T* __restrict__ w,
@@ -55,7 +64,7 @@ static __global__ __launch_bounds__(kGemvWarps * 32) void gemv_kernel(const T* _
 #pragma unroll
         for (int u = 0; u < kGemvUnroll; ++u) {
             int cc = c + u * 32;
-            wv[u] = cc < chunks ? __ldg(wr + cc) : make_uint4(0, 0, 0, 0);
+            wv[u] = cc < chunks ? load_stream(wr + cc) : make_uint4(0, 0, 0, 0);
         }
 #pragma unroll
         for (int u = 0; u < kGemvUnroll; ++u) {
