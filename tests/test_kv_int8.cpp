@@ -1,9 +1,12 @@
 // The int8 KV cache: the quantization math (src/kv_quant.h) against its
 // definition, the pool's byte accounting, the CPU ops with an I8 cache against
 // the same ops on an fp32 cache holding the dequantized values, and the CUDA
-// ops with an I8 cache against the CPU ones (skipped without a GPU).
+// ops with an I8 cache against the CPU ones (skipped without a GPU), and the
+// engine option that turns it on.
 #include "backend.h"
 #include "kv_quant.h"
+#include "model_runner.h"
+#include "test_util.h"
 #include "token_kv_pool.h"
 #include <doctest/doctest.h>
 #include <algorithm>
@@ -480,4 +483,28 @@ TEST_CASE("kv_int8: cuda rope_store_kv and attention with an int8 cache match th
             }
         }
     }
+}
+
+TEST_CASE("kv_int8: --kv-cache-dtype int8 sizes the pool by real bytes (about twice the f16 tokens)") {
+    EngineOptions opts;
+    opts.model_path = test_data("kv_tiny_byte_llama");
+    opts.device = "cpu";
+    // About 64 MiB of the host's free memory: ~260k f16 tokens, below the
+    // addressable cap (max_running_requests x max_context = 1M).
+    opts.mem_fraction = float(double(64 << 20) / double(make_cpu_backend()->free_memory()));
+    opts.max_running_requests = 1024;
+    auto capacity_of = [&](const std::string& kv) {
+        opts.kv_cache_dtype = kv;
+        ModelRunner runner(opts);
+        return std::make_pair(runner.kv_pool().capacity(), runner.kv_pool().dtype());
+    };
+    const auto f16 = capacity_of("f16");
+    const auto i8 = capacity_of("int8");
+    CHECK(f16.second == DType::F16);
+    CHECK(i8.second == DType::I8);
+    // 2 layers x K,V x 1 head: 32 x 2 bytes in f16, 32 + 4 (scale) bytes in int8.
+    const double ratio = double(i8.first) / double(f16.first);
+    CHECK(ratio == doctest::Approx(64.0 / 36.0).epsilon(0.05));  // free memory moves a little between the two
+    opts.kv_cache_dtype = "int4";
+    CHECK_THROWS_AS(ModelRunner{opts}, Error);
 }
