@@ -317,3 +317,18 @@ def test_bench_url_drives_the_server(tiny_server, tmp_path):
     bad = subprocess.run([BINARY, "bench", "--url", tiny_server.url, "--api-key", "wrong", "--num-prompts", "1"],
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode != 0 and "401" in bad.stderr
+
+
+def test_port_in_use_is_a_clear_error():
+    from conftest import BINARY
+    import os
+    if not os.path.exists(BINARY):
+        pytest.skip(f"lightllm binary not found at {BINARY}")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen(1)
+        port = s.getsockname()[1]
+        r = subprocess.run([BINARY, "serve"] + tiny_model_args() + ["--port", str(port)],
+                           capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in r.stderr
