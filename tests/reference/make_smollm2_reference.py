@@ -47,12 +47,16 @@ def main():
             ids = ids["input_ids"]
         prompts.append(("chat", p, list(ids)))
     for kind, text, ids in prompts:
-        x = torch.tensor([ids])
+        # Greedy by full recomputation of the sequence at every step: the plain
+        # definition of greedy decoding. (model.generate with pad_token_id equal
+        # to <|im_end|> masks every <|im_end|> inside a chat prompt out of
+        # attention, which is not what the model sees in use.)
+        new = []
         with torch.no_grad():
-            out = model.generate(x, max_new_tokens=N_NEW, do_sample=False, eos_token_id=None,
-                                 pad_token_id=tok.eos_token_id, min_new_tokens=N_NEW)
-            logits = model(x).logits[0, -1]
-        new = out[0, len(ids):].tolist()
+            logits = model(torch.tensor([ids])).logits[0, -1]
+            for _ in range(N_NEW):
+                step = model(torch.tensor([ids + new])).logits[0, -1]
+                new.append(int(torch.argmax(step)))
         cases.append({
             "kind": kind,
             "prompt": text,
