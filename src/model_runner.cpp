@@ -5,7 +5,8 @@
 // still free after the weights and the activation workspace are allocated,
 // times mem_fraction, over kv_bytes_per_token. Either way it is capped at
 // max_running_requests * max_context, the most the ReqToTokenTable can
-// address.
+// address. On the CPU backend the default budget is also capped at
+// kCpuKvBudgetBytes: host RAM is shared with everything else on the machine.
 #include "model_runner.h"
 #include "decode_accelerator.h"
 #include "model.h"
@@ -15,6 +16,8 @@
 #include <algorithm>
 
 namespace lightllm {
+
+constexpr size_t kCpuKvBudgetBytes = size_t(4) << 30;  // default CPU KV budget: 4 GiB
 
 namespace {
 
@@ -120,7 +123,9 @@ ModelRunner::ModelRunner(const EngineOptions& opts) : impl_(std::make_unique<Imp
     if (capacity <= 0) {
         if (!(opts.mem_fraction > 0.0f && opts.mem_fraction <= 1.0f))
             fail("--mem-fraction must be in (0, 1] (got {})", opts.mem_fraction);
-        capacity = int64_t(double(be.free_memory()) * opts.mem_fraction / double(per_token));
+        double budget = double(be.free_memory()) * opts.mem_fraction;
+        if (be.device() == Device::CPU) budget = std::min(budget, double(kCpuKvBudgetBytes));
+        capacity = int64_t(budget / double(per_token));
         capacity = std::min(capacity, addressable);
         if (capacity < 1) fail("not enough {} memory left for the KV cache after loading the weights", be.name());
     }
