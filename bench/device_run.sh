@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The GPU run: CUDA tests, then micro-benchmarks and the Llama-2-7B-shaped
+# The GPU run: CUDA tests (every case with 'cuda' in its name, then the
+# int8 KV quality test on the GPU), then micro-benchmarks and the Llama-2-7B-shaped
 # forward benchmark, from a `make dist` folder. Logs and JSON go to $OUT.
 # Run from the repository root on the device machine:
 #   bench/device_run.sh [DIST_DIR]          (default: dist)
@@ -21,7 +22,7 @@ tests="$dist/bin/lightllm_tests"
 
 status=0
 echo "== CUDA tests"
-timeout 300 "$tests" -tc='cuda*' --duration=true 2>&1 | tee "$out/cuda_tests.log" | grep -E "^\[doctest\]|ERROR|FAIL|skipping|Approx" | grep -v "^close-check" | head -200
+timeout 300 "$tests" -tc='*cuda*' --duration=true 2>&1 | tee "$out/cuda_tests.log" | grep -E "^\[doctest\]|ERROR|FAIL|skipping|Approx" | grep -v "^close-check" | head -200
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 # Largest measured error of each comparison site (file:line), against its tolerance.
 awk '/^close-check/ { n = split($2, p, "/"); k = p[n]; r = substr($3, 8) + 0;
@@ -29,6 +30,10 @@ awk '/^close-check/ { n = split($2, p, "/"); k = p[n]; r = substr($3, 8) + 0;
      END { for (k in mx) printf "%-34s checks=%-4d max_rel_l2=%.2e tol=%s\n", k, cnt[k], mx[k], tol[k] }' \
     "$out/cuda_tests.log" | sort > "$out/errors.txt"
 cat "$out/errors.txt"
+
+echo "== int8 KV quality on the GPU"
+LIGHTLLM_KV_QUALITY_DEVICE=cuda timeout 200 "$tests" -tc='*quality*' 2>&1 | tee "$out/kv_quality_cuda.log" | grep -E "^\[doctest\]|ERROR|FAIL"
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 
 echo "== benchmarks"
 rm -f "$out/bench.jsonl"
