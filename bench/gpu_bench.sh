@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The end-to-end GPU benchmarks of bench/RESULTS.md, through `lightllm bench`
+# (the same pipeline and router as generate and serve), from a `make dist`
+# folder. Each run's --json report lands in $OUT, named after the case.
+# Usage on the GPU machine, from the repository root:
+#   bench/gpu_bench.sh [DIST_DIR] [CASE...]     cases: static prefill sharegpt int8 (default: all)
+# Needs bench/data/sharegpt_sample.jsonl (python3 bench/make_sharegpt_sample.py).
+set -uo pipefail
+dist=$(cd "${1:-dist}" && pwd)
+shift || true
+cases=${*:-static prefill sharegpt int8}
+out=${OUT:-/tmp/lightllm_gpu_bench}
+mkdir -p "$out"
+export LD_LIBRARY_PATH="$dist/lib:/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"
+export NCCL_NVLS_ENABLE=0
+ll="$dist/bin/lightllm"
+run() {  # run NAME ARGS...: one bench, its table on the console, JSON + log in $out
+    local name=$1
+    shift
+    echo "== $name: lightllm bench $*"
+    timeout 300 "$ll" bench "$@" --json "$out/$name.json" > "$out/$name.log" 2>&1
+    local rc=$?
+    grep -v '^\s*$' "$out/$name.log" | tail -n 30
+    [ $rc -eq 0 ] || echo "!! $name failed with exit code $rc"
+}
+for c in $cases; do
+    case $c in
+    static)
+        run llama2_7b_f16_static --model llama-2-7b --load-format dummy --device cuda --dtype f16 \
+            --batch 1,64 --input-len 128 --output-len 128 ;;
+    prefill)
+        run llama2_7b_f16_prefill512 --model llama-2-7b --load-format dummy --device cuda --dtype f16 \
+            --batch 1 --input-len 512 --output-len 8 ;;
+    sharegpt)
+        run llama3_8b_bf16_sharegpt1000 --model llama-3-8b --load-format dummy --device cuda --dtype bf16 \
+            --dataset-name jsonl --dataset-path bench/data/sharegpt_sample.jsonl --num-prompts 1000 \
+            --seed 0 --ignore-eos --request-rate inf ;;
+    int8)
+        for kv in f16 int8; do
+            run llama2_7b_kv_${kv}_random512 --model llama-2-7b --load-format dummy --device cuda --dtype f16 \
+                --kv-cache-dtype $kv --mem-fraction 0.9 --num-prompts 512 --input-len 512 --output-len 512 \
+                --ignore-eos --seed 0
+        done ;;
+    esac
+done
