@@ -32,9 +32,12 @@ for c in $cases; do
         run llama2_7b_f16_prefill512 --model llama-2-7b --load-format dummy --device cuda --dtype f16 \
             --batch 1 --input-len 512 --output-len 8 ;;
     sharegpt)
-        run llama3_8b_bf16_sharegpt1000 --model llama-3-8b --load-format dummy --device cuda --dtype bf16 \
-            --dataset-name jsonl --dataset-path bench/data/sharegpt_sample.jsonl --num-prompts 1000 \
-            --seed 0 --ignore-eos --request-rate inf ;;
+        # 256 running requests (our default) and 1024 (about LightLLM's default of 1000).
+        for mr in 256 1024; do
+            run llama3_8b_bf16_sharegpt1000_mr$mr --model llama-3-8b --load-format dummy --device cuda --dtype bf16 \
+                --dataset-name jsonl --dataset-path bench/data/sharegpt_sample.jsonl --num-prompts 1000 \
+                --seed 0 --ignore-eos --request-rate inf --max-running-requests $mr
+        done ;;
     int8)
         for kv in f16 int8; do
             run llama2_7b_kv_${kv}_random512 --model llama-2-7b --load-format dummy --device cuda --dtype f16 \
