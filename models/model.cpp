@@ -1,6 +1,8 @@
 // The architecture factory and shared loader helpers.
 #include "model.h"
+#include "bloom.h"
 #include "llama.h"
+#include "starcoder.h"
 #include <vector>
 
 namespace lightllm {
@@ -24,8 +26,8 @@ std::unique_ptr<Model> load_model(const ModelConfig& cfg, const TensorSource& te
                                   int64_t max_context) {
     switch (cfg.arch) {
         case Arch::Llama: return load_llama(cfg, tensors, backend, max_context);
-        case Arch::Bloom: fail("{}: the BLOOM architecture is not implemented yet", cfg.hf_architecture);
-        case Arch::StarCoder: fail("{}: the StarCoder architecture is not implemented yet", cfg.hf_architecture);
+        case Arch::Bloom: return load_bloom(cfg, tensors, backend);
+        case Arch::StarCoder: return load_starcoder(cfg, tensors, backend, max_context);
     }
     fail("unknown architecture");
 }
@@ -33,8 +35,8 @@ std::unique_ptr<Model> load_model(const ModelConfig& cfg, const TensorSource& te
 std::unique_ptr<Model> make_dummy_model(const ModelConfig& cfg, Backend& backend, uint64_t seed, int64_t max_context) {
     switch (cfg.arch) {
         case Arch::Llama: return make_dummy_llama(cfg, backend, seed, max_context);
-        case Arch::Bloom: fail("{}: the BLOOM architecture is not implemented yet", cfg.hf_architecture);
-        case Arch::StarCoder: fail("{}: the StarCoder architecture is not implemented yet", cfg.hf_architecture);
+        case Arch::Bloom: return make_dummy_bloom(cfg, backend, seed);
+        case Arch::StarCoder: return make_dummy_starcoder(cfg, backend, seed, max_context);
     }
     fail("unknown architecture");
 }
