@@ -20,6 +20,7 @@
 #include "hf_config.h"
 #include "model_runner.h"
 #include "safetensors_reader.h"
+#include "safetensors_writer.h"
 #include "temp_dir.h"
 #include "test_util.h"
 #include <algorithm>
@@ -300,6 +301,31 @@ TEST_CASE("bloom/starcoder reference: the same weights from a GGUF file give tra
         MESSAGE(std::string(name) << " from GGUF: max |diff| / max |logit| = " << worst);
         CHECK(worst < 2e-5);
     }
+}
+
+TEST_CASE("bloom: a checkpoint saved from BloomModel (names without 'transformer.') loads the same") {
+    // bigscience/bloom-560m and others name their tensors "h.0....", "word_embeddings.weight".
+    TempDir tmp;
+    std::filesystem::copy_file(test_data("tiny-bloom/config.json"), tmp.file("config.json"));
+    auto st = SafetensorsSource::open(test_data("tiny-bloom"));
+    std::vector<SafetensorsEntry> entries;
+    std::vector<const TensorInfo*> infos;
+    for (const std::string& name : st->names()) {
+        const TensorInfo* t = st->find(name);
+        REQUIRE(name.rfind("transformer.", 0) == 0);
+        entries.push_back({name.substr(std::string("transformer.").size()), t->dtype, t->shape});
+        infos.push_back(t);
+    }
+    write_safetensors(tmp.file("model.safetensors"), entries, [&](size_t i, std::vector<uint8_t>& out) {
+        out.assign(infos[i]->data, infos[i]->data + infos[i]->nbytes);
+    });
+    EngineOptions o = options("tiny-bloom");
+    o.model_path = tmp.path;
+    ModelRunner runner(o);
+    const Case c = load_cases("tiny-bloom")[1];
+    Seq s(runner);
+    const std::vector<float> want = flatten(c.logits);
+    CHECK(max_diff(runner.forward_all_logits(s.feed(c.prompt, false)), want) <= 2e-5 * max_abs(want));
 }
 
 TEST_CASE("starcoder: a context longer than the learned positions is a clear error") {
