@@ -1,14 +1,17 @@
 // Decode attention (one new query per request), flash-decoding style.
 //
-// Kernel 1, grid (n_head, n_reqs, n_splits), 128 threads: request r's
-// visible keys are cut into n_splits equal chunks (sized here from kv_len, so
-// the launch shape never depends on per-step host values). The block's 8
-// groups of 16 lanes each take every 8th key of the chunk; a lane holds 8
-// dims of the head (one 16-byte load of K and of V per key), the 16 lanes
-// reduce the dot product with shuffles, and each group keeps its own online
-// softmax (max m, sum l, acc). The groups are merged through shared memory.
-// With one split the block writes the output; otherwise it writes
-// (m, l, acc) to the workspace and kernel 2 merges the splits.
+// Kernel 1, grid (n_head / G, n_reqs, n_splits), 128 threads: a block takes
+// G query heads that share one KV head (G = 1, 2 or 4, chosen by the
+// launcher; G = 1 for ratios such as 7), so each K/V vector is read once for
+// all G heads instead of once per head. Request r's visible keys are cut into
+// n_splits equal chunks (sized here from kv_len, so the launch shape never
+// depends on per-step host values). The block's 8 groups of 16 lanes each
+// take every 8th key of the chunk; a lane holds 8 dims of the head (one
+// 16-byte load of K and of V per key), the 16 lanes reduce the G dot products
+// with shuffles, and each group keeps G online softmaxes (max m, sum l, acc).
+// The groups are merged through shared memory, per query head. With one split
+// the block writes the output; otherwise it writes (m, l, acc) per (request,
+// query head, split) to the workspace and kernel 2 merges the splits.
 // Scores are in base 2 (q pre-scaled by scale * log2 e).
 #include "attention_common.cuh"
 #include <algorithm>
@@ -17,7 +20,6 @@ namespace lightllm::gpu {
 
 constexpr int kThreads = 128;
 constexpr int kGroups = kThreads / 16;
-constexpr int kUnroll = 4;  // keys per group in flight
 
 // 8 values of K or V for dims [d0, d0 + 8) of (slot, g), as floats.
 template <typename T>
@@ -37,11 +39,14 @@ __device__ __forceinline__ void load8(const AttnArgs& a, const void* cache, cons
     }
 }
 
-template <typename T, int D>
+// G query heads per block; all register arrays below are indexed by
+// unrolled loop counters only, so they stay in registers.
+template <typename T, int D, int G>
 static __global__ __launch_bounds__(kThreads) void decode_attention_kernel(AttnArgs a, float* ws, int n_splits) {
     static_assert(sizeof(T) == 2, "16-bit types only");
-    constexpr int kLanes = D / 8;  // lanes of a group that hold dims
-    int h = blockIdx.x, r = blockIdx.y, split = blockIdx.z;
+    constexpr int kLanes = D / 8;               // lanes of a group that hold dims
+    constexpr int kUnroll = G >= 8 ? 2 : 4;     // keys per group in flight (G = 8: registers)
+    int h0 = blockIdx.x * G, r = blockIdx.y, split = blockIdx.z;
     int n_reqs = gridDim.y;
     int q_end = a.q_start[r + 1];
     if (q_end - a.q_start[r] < 1) return;
@@ -50,24 +55,26 @@ static __global__ __launch_bounds__(kThreads) void decode_attention_kernel(AttnA
     int begin = first_visible_key(qpos, a.sliding_window);
     int chunk = (L - begin + n_splits - 1) / n_splits;
     int s0 = begin + split * chunk, s1 = min(L, s0 + chunk);
-    int g = h / (a.n_head / a.n_kv_head);
+    int g = h0 / (a.n_head / a.n_kv_head);  // G divides the ratio: one KV head
     int li = threadIdx.x & 15, grp = threadIdx.x >> 4;
     bool active = li < kLanes;
     int d0 = active ? li * 8 : 0;
 
-    float qv[8], acc[8];
-    {
+    float qv[G][8], acc[G][8], m[G], l[G], slope[G];
+#pragma unroll
+    for (int j = 0; j < G; ++j) {
         Vec16<T> v = *reinterpret_cast<const Vec16<T>*>(static_cast<const T*>(a.q) +
-                                                        (int64_t(token) * a.n_head + h) * D + d0);
+                                                        (int64_t(token) * a.n_head + h0 + j) * D + d0);
 #pragma unroll
         for (int i = 0; i < 8; ++i) {
-            qv[i] = active ? to_float(v.v[i]) * a.scale_log2 : 0.0f;
-            acc[i] = 0.0f;
+            qv[j][i] = active ? to_float(v.v[i]) * a.scale_log2 : 0.0f;
+            acc[j][i] = 0.0f;
         }
+        m[j] = -INFINITY;
+        l[j] = 0.0f;
+        slope[j] = a.alibi ? alibi_slope(h0 + j, a.n_head) * 1.4426950408889634f : 0.0f;
     }
-    float slope = a.alibi ? alibi_slope(h, a.n_head) * 1.4426950408889634f : 0.0f;
     const int* trow = a.table + int64_t(a.req_rows[r]) * a.table_stride;
-    float m = -INFINITY, l = 0.0f;
     int64_t slot[kUnroll];
 #pragma unroll
     for (int u = 0; u < kUnroll; ++u) {
@@ -83,73 +90,103 @@ static __global__ __launch_bounds__(kThreads) void decode_attention_kernel(AttnA
             int p = base + kGroups * kUnroll + u * kGroups + grp;
             next[u] = p < s1 ? trow[p] : -1;
         }
-        float sc[kUnroll];
+        float sc[kUnroll][G];
 #pragma unroll
         for (int u = 0; u < kUnroll; ++u) {
             float kf[8];
-            float dot = 0.0f;
+            float dot[G];
+#pragma unroll
+            for (int j = 0; j < G; ++j) dot[j] = 0.0f;
             if (slot[u] >= 0 && active) {
                 load8<T>(a, a.k_cache, a.k_scale, slot[u], g, d0, kf);
 #pragma unroll
-                for (int i = 0; i < 8; ++i) dot += qv[i] * kf[i];
+                for (int j = 0; j < G; ++j) {
+#pragma unroll
+                    for (int i = 0; i < 8; ++i) dot[j] += qv[j][i] * kf[i];
+                }
             }
+            float rel = float(base + u * kGroups + grp - qpos);
 #pragma unroll
-            for (int o = 8; o > 0; o >>= 1) dot += __shfl_xor_sync(0xffffffffu, dot, o);
-            int p = base + u * kGroups + grp;
-            sc[u] = slot[u] >= 0 ? dot + slope * float(p - qpos) : -INFINITY;
+            for (int j = 0; j < G; ++j) {
+#pragma unroll
+                for (int o = 8; o > 0; o >>= 1) dot[j] += __shfl_xor_sync(0xffffffffu, dot[j], o);
+                sc[u][j] = slot[u] >= 0 ? dot[j] + slope[j] * rel : -INFINITY;
+            }
         }
-        float m_new = m;
+        // A score is -inf exactly where its slot is absent, for every head
+        // alike, so head 0 tells whether anything is visible yet.
+        float m_new[G];
 #pragma unroll
-        for (int u = 0; u < kUnroll; ++u) m_new = fmaxf(m_new, sc[u]);
-        if (m_new == -INFINITY) {  // group-uniform: nothing visible yet
+        for (int j = 0; j < G; ++j) {
+            m_new[j] = m[j];
+#pragma unroll
+            for (int u = 0; u < kUnroll; ++u) m_new[j] = fmaxf(m_new[j], sc[u][j]);
+        }
+        if (m_new[0] == -INFINITY) {  // group-uniform: nothing visible yet
 #pragma unroll
             for (int u = 0; u < kUnroll; ++u) slot[u] = next[u];
             continue;
         }
-        float alpha = exp2f(m - m_new);
-        l *= alpha;
 #pragma unroll
-        for (int i = 0; i < 8; ++i) acc[i] *= alpha;
+        for (int j = 0; j < G; ++j) {
+            float alpha = exp2f(m[j] - m_new[j]);
+            l[j] *= alpha;
+#pragma unroll
+            for (int i = 0; i < 8; ++i) acc[j][i] *= alpha;
+        }
 #pragma unroll
         for (int u = 0; u < kUnroll; ++u) {
             if (slot[u] < 0) continue;
-            float w = exp2f(sc[u] - m_new);
-            l += w;
+            float w[G];
+#pragma unroll
+            for (int j = 0; j < G; ++j) {
+                w[j] = exp2f(sc[u][j] - m_new[j]);
+                l[j] += w[j];
+            }
             if (!active) continue;
             float vf[8];
             load8<T>(a, a.v_cache, a.v_scale, slot[u], g, d0, vf);
 #pragma unroll
-            for (int i = 0; i < 8; ++i) acc[i] += w * vf[i];
+            for (int j = 0; j < G; ++j) {
+#pragma unroll
+                for (int i = 0; i < 8; ++i) acc[j][i] += w[j] * vf[i];
+            }
         }
-        m = m_new;
+#pragma unroll
+        for (int j = 0; j < G; ++j) m[j] = m_new[j];
 #pragma unroll
         for (int u = 0; u < kUnroll; ++u) slot[u] = next[u];
     }
 
-    __shared__ float sm_m[kGroups], sm_l[kGroups];
-    __shared__ float sm_acc[kGroups][D];
+    __shared__ float sm_m[kGroups][G], sm_l[kGroups][G];
+    __shared__ float sm_acc[kGroups][G][D];  // 32 KB at G = 8, D = 128
     if (li == 0) {
-        sm_m[grp] = m;
-        sm_l[grp] = l;
+#pragma unroll
+        for (int j = 0; j < G; ++j) {
+            sm_m[grp][j] = m[j];
+            sm_l[grp][j] = l[j];
+        }
     }
     if (active) {
 #pragma unroll
-        for (int i = 0; i < 8; ++i) sm_acc[grp][d0 + i] = acc[i];
+        for (int j = 0; j < G; ++j) {
+#pragma unroll
+            for (int i = 0; i < 8; ++i) sm_acc[grp][j][d0 + i] = acc[j][i];
+        }
     }
     __syncthreads();
-    float M = -INFINITY;
+    for (int e = threadIdx.x; e < G * D; e += kThreads) {
+        int j = e / D, d = e - j * D, h = h0 + j;
+        float M = -INFINITY;
 #pragma unroll
-    for (int j = 0; j < kGroups; ++j) M = fmaxf(M, sm_m[j]);
-    float w[kGroups], lsum = 0.0f;
+        for (int k = 0; k < kGroups; ++k) M = fmaxf(M, sm_m[k][j]);
+        float o = 0.0f, lsum = 0.0f;
 #pragma unroll
-    for (int j = 0; j < kGroups; ++j) {
-        w[j] = M == -INFINITY ? 0.0f : exp2f(sm_m[j] - M);
-        lsum += w[j] * sm_l[j];
-    }
-    for (int d = threadIdx.x; d < D; d += kThreads) {
-        float o = 0.0f;
-#pragma unroll
-        for (int j = 0; j < kGroups; ++j) o += w[j] * sm_acc[j][d];
+        for (int k = 0; k < kGroups; ++k) {
+            float w = M == -INFINITY ? 0.0f : exp2f(sm_m[k][j] - M);
+            lsum += w * sm_l[k][j];
+            o += w * sm_acc[k][j][d];
+        }
         if (n_splits == 1) {
             static_cast<T*>(a.out)[(int64_t(token) * a.n_head + h) * D + d] =
                 from_float<T>(lsum > 0.0f ? o / lsum : 0.0f);
@@ -191,6 +228,8 @@ bool attention_fast_path(DType dtype, int head_dim) {
            (head_dim == 64 || head_dim == 80 || head_dim == 96 || head_dim == 128);
 }
 
+// Sized for the one-head-per-block grid (the caller knows n_head only); the
+// launcher then groups heads only while the grouped grid keeps every SM busy.
 int decode_attention_splits(int n_reqs, int n_head, int n_sm) {
     int blocks = std::max(1, n_reqs * n_head);
     int target = 2 * n_sm;  // a couple of waves of blocks
@@ -202,11 +241,43 @@ size_t decode_attention_workspace_bytes(int n_reqs, int n_head, int head_dim, in
     return size_t(n_reqs) * n_head * n_splits * (head_dim + 2) * sizeof(float);
 }
 
+// Largest number of query heads a block takes. The kernel also builds for 8
+// (208 registers, no spills), but then only 2 blocks (8 warps) fit an SM with
+// 2 keys in flight per group, too little to cover DRAM latency; at 4 (128
+// registers) 4 blocks fit and two blocks of a ratio-8 model read the same K/V
+// close together, mostly from L2. Unmeasured: raise to 8 to try it.
+constexpr int kMaxHeadsPerBlock = 4;
+
+// Query heads per block: the largest power of two up to kMaxHeadsPerBlock
+// that divides the GQA ratio and still leaves at least one block per SM
+// (fewer, fatter blocks would idle SMs: the split count was chosen for the
+// ungrouped grid); else 1. Depends only on the launch shape, so a captured
+// graph replays the same choice.
+static int heads_per_block(int n_head, int n_kv_head, int n_reqs, int n_splits) {
+    int dev = 0, n_sm = 0;
+    CUDA_CHECK(cudaGetDevice(&dev));
+    CUDA_CHECK(cudaDeviceGetAttribute(&n_sm, cudaDevAttrMultiProcessorCount, dev));
+    int ratio = n_head / n_kv_head, group = kMaxHeadsPerBlock;
+    while (group > 1 && ratio % group != 0) group /= 2;
+    while (group > 1 && int64_t(n_reqs) * (n_head / group) * n_splits < n_sm) group /= 2;
+    return group;
+}
+
+template <typename T, int D, int G>
+static void launch_grouped(const AttnArgs& a, int n_reqs, float* ws, int n_splits, cudaStream_t s) {
+    dim3 grid(a.n_head / G, n_reqs, n_splits);
+    decode_attention_kernel<T, D, G><<<grid, kThreads, 0, s>>>(a, ws, n_splits);
+    CUDA_CHECK_LAUNCH();
+}
+
 template <typename T, int D>
 static void launch_decode(const AttnArgs& a, int n_reqs, float* ws, int n_splits, cudaStream_t s) {
-    dim3 grid(a.n_head, n_reqs, n_splits);
-    decode_attention_kernel<T, D><<<grid, kThreads, 0, s>>>(a, ws, n_splits);
-    CUDA_CHECK_LAUNCH();
+    static_assert(kMaxHeadsPerBlock == 4, "instantiate the kernel for the largest group");
+    switch (heads_per_block(a.n_head, a.n_kv_head, n_reqs, n_splits)) {
+        case 4: launch_grouped<T, D, 4>(a, n_reqs, ws, n_splits, s); break;
+        case 2: launch_grouped<T, D, 2>(a, n_reqs, ws, n_splits, s); break;
+        default: launch_grouped<T, D, 1>(a, n_reqs, ws, n_splits, s); break;
+    }
     if (n_splits > 1) {
         decode_reduce_kernel<T, D><<<dim3(a.n_head, n_reqs), D, 0, s>>>(a, ws, n_splits);
         CUDA_CHECK_LAUNCH();

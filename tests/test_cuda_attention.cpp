@@ -1,7 +1,7 @@
 // CUDA attention (decode split kernel, tensor-core prefill, reference kernel)
 // against the CPU backend's attention, which reads the same KV cache through
 // the same request->token table. Grid: ragged batches with cached prefixes
-// (chunked prefill), lengths 1..8192, GQA ratios 1/4/8, head dims
+// (chunked prefill), lengths 1..8192, GQA ratios 1/2/4/7/8, head dims
 // 64/80/96/128 (+256 and F32 on the reference kernel), f16/bf16, sliding
 // window, ALiBi, int8 KV. Tolerance: relative L2 2.5e-3 (f16), 1.5e-2 (bf16).
 // Skipped, with a message, when no GPU is present.
@@ -113,7 +113,7 @@ TEST_CASE("cuda attention: decode over head dims, GQA ratios and lengths") {
     LL_REQUIRE_GPU();
     for (DType dt : {DType::F16, DType::BF16}) {
         for (int hd : {64, 80, 96, 128}) {
-            for (int ratio : {1, 4, 8}) {
+            for (int ratio : {1, 2, 4, 7, 8}) {
                 CAPTURE(dt);
                 CAPTURE(hd);
                 CAPTURE(ratio);
@@ -125,6 +125,41 @@ TEST_CASE("cuda attention: decode over head dims, GQA ratios and lengths") {
                 check_attention(dt, c, 11u * hd + ratio);
             }
         }
+    }
+}
+
+// Enough requests (80 x 2 KV heads) that the launcher groups query heads
+// sharing a KV head into one block (2 for ratio 2, 4 for ratios 4 and 8; a
+// ratio of 7 stays one head per block), with int8 KV, ALiBi and a window.
+TEST_CASE("cuda attention: decode with query heads grouped per KV head") {
+    LL_REQUIRE_GPU();
+    std::mt19937 rng(9);
+    std::vector<int> lens{1, 2, 3000, 2100};
+    while (lens.size() < 80) lens.push_back(1 + int(rng() % 700));
+    for (DType dt : {DType::F16, DType::BF16}) {
+        for (int hd : {64, 128}) {
+            for (int ratio : {2, 4, 7, 8}) {
+                CAPTURE(dt);
+                CAPTURE(hd);
+                CAPTURE(ratio);
+                AttnCase c;
+                c.n_kv = 2;
+                c.n_head = 2 * ratio;
+                c.hd = hd;
+                c.reqs = decode_reqs(lens);
+                check_attention(dt, c, 50u * hd + ratio);
+            }
+        }
+        AttnCase c;
+        c.n_kv = 2;
+        c.n_head = 8;
+        c.reqs = decode_reqs(lens);
+        c.int8 = true;
+        check_attention(dt, c, 60);
+        c.int8 = false;
+        c.alibi = true;
+        c.window = 300;
+        check_attention(dt, c, 61);
     }
 }
 
