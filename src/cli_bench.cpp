@@ -5,6 +5,7 @@
 //   static-batch mode (--batch B[,B...] --input-len I --output-len O): B
 //     prompts at once; prefill and decode tokens/s like llama-batched-bench
 #include "bench_driver.h"
+#include "git_commit.h"
 #include "check.h"
 #include "cli.h"
 #include "cli_options.h"

@@ -1,4 +1,5 @@
 #include "http_bench_client.h"
+#include "git_commit.h"
 #include "check.h"
 #include "tokenizer.h"
 #include <httplib.h>

@@ -1,5 +1,6 @@
 // lightllm: parse the command line and dispatch to a subcommand.
 #include "check.h"
+#include "git_commit.h"
 #include "cli.h"
 #include <cstdio>
 
