@@ -23,7 +23,7 @@ struct EngineOptions {
     std::string kv_cache_dtype = "auto";  // auto | f16 | bf16 | int8
     int64_t max_total_tokens = 0;     // KV capacity in tokens; 0: from --mem-fraction
     float mem_fraction = 0.9f;        // of free memory after weights and workspace
-    int max_running_requests = 256;
+    int max_running_requests = 1024;  // as LightLLM's running_max_req_size (1000)
     int max_prefill_tokens = 8192;    // packed new tokens per step (chunked prefill size)
     int max_context = 0;              // 0: the model's max_position
     uint64_t dummy_seed = 0;
