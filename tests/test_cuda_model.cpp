@@ -11,6 +11,7 @@
 //     steps, CUDA f16 / bf16 logits against the CPU within 3e-2.
 // Skipped, with a message, when no GPU is present.
 #include "cuda_test_util.h"
+#include "fixture_reference.h"
 #include "model_runner.h"
 #include "temp_dir.h"
 #include "test_util.h"
@@ -48,98 +49,6 @@ std::vector<float> logits_of(ModelRunner& r, int row, const std::vector<int32_t>
     return r.forward_all_logits(s);
 }
 
-std::vector<float> prompt_logits(ModelRunner& r, const std::vector<int32_t>& prompt) {
-    int row = r.req_to_token().alloc_row();
-    REQUIRE(row >= 0);
-    std::vector<int32_t> slots;
-    REQUIRE(r.kv_pool().alloc(int64_t(prompt.size()), slots));
-    std::vector<float> out = logits_of(r, row, slots, 0, prompt);
-    r.kv_pool().free(slots);
-    r.req_to_token().free_row(row);
-    return out;
-}
-
-// Greedy continuation of `prompt` by n tokens through ModelRunner::step.
-std::vector<int32_t> greedy(ModelRunner& r, const std::vector<int32_t>& prompt, int n) {
-    int row = r.req_to_token().alloc_row();
-    REQUIRE(row >= 0);
-    std::vector<int32_t> slots, out, all = prompt;
-    REQUIRE(r.kv_pool().alloc(int64_t(prompt.size()) + n, slots));
-    SamplingParams params;
-    int cached = 0;
-    while (int(out.size()) < n) {
-        StepSeq s;
-        s.row = row;
-        s.n_cached = cached;
-        s.tokens = all.data() + cached;
-        s.n_new = int(all.size()) - cached;
-        s.slots = slots.data() + cached;
-        s.sample = true;
-        s.params = &params;
-        s.prompt = &prompt;
-        s.output = &out;
-        std::vector<SampledToken> t = r.step({s});
-        REQUIRE(t.size() == 1);
-        cached = int(all.size());
-        out.push_back(t[0].id);
-        all.push_back(t[0].id);
-    }
-    r.kv_pool().free(slots);
-    r.req_to_token().free_row(row);
-    return out;
-}
-
-// Greedy continuations of several prompts decoded together: one ragged
-// prefill step, then decode steps of all of them (a CUDA-graph bucket when the
-// runner uses graphs). Returns each prompt's tokens and chosen logprobs.
-struct BatchOut {
-    std::vector<std::vector<int32_t>> ids;
-    std::vector<std::vector<float>> logprobs;
-};
-BatchOut greedy_batch(ModelRunner& r, const std::vector<std::vector<int32_t>>& prompts, int n) {
-    size_t k = prompts.size();
-    std::vector<int> rows(k);
-    std::vector<std::vector<int32_t>> slots(k), all = prompts;
-    BatchOut out;
-    out.ids.resize(k);
-    out.logprobs.resize(k);
-    for (size_t i = 0; i < k; ++i) {
-        rows[i] = r.req_to_token().alloc_row();
-        REQUIRE(rows[i] >= 0);
-        REQUIRE(r.kv_pool().alloc(int64_t(prompts[i].size()) + n, slots[i]));
-    }
-    SamplingParams params;
-    std::vector<int> cached(k, 0);
-    for (int step = 0; step < n; ++step) {
-        std::vector<StepSeq> seqs(k);
-        for (size_t i = 0; i < k; ++i) {
-            StepSeq& s = seqs[i];
-            s.row = rows[i];
-            s.n_cached = cached[i];
-            s.tokens = all[i].data() + cached[i];
-            s.n_new = int(all[i].size()) - cached[i];
-            s.slots = slots[i].data() + cached[i];
-            s.sample = true;
-            s.params = &params;
-            s.prompt = &prompts[i];
-            s.output = &out.ids[i];
-        }
-        std::vector<SampledToken> t = r.step(seqs);
-        REQUIRE(t.size() == k);
-        for (size_t i = 0; i < k; ++i) {
-            cached[i] = int(all[i].size());
-            out.ids[i].push_back(t[i].id);
-            out.logprobs[i].push_back(t[i].logprob);
-            all[i].push_back(t[i].id);
-        }
-    }
-    for (size_t i = 0; i < k; ++i) {
-        r.kv_pool().free(slots[i]);
-        r.req_to_token().free_row(rows[i]);
-    }
-    return out;
-}
-
 std::vector<std::string> fixtures() {
     std::vector<std::string> out;
     for (const char* name : {"tiny-llama-gqa", "tiny-llama-mha-tied", "tiny-llama-rope-linear",
@@ -168,7 +77,7 @@ TEST_CASE("cuda model: tiny transformers fixtures, CUDA vs CPU logits and greedy
             std::vector<float> lc = prompt_logits(cpu, prompt);
             LL_CHECK_CLOSE(prompt_logits(f32, prompt), lc, 1e-4);
             LL_CHECK_CLOSE(prompt_logits(bf16, prompt), lc, 3e-2);
-            CHECK(greedy(f32, prompt, int(want.size())) == want);
+            CHECK(greedy_batch(f32, {prompt}, int(want.size())).ids[0] == want);
         }
     }
 }

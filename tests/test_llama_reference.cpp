@@ -8,37 +8,17 @@
 //     prompts one at a time and all together in one ragged batch;
 //   - chunked prefill (3 chunks with n_cached > 0) and token-by-token decode
 //     give the full prefill's logits (<= 1e-5 * scale).
-#include "model_runner.h"
-#include "test_util.h"
-#include <cmath>
+#include "fixture_reference.h"
 #include <doctest/doctest.h>
-#include <fstream>
-#include <nlohmann/json.hpp>
 
 using namespace lightllm;
+using namespace lightllm::testing;
 
 namespace {
 
 const char* kFixtures[] = {"tiny-llama-gqa",          "tiny-llama-mha-tied", "tiny-llama-rope-linear",
                            "tiny-llama-rope-dynamic", "tiny-llama3-rope",    "tiny-qwen2",
                            "tiny-mistral",            "tiny-baichuan"};
-
-struct Case {
-    std::vector<int32_t> prompt;
-    std::vector<std::vector<float>> logits;  // [len][n_vocab]
-    std::vector<int32_t> greedy;
-};
-
-std::vector<Case> load_cases(const std::string& dir) {
-    std::ifstream in(test_data(dir + "/reference.json"));
-    REQUIRE(in);
-    const nlohmann::json j = nlohmann::json::parse(in);
-    std::vector<Case> cases;
-    for (const auto& c : j["cases"])
-        cases.push_back({c["prompt"].get<std::vector<int32_t>>(), c["logits"].get<std::vector<std::vector<float>>>(),
-                         c["greedy"].get<std::vector<int32_t>>()});
-    return cases;
-}
 
 EngineOptions options(const std::string& dir) {
     EngineOptions o;
@@ -48,51 +28,6 @@ EngineOptions options(const std::string& dir) {
     o.max_running_requests = 4;
     o.max_prefill_tokens = 64;
     return o;
-}
-
-// A request's state against the runner: its table row and KV slots.
-struct Seq {
-    ModelRunner& runner;
-    int row;
-    std::vector<int32_t> tokens, slots;
-    explicit Seq(ModelRunner& r) : runner(r), row(r.req_to_token().alloc_row()) { REQUIRE(row >= 0); }
-    ~Seq() {
-        runner.kv_pool().free(slots);
-        runner.req_to_token().free_row(row);
-    }
-    // A StepSeq feeding `new_tokens` after what is cached.
-    StepSeq feed(const std::vector<int32_t>& new_tokens, bool sample) {
-        const size_t before = tokens.size();
-        tokens.insert(tokens.end(), new_tokens.begin(), new_tokens.end());
-        REQUIRE(runner.kv_pool().alloc(int64_t(new_tokens.size()), slots));
-        StepSeq s;
-        s.row = row;
-        s.n_cached = int32_t(before);
-        s.tokens = tokens.data() + before;
-        s.n_new = int32_t(new_tokens.size());
-        s.slots = slots.data() + before;
-        s.sample = sample;
-        return s;
-    }
-};
-
-double max_abs(const std::vector<float>& v) {
-    double m = 0.0;
-    for (float x : v) m = std::max(m, double(std::fabs(x)));
-    return m;
-}
-
-double max_diff(const std::vector<float>& a, const std::vector<float>& b) {
-    REQUIRE(a.size() == b.size());
-    double m = 0.0;
-    for (size_t i = 0; i < a.size(); ++i) m = std::max(m, double(std::fabs(a[i] - b[i])));
-    return m;
-}
-
-std::vector<float> flatten(const std::vector<std::vector<float>>& rows) {
-    std::vector<float> v;
-    for (const auto& r : rows) v.insert(v.end(), r.begin(), r.end());
-    return v;
 }
 
 }  // namespace

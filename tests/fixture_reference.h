@@ -1,0 +1,145 @@
+// Helpers shared by the tests that run the transformers-made fixtures
+// (tests/data/tiny-*/: weights + reference.json, written by the scripts under
+// tests/reference/) through ModelRunner, on the CPU or the CUDA backend:
+// reading reference.json, feeding a request's tokens into the KV cache,
+// prompt logits, greedy decoding of several prompts together, and the error
+// measures the reference tests compare logits with.
+#pragma once
+
+#include "model_runner.h"
+#include "test_util.h"
+#include <algorithm>
+#include <cmath>
+#include <doctest/doctest.h>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace lightllm::testing {
+
+// One case of a fixture's reference.json: a prompt, transformers' logits at
+// each of its positions and its greedy continuation.
+struct Case {
+    std::vector<int32_t> prompt;
+    std::vector<std::vector<float>> logits;  // [len][n_vocab]
+    std::vector<int32_t> greedy;
+};
+
+// The cases of the fixture tests/data/<dir>/reference.json.
+inline std::vector<Case> load_cases(const std::string& dir) {
+    std::ifstream in(test_data(dir + "/reference.json"));
+    REQUIRE(in);
+    const nlohmann::json j = nlohmann::json::parse(in);
+    std::vector<Case> cases;
+    for (const auto& c : j["cases"])
+        cases.push_back({c["prompt"].get<std::vector<int32_t>>(), c["logits"].get<std::vector<std::vector<float>>>(),
+                         c["greedy"].get<std::vector<int32_t>>()});
+    return cases;
+}
+
+// A request's state against the runner: its table row and KV slots, given
+// back when it goes out of scope.
+struct Seq {
+    ModelRunner& runner;
+    int row;
+    std::vector<int32_t> tokens, slots;
+    explicit Seq(ModelRunner& r) : runner(r), row(r.req_to_token().alloc_row()) { REQUIRE(row >= 0); }
+    ~Seq() {
+        runner.kv_pool().free(slots);
+        runner.req_to_token().free_row(row);
+    }
+    // A StepSeq feeding `new_tokens` after what is cached.
+    StepSeq feed(const std::vector<int32_t>& new_tokens, bool sample) {
+        const size_t before = tokens.size();
+        tokens.insert(tokens.end(), new_tokens.begin(), new_tokens.end());
+        REQUIRE(runner.kv_pool().alloc(int64_t(new_tokens.size()), slots));
+        StepSeq s;
+        s.row = row;
+        s.n_cached = int32_t(before);
+        s.tokens = tokens.data() + before;
+        s.n_new = int32_t(new_tokens.size());
+        s.slots = slots.data() + before;
+        s.sample = sample;
+        return s;
+    }
+};
+
+inline double max_abs(const std::vector<float>& v) {
+    double m = 0.0;
+    for (float x : v) m = std::max(m, double(std::fabs(x)));
+    return m;
+}
+
+inline double max_diff(const std::vector<float>& a, const std::vector<float>& b) {
+    REQUIRE(a.size() == b.size());
+    double m = 0.0;
+    for (size_t i = 0; i < a.size(); ++i) m = std::max(m, double(std::fabs(a[i] - b[i])));
+    return m;
+}
+
+// Rows [len][n_vocab] laid end to end, as forward_all_logits returns them.
+inline std::vector<float> flatten(const std::vector<std::vector<float>>& rows) {
+    std::vector<float> v;
+    for (const auto& r : rows) v.insert(v.end(), r.begin(), r.end());
+    return v;
+}
+
+// Logits [len * n_vocab] at every position of `prompt`, run as a fresh request.
+inline std::vector<float> prompt_logits(ModelRunner& r, const std::vector<int32_t>& prompt) {
+    Seq s(r);
+    return r.forward_all_logits(s.feed(prompt, false));
+}
+
+// Greedy continuations of `prompts` by n tokens, all in the same steps: one
+// ragged prefill, then decode steps of all of them (a CUDA-graph bucket when
+// the runner uses graphs). Each prompt's tokens and their chosen logprobs.
+struct BatchOut {
+    std::vector<std::vector<int32_t>> ids;
+    std::vector<std::vector<float>> logprobs;
+};
+inline BatchOut greedy_batch(ModelRunner& r, const std::vector<std::vector<int32_t>>& prompts, int n) {
+    const size_t k = prompts.size();
+    std::vector<int> rows(k);
+    std::vector<std::vector<int32_t>> slots(k), all = prompts;
+    BatchOut out;
+    out.ids.resize(k);
+    out.logprobs.resize(k);
+    for (size_t i = 0; i < k; ++i) {
+        rows[i] = r.req_to_token().alloc_row();
+        REQUIRE(rows[i] >= 0);
+        REQUIRE(r.kv_pool().alloc(int64_t(prompts[i].size()) + n, slots[i]));
+    }
+    SamplingParams params;
+    std::vector<int> cached(k, 0);
+    for (int step = 0; step < n; ++step) {
+        std::vector<StepSeq> seqs(k);
+        for (size_t i = 0; i < k; ++i) {
+            StepSeq& s = seqs[i];
+            s.row = rows[i];
+            s.n_cached = cached[i];
+            s.tokens = all[i].data() + cached[i];
+            s.n_new = int(all[i].size()) - cached[i];
+            s.slots = slots[i].data() + cached[i];
+            s.sample = true;
+            s.params = &params;
+            s.prompt = &prompts[i];
+            s.output = &out.ids[i];
+        }
+        const std::vector<SampledToken> t = r.step(seqs);
+        REQUIRE(t.size() == k);
+        for (size_t i = 0; i < k; ++i) {
+            cached[i] = int(all[i].size());
+            out.ids[i].push_back(t[i].id);
+            out.logprobs[i].push_back(t[i].logprob);
+            all[i].push_back(t[i].id);
+        }
+    }
+    for (size_t i = 0; i < k; ++i) {
+        r.kv_pool().free(slots[i]);
+        r.req_to_token().free_row(rows[i]);
+    }
+    return out;
+}
+
+}  // namespace lightllm::testing
