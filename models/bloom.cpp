@@ -17,6 +17,7 @@
 // ignores; the slopes follow build_alibi_tensor for any head count.
 #include "bloom.h"
 #include "fused_qkv.h"
+#include "model_common.h"
 #include <cmath>
 #include <string>
 #include <vector>
@@ -35,9 +36,7 @@ struct BloomWorkspace {
     Tensor proj;        // [T, n_embd] dense or dense_4h_to_h output
     Tensor up;          // [T, n_ff]
     Tensor act;         // [T, n_ff]
-    Tensor last;        // [L, n_embd] final-normed rows that need logits
-    Tensor logits;      // [L, n_vocab] compute dtype
-    Tensor logits_f32;  // [L, n_vocab] F32
+    LogitsWorkspace out;  // the logits tail's [L, ..] buffers
 };
 
 class BloomModel : public Model {
@@ -198,16 +197,16 @@ size_t BloomModel::workspace_bytes(int max_tokens, int max_logits) const {
 }
 
 void BloomModel::free_workspace() {
-    for (Tensor* t : {&ws_.x, &ws_.h, &ws_.qkv, &ws_.q, &ws_.attn, &ws_.proj, &ws_.up, &ws_.act, &ws_.last,
-                      &ws_.logits, &ws_.logits_f32})
+    for (Tensor* t : {&ws_.x, &ws_.h, &ws_.qkv, &ws_.q, &ws_.attn, &ws_.proj, &ws_.up, &ws_.act})
         if (!t->empty()) be_.free(*t);
+    free_logits_workspace(be_, ws_.out);
 }
 
 void BloomModel::reserve(int max_tokens, int max_logits) {
     free_workspace();
     const ModelConfig& c = cfg_;
     const DType dt = be_.compute_dtype();
-    const int64_t T = max_tokens, L = max_logits, QD = int64_t(c.n_head) * c.head_dim;
+    const int64_t T = max_tokens, QD = int64_t(c.n_head) * c.head_dim;
     ws_.x = be_.alloc(dt, {T, c.n_embd});
     ws_.h = be_.alloc(dt, {T, c.n_embd});
     ws_.qkv = be_.alloc(dt, {T, 3 * QD});
@@ -216,9 +215,7 @@ void BloomModel::reserve(int max_tokens, int max_logits) {
     ws_.proj = be_.alloc(dt, {T, c.n_embd});
     ws_.up = be_.alloc(dt, {T, c.n_ff});
     ws_.act = be_.alloc(dt, {T, c.n_ff});
-    ws_.last = be_.alloc(dt, {L, c.n_embd});
-    ws_.logits = be_.alloc(dt, {L, c.n_vocab});
-    ws_.logits_f32 = be_.alloc(DType::F32, {L, c.n_vocab});
+    ws_.out = alloc_logits_workspace(be_, c, max_logits);
     max_tokens_ = max_tokens;
     max_logits_ = max_logits;
 }
@@ -263,14 +260,9 @@ Tensor BloomModel::forward(const Batch& batch, TokenKvPool& kv) {
     be_.layer_norm(x, w_.output_norm, w_.output_norm_b, h, eps);
     dump("output_norm", -1, h);
 
-    Tensor last = ws_.last.slice_rows(0, n_out), logits = ws_.logits.slice_rows(0, n_out);
-    Tensor logits_f32 = ws_.logits_f32.slice_rows(0, n_out);
-    if (n_out == 0) return logits_f32;
-    be_.gather_rows(h, batch.logit_rows, last);
-    be_.linear(last, w_.lm_head, Tensor(), logits);
-    be_.to_f32(logits, logits_f32);
-    dump("logits", -1, logits_f32);
-    return logits_f32;
+    const Tensor logits = compute_logits(be_, h, batch, w_.lm_head, ws_.out);  // [n_out, n_vocab] F32
+    if (n_out > 0) dump("logits", -1, logits);
+    return logits;
 }
 
 }  // namespace

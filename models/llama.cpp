@@ -14,6 +14,7 @@
 // Baichuan2 (model_type baichuan with its 125696-token vocabulary) has a
 // "NormHead": each lm_head row is divided by its L2 norm; done at load.
 #include "llama.h"
+#include "model_common.h"
 #include "rope.h"
 #include <cmath>
 #include <string>
@@ -33,9 +34,7 @@ struct LlamaWorkspace {
     Tensor proj;        // [T, n_embd] o_proj or down_proj output
     Tensor gate_up;     // [T, 2 n_ff]
     Tensor act;         // [T, n_ff]
-    Tensor last;        // [L, n_embd] final-normed rows that need logits
-    Tensor logits;      // [L, n_vocab] compute dtype
-    Tensor logits_f32;  // [L, n_vocab] F32
+    LogitsWorkspace out;  // the logits tail's [L, ..] buffers
 };
 
 class LlamaModel : public Model {
@@ -211,16 +210,16 @@ size_t LlamaModel::workspace_bytes(int max_tokens, int max_logits) const {
 }
 
 void LlamaModel::free_workspace() {
-    for (Tensor* t : {&ws_.x, &ws_.h, &ws_.qkv, &ws_.q, &ws_.attn, &ws_.proj, &ws_.gate_up, &ws_.act, &ws_.last,
-                      &ws_.logits, &ws_.logits_f32})
+    for (Tensor* t : {&ws_.x, &ws_.h, &ws_.qkv, &ws_.q, &ws_.attn, &ws_.proj, &ws_.gate_up, &ws_.act})
         if (!t->empty()) be_.free(*t);
+    free_logits_workspace(be_, ws_.out);
 }
 
 void LlamaModel::reserve(int max_tokens, int max_logits) {
     free_workspace();
     const ModelConfig& c = cfg_;
     const DType dt = be_.compute_dtype();
-    const int64_t T = max_tokens, L = max_logits, QD = int64_t(c.n_head) * c.head_dim;
+    const int64_t T = max_tokens, QD = int64_t(c.n_head) * c.head_dim;
     ws_.x = be_.alloc(dt, {T, c.n_embd});
     ws_.h = be_.alloc(dt, {T, c.n_embd});
     ws_.qkv = be_.alloc(dt, {T, qkv_rows(c)});
@@ -229,9 +228,7 @@ void LlamaModel::reserve(int max_tokens, int max_logits) {
     ws_.proj = be_.alloc(dt, {T, c.n_embd});
     ws_.gate_up = be_.alloc(dt, {T, 2 * int64_t(c.n_ff)});
     ws_.act = be_.alloc(dt, {T, c.n_ff});
-    ws_.last = be_.alloc(dt, {L, c.n_embd});
-    ws_.logits = be_.alloc(dt, {L, c.n_vocab});
-    ws_.logits_f32 = be_.alloc(DType::F32, {L, c.n_vocab});
+    ws_.out = alloc_logits_workspace(be_, c, max_logits);
     max_tokens_ = max_tokens;
     max_logits_ = max_logits;
 }
@@ -277,14 +274,9 @@ Tensor LlamaModel::forward(const Batch& batch, TokenKvPool& kv) {
     be_.add_rms_norm(x, proj, w_.output_norm, h, eps);  // x += last mlp output
     dump("output_norm", -1, h);
 
-    Tensor last = ws_.last.slice_rows(0, n_out), logits = ws_.logits.slice_rows(0, n_out);
-    Tensor logits_f32 = ws_.logits_f32.slice_rows(0, n_out);
-    if (n_out == 0) return logits_f32;
-    be_.gather_rows(h, batch.logit_rows, last);
-    be_.linear(last, w_.lm_head, none, logits);
-    be_.to_f32(logits, logits_f32);
-    dump("logits", -1, logits_f32);
-    return logits_f32;
+    const Tensor logits = compute_logits(be_, h, batch, w_.lm_head, ws_.out);  // [n_out, n_vocab] F32
+    if (n_out > 0) dump("logits", -1, logits);
+    return logits;
 }
 
 }  // namespace

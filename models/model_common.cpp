@@ -1,0 +1,33 @@
+// The logits tail shared by the architectures.
+#include "model_common.h"
+
+namespace lightllm {
+
+LogitsWorkspace alloc_logits_workspace(Backend& be, const ModelConfig& c, int max_logits) {
+    const DType dt = be.compute_dtype();
+    const int64_t L = max_logits;
+    LogitsWorkspace ws;
+    ws.last = be.alloc(dt, {L, c.n_embd});
+    ws.logits = be.alloc(dt, {L, c.n_vocab});
+    ws.logits_f32 = be.alloc(DType::F32, {L, c.n_vocab});
+    return ws;
+}
+
+void free_logits_workspace(Backend& be, LogitsWorkspace& ws) {
+    for (Tensor* t : {&ws.last, &ws.logits, &ws.logits_f32})
+        if (!t->empty()) be.free(*t);
+}
+
+Tensor compute_logits(Backend& be, const Tensor& h, const Batch& batch, const Tensor& lm_head,
+                      const LogitsWorkspace& ws) {
+    const int n_out = batch.n_logits;
+    Tensor last = ws.last.slice_rows(0, n_out), logits = ws.logits.slice_rows(0, n_out);
+    Tensor logits_f32 = ws.logits_f32.slice_rows(0, n_out);
+    if (n_out == 0) return logits_f32;
+    be.gather_rows(h, batch.logit_rows, last);
+    be.linear(last, lm_head, Tensor(), logits);
+    be.to_f32(logits, logits_f32);
+    return logits_f32;
+}
+
+}  // namespace lightllm
