@@ -12,6 +12,7 @@
 #include <cmath>
 #include <doctest/doctest.h>
 #include <fstream>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -83,6 +84,86 @@ inline std::vector<float> flatten(const std::vector<std::vector<float>>& rows) {
     std::vector<float> v;
     for (const auto& r : rows) v.insert(v.end(), r.begin(), r.end());
     return v;
+}
+
+// max |ours - transformers'| / max |transformers'| of the logits at every
+// prompt position, each case run as a fresh request.
+inline double worst_logit_error(ModelRunner& runner, const std::vector<Case>& cases) {
+    double worst = 0.0;
+    for (const Case& c : cases) {
+        Seq s(runner);
+        const std::vector<float> got = runner.forward_all_logits(s.feed(c.prompt, false));
+        const std::vector<float> want = flatten(c.logits);
+        worst = std::max(worst, max_diff(got, want) / max_abs(want));
+    }
+    return worst;
+}
+
+// Checks that the greedy continuation of every case equals transformers',
+// decoding the prompts one at a time and all together in one ragged batch.
+inline void check_greedy_alone_and_batched(ModelRunner& runner, const std::vector<Case>& cases) {
+    // One request at a time.
+    for (const Case& c : cases) {
+        Seq s(runner);
+        std::vector<int32_t> out;
+        std::vector<int32_t> next = c.prompt;
+        while (out.size() < c.greedy.size()) {
+            const std::vector<SampledToken> t = runner.step({s.feed(next, true)});
+            REQUIRE(t.size() == 1);
+            out.push_back(t[0].id);
+            next = {t[0].id};
+        }
+        CHECK(out == c.greedy);
+    }
+    // All prompts in one ragged batch, then decoding together.
+    std::vector<std::unique_ptr<Seq>> seqs;
+    std::vector<std::vector<int32_t>> outs(cases.size()), next(cases.size());
+    for (size_t i = 0; i < cases.size(); ++i) {
+        seqs.push_back(std::make_unique<Seq>(runner));
+        next[i] = cases[i].prompt;
+    }
+    for (size_t k = 0; k < cases[0].greedy.size(); ++k) {
+        std::vector<StepSeq> step;
+        for (size_t i = 0; i < cases.size(); ++i) step.push_back(seqs[i]->feed(next[i], true));
+        const std::vector<SampledToken> t = runner.step(step);
+        REQUIRE(t.size() == cases.size());
+        for (size_t i = 0; i < cases.size(); ++i) {
+            outs[i].push_back(t[i].id);
+            next[i] = {t[i].id};
+        }
+    }
+    for (size_t i = 0; i < cases.size(); ++i) CHECK(outs[i] == cases[i].greedy);
+}
+
+// Checks that chunked prefill (3 chunks with n_cached > 0) and token-by-token
+// decode of c.prompt give the full prefill's logits within 1e-5 * their scale.
+inline void check_chunked_prefill(ModelRunner& runner, const Case& c) {
+    const size_t n = c.prompt.size();
+    std::vector<float> full;
+    {
+        Seq s(runner);
+        full = runner.forward_all_logits(s.feed(c.prompt, false));
+    }
+    const double scale = max_abs(full);
+    std::vector<float> chunked, one_by_one;
+    {
+        Seq s(runner);
+        const size_t cuts[] = {0, n / 3, n / 2 + 1, n};
+        for (int k = 0; k < 3; ++k) {
+            const std::vector<int32_t> part(c.prompt.begin() + long(cuts[k]), c.prompt.begin() + long(cuts[k + 1]));
+            const std::vector<float> l = runner.forward_all_logits(s.feed(part, false));
+            chunked.insert(chunked.end(), l.begin(), l.end());
+        }
+    }
+    {
+        Seq s(runner);
+        for (size_t p = 0; p < n; ++p) {
+            const std::vector<float> l = runner.forward_all_logits(s.feed({c.prompt[p]}, false));
+            one_by_one.insert(one_by_one.end(), l.begin(), l.end());
+        }
+    }
+    CHECK(max_diff(chunked, full) <= 1e-5 * scale);
+    CHECK(max_diff(one_by_one, full) <= 1e-5 * scale);
 }
 
 // Logits [len * n_vocab] at every position of `prompt`, run as a fresh request.
