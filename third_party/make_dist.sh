@@ -7,6 +7,7 @@
 #   dist/bin/lib -> ../lib   (lightllm's RPATH is $ORIGIN/lib)
 #   dist/share/lightllm/presets   dummy-weight presets (found next to the binary)
 #   dist/tests/data               fixtures for the test binary
+#   dist/shared/data              ../shared/data (tokenizer cases), when present
 #   dist/bench/device_run.sh      the device run (tests + benchmarks)
 # Usage: third_party/make_dist.sh BUILD_DIR OUT_DIR
 set -euo pipefail
@@ -36,5 +37,9 @@ done
 
 cp -r "$root/models/presets" "$out/share/lightllm/presets"
 cp -r "$root/tests/data" "$out/tests/data"
+if [ -d "$root/../shared/data" ]; then
+    mkdir -p "$out/shared"
+    cp -r "$root/../shared/data" "$out/shared/data"
+fi
 cp "$root/bench/device_run.sh" "$out/bench/"
 echo "make_dist: $out ($(du -sh "$out" | cut -f1)); bundled libraries: $(ls "$out/lib" | tr '\n' ' ')"
