@@ -156,17 +156,8 @@ const Tokenizer& Pipeline::tokenizer() const {
 std::string Pipeline::device_name() const { return impl_->device; }
 
 PipelineStats Pipeline::stats() const {
-    RouterStats r = impl_->engine->stats();
-    PipelineStats s;
-    s.kv_capacity_tokens = r.kv_capacity_tokens;
-    s.kv_used_tokens = r.kv_used_tokens;
-    s.kv_peak_tokens = r.kv_peak_tokens;
-    s.n_waiting = r.n_waiting + int(impl_->q_in.size());
-    s.n_running = r.n_running;
-    s.n_pauses = r.n_pauses;
-    s.n_finished = r.n_finished;
-    s.prompt_tokens_total = r.prompt_tokens_total;
-    s.generated_tokens_total = r.generated_tokens_total;
+    PipelineStats s = impl_->engine->stats();
+    s.n_waiting += int(impl_->q_in.size());
     return s;
 }
 

@@ -7,6 +7,7 @@
 // engine step.
 #pragma once
 #include "request.h"
+#include "router_stats.h"
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -42,18 +43,9 @@ private:
     std::atomic<bool> cancelled_{false};
 };
 
-// Live numbers, for /metrics and bench.
-struct PipelineStats {
-    int64_t kv_capacity_tokens = 0;
-    int64_t kv_used_tokens = 0;
-    int64_t kv_peak_tokens = 0;
-    int n_waiting = 0;
-    int n_running = 0;
-    int64_t n_pauses = 0;
-    int64_t n_finished = 0;
-    int64_t prompt_tokens_total = 0;
-    int64_t generated_tokens_total = 0;
-};
+// Live numbers, for /metrics and bench: the router's, with n_waiting also
+// counting requests not yet through the tokenizer thread.
+using PipelineStats = RouterStats;
 
 class Pipeline {
 public:

@@ -21,6 +21,7 @@
 // by running requests are exactly the used ones.
 #pragma once
 #include "admission.h"
+#include "router_stats.h"
 #include "request_state.h"
 #include "step_engine.h"
 #include <deque>
@@ -39,19 +40,6 @@ struct RouterOptions {
     float expected_output_fraction = 1.0f;
 };
 
-struct RouterStats {
-    int n_waiting = 0;
-    int n_running = 0;
-    int64_t kv_capacity_tokens = 0;
-    int64_t kv_used_tokens = 0;
-    int64_t kv_peak_tokens = 0;
-    int64_t n_pauses = 0;
-    int64_t n_finished = 0;
-    int64_t n_steps = 0;
-    int64_t n_kv_stalls = 0;            // prefill chunks that found the pool short (only with an output estimate)
-    int64_t prompt_tokens_total = 0;    // of requests admitted for the first time
-    int64_t generated_tokens_total = 0;
-};
 
 class Router {
 public:

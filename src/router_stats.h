@@ -1,0 +1,24 @@
+// RouterStats: the live numbers of the router + engine thread (KV use, queue
+// lengths, pauses, token totals). The pipeline reports the same struct
+// (PipelineStats), adding requests still waiting for the tokenizer thread to
+// n_waiting; /metrics and bench read it.
+#pragma once
+#include <cstdint>
+
+namespace lightllm {
+
+struct RouterStats {
+    int n_waiting = 0;
+    int n_running = 0;
+    int64_t kv_capacity_tokens = 0;
+    int64_t kv_used_tokens = 0;
+    int64_t kv_peak_tokens = 0;
+    int64_t n_pauses = 0;
+    int64_t n_finished = 0;
+    int64_t n_steps = 0;
+    int64_t n_kv_stalls = 0;            // prefill chunks that found the pool short (only with an output estimate)
+    int64_t prompt_tokens_total = 0;    // of requests admitted for the first time
+    int64_t generated_tokens_total = 0;
+};
+
+}  // namespace lightllm
