@@ -3,7 +3,11 @@
 # (the same pipeline and router as generate and serve), from a `make dist`
 # folder. Each run's --json report lands in $OUT, named after the case.
 # Usage on the GPU machine, from the repository root:
-#   bench/gpu_bench.sh [DIST_DIR] [CASE...]     cases: static prefill sharegpt int8 int8static (default: all)
+#   bench/gpu_bench.sh [DIST_DIR] [CASE...]
+#   cases: static prefill sharegpt int8 int8static (default: all), and
+#   profile (the static and ShareGPT runs again with --profile-ops: GPU time
+#   per op kind, decode without CUDA graphs; the table is in the log).
+# Every run also writes its per-step log (--step-log) next to its JSON.
 # Needs bench/data/sharegpt_sample.jsonl (python3 bench/make_sharegpt_sample.py).
 set -uo pipefail
 dist=$(cd "${1:-dist}" && pwd)
@@ -18,9 +22,9 @@ run() {  # run NAME ARGS...: one bench, its table on the console, JSON + log in 
     local name=$1
     shift
     echo "== $name: lightllm bench $*"
-    timeout 300 "$ll" bench "$@" --json "$out/$name.json" > "$out/$name.log" 2>&1
+    timeout 300 "$ll" bench "$@" --json "$out/$name.json" --step-log "$out/$name.steps.jsonl" > "$out/$name.log" 2>&1
     local rc=$?
-    grep -v '^\s*$' "$out/$name.log" | tail -n 30
+    grep -v '^\s*$' "$out/$name.log" | tail -n 45
     [ $rc -eq 0 ] || echo "!! $name failed with exit code $rc"
 }
 for c in $cases; do
@@ -38,6 +42,16 @@ for c in $cases; do
                 --dataset-name jsonl --dataset-path bench/data/sharegpt_sample.jsonl --num-prompts 1000 \
                 --seed 0 --ignore-eos --request-rate inf --max-running-requests $mr
         done ;;
+    sharegpt1024)
+        run llama3_8b_bf16_sharegpt1000_mr1024 --model llama-3-8b --load-format dummy --device cuda --dtype bf16 \
+            --dataset-name jsonl --dataset-path bench/data/sharegpt_sample.jsonl --num-prompts 1000 \
+            --seed 0 --ignore-eos --request-rate inf --max-running-requests 1024 ;;
+    profile)
+        run profile_llama2_7b_f16_static --model llama-2-7b --load-format dummy --device cuda --dtype f16 \
+            --batch 1,64 --input-len 128 --output-len 128 --profile-ops
+        run profile_llama3_8b_bf16_sharegpt1000_mr1024 --model llama-3-8b --load-format dummy --device cuda \
+            --dtype bf16 --dataset-name jsonl --dataset-path bench/data/sharegpt_sample.jsonl --num-prompts 1000 \
+            --seed 0 --ignore-eos --request-rate inf --max-running-requests 1024 --profile-ops ;;
     int8)
         for kv in f16 int8; do
             run llama2_7b_kv_${kv}_random512 --model llama-2-7b --load-format dummy --device cuda --dtype f16 \

@@ -74,6 +74,10 @@ public:
     // Bytes still free on the device (host RAM for the CPU backend).
     virtual size_t free_memory() const = 0;
     virtual void synchronize() = 0;
+    // `--profile-ops`: time every op from now on and print the table per op
+    // kind to stderr when the backend is destroyed. False when this backend
+    // cannot (the CPU backend).
+    virtual bool enable_op_profile() { return false; }
 
     // ---- ops ----
     // out[i, :] = table[ids[i], :]                        ids [n] I32, table [n_vocab, d]

@@ -26,6 +26,9 @@ void add_engine_flags(CLI::App& cmd, EngineFlags& f) {
         ->capture_default_str();
     cmd.add_option("--max-context", e.max_context, "Tokens one request may reach (0: the model's)")->capture_default_str();
     cmd.add_option("--seed-weights", e.dummy_seed, "Seed of --load-format dummy weights")->capture_default_str();
+    cmd.add_flag("--profile-ops", e.profile_ops,
+                 "Time every GPU op; print GPU time per op kind to stderr at exit (decode runs without CUDA graphs)");
+    cmd.add_option("--step-log", f.pipeline.step_log, "Write one JSON line per engine step to this file");
     cmd.add_option("--max-wait-steps", f.pipeline.max_wait_steps,
                    "Decode steps the running batch may take before waiting requests get a prefill")
         ->capture_default_str();

@@ -3,9 +3,11 @@
 #include "cuda_backend.h"
 #include "backend_registry.h"
 #include "cuda_check.h"
+#include "cuda_op_profile.h"
 #include "kernels.h"
 #include <algorithm>
 #include <cstring>
+#include <fmt/format.h>
 
 namespace lightllm {
 
@@ -32,6 +34,11 @@ CudaBackend::CudaBackend(int device_index, DType compute_dtype) : device_(device
 
 CudaBackend::~CudaBackend() {
     cudaStreamSynchronize(stream_);
+    if (profile_) {
+        fmt::print(stderr, "lightllm: GPU time per op (--profile-ops; decode steps ran without CUDA graphs)\n{}",
+                   profile_->report());
+        profile_.reset();
+    }
     for (void* p : retired_) cudaFree(p);
     cudaFree(decode_ws_);
     cudaFree(staging_);
@@ -67,8 +74,10 @@ void CudaBackend::upload(Tensor& dst, const void* src, DType src_dtype) {
     LL_CHECK(dst.device == Device::CUDA && dst.data, "upload into a non-CUDA or empty tensor");
     int64_t n = dst.numel();
     if (src_dtype == dst.dtype) {
-        CUDA_CHECK(cudaMemcpyAsync(dst.data, src, dst.nbytes(), cudaMemcpyHostToDevice, stream_));
-        CUDA_CHECK(cudaStreamSynchronize(stream_));
+        timed("upload", [&] {
+            CUDA_CHECK(cudaMemcpyAsync(dst.data, src, dst.nbytes(), cudaMemcpyHostToDevice, stream_));
+        });
+        synchronize();
         return;
     }
     auto is_float = [](DType t) { return t == DType::F32 || t == DType::F16 || t == DType::BF16; };
@@ -91,13 +100,13 @@ void CudaBackend::upload(Tensor& dst, const void* src, DType src_dtype) {
 }
 
 void CudaBackend::upload_async(Tensor& dst, const void* src) {
-    CUDA_CHECK(cudaMemcpyAsync(dst.data, src, dst.nbytes(), cudaMemcpyHostToDevice, stream_));
+    timed("upload", [&] { CUDA_CHECK(cudaMemcpyAsync(dst.data, src, dst.nbytes(), cudaMemcpyHostToDevice, stream_)); });
 }
 
 void CudaBackend::download(const Tensor& src, void* dst) {
     LL_CHECK(src.device == Device::CUDA, "download from a non-CUDA tensor");
-    CUDA_CHECK(cudaMemcpyAsync(dst, src.data, src.nbytes(), cudaMemcpyDeviceToHost, stream_));
-    CUDA_CHECK(cudaStreamSynchronize(stream_));
+    timed("download", [&] { CUDA_CHECK(cudaMemcpyAsync(dst, src.data, src.nbytes(), cudaMemcpyDeviceToHost, stream_)); });
+    synchronize();
 }
 
 void CudaBackend::fill_random(Tensor& t, uint64_t seed, float stddev) { gpu::fill_random(t, seed, stddev, stream_); }
@@ -108,7 +117,26 @@ size_t CudaBackend::free_memory() const {
     return free_b;
 }
 
-void CudaBackend::synchronize() { CUDA_CHECK(cudaStreamSynchronize(stream_)); }
+void CudaBackend::synchronize() {
+    CUDA_CHECK(cudaStreamSynchronize(stream_));
+    if (profile_) profile_->collect();
+}
+
+bool CudaBackend::enable_op_profile() {
+    if (!profile_) profile_ = std::make_unique<CudaOpProfile>(stream_);
+    return true;
+}
+
+template <typename F>
+void CudaBackend::timed(const char* kind, F&& queue_op) {
+    if (!profile_) {
+        queue_op();
+        return;
+    }
+    profile_->begin(kind);
+    queue_op();
+    profile_->end();
+}
 
 void* CudaBackend::decode_workspace(size_t bytes) {
     if (bytes <= decode_ws_bytes_) return decode_ws_;
@@ -122,56 +150,62 @@ void* CudaBackend::decode_workspace(size_t bytes) {
 // ---- ops ----
 
 void CudaBackend::embedding(const Tensor& ids, const Tensor& table, Tensor& out) {
-    gpu::embedding(ids, table, out, stream_);
+    timed("embedding", [&] { gpu::embedding(ids, table, out, stream_); });
 }
 void CudaBackend::rms_norm(const Tensor& x, const Tensor& w, Tensor& out, float eps) {
-    gpu::rms_norm(x, w, out, eps, stream_);
+    timed("rms_norm", [&] { gpu::rms_norm(x, w, out, eps, stream_); });
 }
 void CudaBackend::add_rms_norm(Tensor& residual, const Tensor& delta, const Tensor& w, Tensor& out, float eps) {
-    gpu::add_rms_norm(residual, delta, w, out, eps, stream_);
+    timed("add_rms_norm", [&] { gpu::add_rms_norm(residual, delta, w, out, eps, stream_); });
 }
 void CudaBackend::layer_norm(const Tensor& x, const Tensor& w, const Tensor& b, Tensor& out, float eps) {
-    gpu::layer_norm(x, w, b, out, eps, stream_);
+    timed("layer_norm", [&] { gpu::layer_norm(x, w, b, out, eps, stream_); });
 }
 void CudaBackend::linear(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& out) {
-    linear_->run(x, w, bias, out, stream_);
+    timed(linear_kind(x.rows()), [&] { linear_->run(x, w, bias, out, stream_); });
 }
 void CudaBackend::rope_store_kv(const Tensor& qkv, const Tensor& positions, const Tensor& inv_freq,
                                 const HeadShape& heads, const Tensor& slots, KvLayer& kv, Tensor& q_out) {
-    gpu::rope_store_kv(qkv, positions, inv_freq, heads, slots, kv, q_out, stream_);
+    timed("rope_store_kv", [&] { gpu::rope_store_kv(qkv, positions, inv_freq, heads, slots, kv, q_out, stream_); });
 }
 
 void CudaBackend::attention(const Tensor& q, const KvLayer& kv, const AttentionBatch& batch, const HeadShape& heads,
                             const AttentionParams& params, Tensor& out) {
     if (!gpu::attention_fast_path(q.dtype, heads.head_dim)) {
-        gpu::reference_attention(q, kv, batch, heads, params, out, stream_);
+        timed("attention reference", [&] { gpu::reference_attention(q, kv, batch, heads, params, out, stream_); });
     } else if (batch.max_q_len <= 1) {
         int n_splits = gpu::decode_attention_splits(batch.n_reqs, heads.n_head, sm_count_);
         size_t bytes = gpu::decode_attention_workspace_bytes(batch.n_reqs, heads.n_head, heads.head_dim, n_splits);
         void* ws = bytes > 0 ? decode_workspace(bytes) : nullptr;
-        gpu::decode_attention(q, kv, batch, heads, params, out, ws, n_splits, stream_);
+        timed("attention decode", [&] { gpu::decode_attention(q, kv, batch, heads, params, out, ws, n_splits, stream_); });
     } else {
-        gpu::prefill_attention(q, kv, batch, heads, params, out, stream_);
+        timed("attention prefill", [&] { gpu::prefill_attention(q, kv, batch, heads, params, out, stream_); });
     }
 }
 
-void CudaBackend::silu_mul(const Tensor& gate_up, Tensor& out) { gpu::silu_mul(gate_up, out, stream_); }
-void CudaBackend::gelu(const Tensor& x, Tensor& out) { gpu::gelu(x, out, stream_); }
-void CudaBackend::add(const Tensor& a, const Tensor& b, Tensor& out) { gpu::add(a, b, out, stream_); }
+void CudaBackend::silu_mul(const Tensor& gate_up, Tensor& out) {
+    timed("silu_mul", [&] { gpu::silu_mul(gate_up, out, stream_); });
+}
+void CudaBackend::gelu(const Tensor& x, Tensor& out) {
+    timed("gelu", [&] { gpu::gelu(x, out, stream_); });
+}
+void CudaBackend::add(const Tensor& a, const Tensor& b, Tensor& out) {
+    timed("add", [&] { gpu::add(a, b, out, stream_); });
+}
 void CudaBackend::gather_rows(const Tensor& x, const Tensor& rows, Tensor& out) {
-    gpu::gather_rows(x, rows, out, stream_);
+    timed("gather_rows", [&] { gpu::gather_rows(x, rows, out, stream_); });
 }
 void CudaBackend::set_token_slots(Tensor& table, const Tensor& token_rows, const Tensor& positions,
                                   const Tensor& slots) {
-    gpu::set_token_slots(table, token_rows, positions, slots, stream_);
+    timed("set_token_slots", [&] { gpu::set_token_slots(table, token_rows, positions, slots, stream_); });
 }
 void CudaBackend::to_f32(const Tensor& x, Tensor& out) {
     LL_CHECK(out.dtype == DType::F32 && out.numel() == x.numel(), "to_f32: x {} out {} {}", x.shape_str(),
              dtype_name(out.dtype), out.shape_str());
-    gpu::convert(x.data, x.dtype, out.data, DType::F32, x.numel(), stream_);
+    timed("to_f32", [&] { gpu::convert(x.data, x.dtype, out.data, DType::F32, x.numel(), stream_); });
 }
 void CudaBackend::argmax_rows(const Tensor& logits, Tensor& ids, Tensor* logprobs) {
-    gpu::argmax_rows(logits, ids, logprobs, stream_);
+    timed("argmax_rows", [&] { gpu::argmax_rows(logits, ids, logprobs, stream_); });
 }
 
 // ---- factory hooks ----

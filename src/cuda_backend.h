@@ -14,6 +14,7 @@ namespace lightllm {
 namespace gpu {
 class LinearPlans;
 }
+class CudaOpProfile;
 
 class CudaBackend : public Backend {
 public:
@@ -33,6 +34,7 @@ public:
     void fill_random(Tensor& t, uint64_t seed, float stddev) override;
     size_t free_memory() const override;
     void synchronize() override;
+    bool enable_op_profile() override;
 
     void embedding(const Tensor& ids, const Tensor& table, Tensor& out) override;
     void rms_norm(const Tensor& x, const Tensor& w, Tensor& out, float eps) override;
@@ -63,6 +65,10 @@ public:
 
 private:
     void* decode_workspace(size_t bytes);
+    // Runs `queue_op` (which queues one op on the stream), bracketed by the
+    // op profile's events when profiling.
+    template <typename F>
+    void timed(const char* kind, F&& queue_op);
 
     int device_ = 0;
     DType compute_dtype_;
@@ -78,6 +84,7 @@ private:
     // Outgrown workspaces stay allocated until the backend dies: a captured
     // CUDA graph may still point at them.
     std::vector<void*> retired_;
+    std::unique_ptr<CudaOpProfile> profile_;  // null unless enable_op_profile()
 };
 
 }  // namespace lightllm

@@ -10,14 +10,18 @@ EngineLoop::EngineLoop(EngineFactory make_engine, const RouterOptions& opts, Eve
     std::future<void> started = ready.get_future();
     thread_ = std::thread([this, make_engine = std::move(make_engine), opts, ready = std::move(ready)]() mutable {
         std::unique_ptr<StepEngine> engine;
+        std::unique_ptr<Router> router_owner;
         try {
             engine = make_engine();
+            router_owner = std::make_unique<Router>(*engine, opts);
         } catch (...) {
+            router_owner.reset();
+            engine.reset();
             ready.set_exception(std::current_exception());
             return;
         }
         ready.set_value();
-        Router router(*engine, opts);
+        Router& router = *router_owner;
         std::vector<std::unique_ptr<EngineRequest>> arrived;
         std::vector<EngineEvent> events;
         auto publish = [&] {

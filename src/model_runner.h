@@ -27,6 +27,7 @@ struct EngineOptions {
     int max_prefill_tokens = 8192;    // packed new tokens per step (chunked prefill size)
     int max_context = 0;              // 0: the model's max_position
     uint64_t dummy_seed = 0;
+    bool profile_ops = false;         // time every op on the GPU, table to stderr at exit (no CUDA graphs)
 };
 
 // One request's share of an engine step.

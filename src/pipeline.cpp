@@ -100,6 +100,7 @@ Pipeline::Pipeline(const PipelineOptions& opts) : impl_(std::make_unique<Impl>(o
     ro.max_prefill_tokens = eo.max_prefill_tokens;
     ro.max_wait_steps = opts.max_wait_steps;
     ro.expected_output_fraction = opts.expected_output_fraction;
+    ro.step_log = opts.step_log;
     m.engine = std::make_unique<EngineLoop>(
         [&m, eo, tok_eos]() -> std::unique_ptr<StepEngine> {
             auto runner = std::make_unique<ModelRunner>(eo);

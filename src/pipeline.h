@@ -29,6 +29,7 @@ struct PipelineOptions {
     // Admission's guess of the share of max_new_tokens a request that may stop
     // at EOS produces (1: all; lower admits more but may pause requests).
     float expected_output_fraction = 1.0f;
+    std::string step_log;              // --step-log: one JSON line per engine step (router.h)
 };
 
 class RequestHandle {

@@ -2,6 +2,7 @@
 #include "check.h"
 #include <algorithm>
 #include <cmath>
+#include <fmt/format.h>
 
 namespace lightllm {
 
@@ -11,6 +12,11 @@ Router::Router(StepEngine& engine, const RouterOptions& opts)
     LL_CHECK(opts_.max_running_requests > 0, "max_running_requests {}", opts_.max_running_requests);
     LL_CHECK(opts_.max_prefill_tokens > 0, "max_prefill_tokens {}", opts_.max_prefill_tokens);
     stats_.kv_capacity_tokens = engine.kv_pool().capacity();
+    started_ = last_step_end_ = Clock::now();
+    if (!opts_.step_log.empty()) {
+        step_log_ = std::make_unique<std::ofstream>(opts_.step_log, std::ios::out | std::ios::trunc);
+        if (!*step_log_) fail("--step-log {}: cannot open for writing", opts_.step_log);
+    }
 }
 
 Router::~Router() = default;
@@ -176,6 +182,27 @@ bool Router::try_admit(int budget, std::vector<Chunk>& plan) {
     return true;
 }
 
+void Router::log_step(const std::vector<Chunk>& plan, Clock::time_point step_start) {
+    const Clock::time_point end = Clock::now();
+    auto ms = [](Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); };
+    int n_decode = 0, n_prefill = 0;
+    int64_t prefill_tokens = 0;
+    for (const Chunk& c : plan) {
+        if (c.prefill) {
+            ++n_prefill;
+            prefill_tokens += c.n_new;
+        } else {
+            ++n_decode;
+        }
+    }
+    *step_log_ << fmt::format(
+        "{{\"step\":{},\"t_ms\":{:.3f},\"engine_ms\":{:.3f},\"host_ms\":{:.3f},\"decode\":{},\"prefill_seqs\":{},"
+        "\"prefill_tokens\":{},\"kv_used\":{},\"running\":{},\"waiting\":{}}}\n",
+        stats_.n_steps, ms(step_start - started_), ms(end - step_start), ms(step_start - last_step_end_), n_decode,
+        n_prefill, prefill_tokens, engine_.kv_pool().n_used(), running_.size(), waiting_.size());
+    last_step_end_ = end;
+}
+
 void Router::run(const std::vector<Chunk>& plan, std::vector<EngineEvent>& events) {
     size_t n_feed = 0;
     bool prefilled = false;
@@ -203,8 +230,10 @@ void Router::run(const std::vector<Chunk>& plan, std::vector<EngineEvent>& event
     }
     stats_.kv_peak_tokens = std::max(stats_.kv_peak_tokens, engine_.kv_pool().n_used());
 
+    const Clock::time_point step_start = Clock::now();
     std::vector<SampledToken> sampled = engine_.step(seqs);
     ++stats_.n_steps;
+    if (step_log_) log_step(plan, step_start);
     steps_since_prefill_ = prefilled ? 0 : steps_since_prefill_ + 1;
 
     const Clock::time_point now = Clock::now();

@@ -24,7 +24,9 @@
 #include "router_stats.h"
 #include "request_state.h"
 #include "step_engine.h"
+#include <chrono>
 #include <deque>
+#include <fstream>
 #include <memory>
 #include <vector>
 
@@ -38,6 +40,13 @@ struct RouterOptions {
     // at EOS will produce (1: all of it — the pool never runs out). Lower
     // values admit more requests but may run out mid-decode and pause some.
     float expected_output_fraction = 1.0f;
+    // When set, one JSON line per engine step is appended to this file:
+    // {"step", "t_ms" (engine call start, since the router began), "engine_ms"
+    // (the engine's step: forward + sampling), "host_ms" (from the previous
+    // step's end to this call: scheduling and event delivery), "decode"
+    // (sequences feeding one sampled token), "prefill_seqs", "prefill_tokens",
+    // "kv_used", "running", "waiting"}.
+    std::string step_log;
 };
 
 
@@ -80,6 +89,7 @@ private:
     void release(EngineRequest& req);
     void pause_latest();
     void update_stats();
+    void log_step(const std::vector<Chunk>& plan, Clock::time_point step_start);
 
     StepEngine& engine_;
     RouterOptions opts_;
@@ -91,6 +101,8 @@ private:
     int steps_since_prefill_ = 0;
     std::vector<int32_t> feed_;  // this step's new tokens, packed
     RouterStats stats_;
+    std::unique_ptr<std::ofstream> step_log_;
+    Clock::time_point started_, last_step_end_;
 };
 
 }  // namespace lightllm

@@ -5,7 +5,10 @@
 #include "engine_loop.h"
 #include "fake_step_engine.h"
 #include "router.h"
+#include "temp_dir.h"
 #include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
+#include <fstream>
 #include <algorithm>
 #include <condition_variable>
 #include <map>
@@ -462,4 +465,58 @@ TEST_CASE("engine loop: stopping cancels what is left; a failing factory throws 
     CHECK_THROWS_AS(EngineLoop([]() -> std::unique_ptr<StepEngine> { throw Error("no such model"); }, RouterOptions{},
                                [](std::vector<EngineEvent>&) {}),
                     Error);
+}
+
+TEST_CASE("router: --step-log writes one JSON line per engine step with its batch") {
+    TempDir dir;
+    RouterOptions opts;
+    opts.max_prefill_tokens = 16;
+    opts.max_wait_steps = 0;
+    opts.step_log = dir.file("steps.jsonl");
+    {
+        Harness h(10000, 4, 1024, opts);
+        h.add(1, prompt_of(4, 1), params(6));
+        h.step();
+        h.add(2, prompt_of(40, 2), params(3));
+        h.run_until_idle();
+        CHECK(h.router.stats().n_steps == h.n_step);
+    }
+    std::ifstream in(opts.step_log);
+    std::string line;
+    std::vector<nlohmann::json> steps;
+    while (std::getline(in, line)) steps.push_back(nlohmann::json::parse(line));
+    // Request 1: prefill (samples), then 5 decodes; request 2's 40 tokens go in 3 chunks
+    // (16, 16, 8) alongside request 1's decodes, then its 2 decodes alongside request 1's last two.
+    REQUIRE(steps.size() == 6);
+    int64_t prefill_tokens = 0, decodes = 0;
+    double t_prev = -1.0;
+    for (size_t i = 0; i < steps.size(); ++i) {
+        const auto& s = steps[i];
+        CHECK(s["step"].get<int64_t>() == int64_t(i) + 1);
+        CHECK(s["engine_ms"].get<double>() >= 0.0);
+        CHECK(s["host_ms"].get<double>() >= 0.0);
+        CHECK(s["t_ms"].get<double>() >= t_prev);
+        t_prev = s["t_ms"].get<double>();
+        CHECK(s["prefill_tokens"].get<int64_t>() <= 16);
+        prefill_tokens += s["prefill_tokens"].get<int64_t>();
+        decodes += s["decode"].get<int64_t>();
+    }
+    CHECK(prefill_tokens == 4 + 40);
+    CHECK(decodes == 5 + 2);
+    CHECK(steps[0]["prefill_seqs"] == 1);
+    CHECK(steps[1]["decode"] == 1);
+    CHECK(steps[1]["prefill_tokens"] == 16);
+    CHECK(steps[1]["running"] == 2);
+}
+
+TEST_CASE("router: an unwritable --step-log is a clear error") {
+    RouterOptions opts;
+    opts.step_log = "/nonexistent-dir/steps.jsonl";
+    FakeStepEngine engine(100, 4, 64, kVocab);
+    try {
+        Router r(engine, opts);
+        FAIL("expected an error");
+    } catch (const Error& e) {
+        CHECK(std::string(e.what()).find("--step-log /nonexistent-dir/steps.jsonl") != std::string::npos);
+    }
 }
