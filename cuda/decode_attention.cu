@@ -7,13 +7,15 @@
 // n_splits equal chunks (sized here from kv_len, so the launch shape never
 // depends on per-step host values). The block's 8 groups of 16 lanes each
 // take every 8th key of the chunk; a lane holds 8 dims of the head (one
-// 16-byte load of K and of V per key), the 16 lanes reduce the G dot products
+// 16-byte load of K and of V per key, K and V of 4 keys issued together),
+// the 16 lanes reduce the G dot products
 // with shuffles, and each group keeps G online softmaxes (max m, sum l, acc).
 // The groups are merged through shared memory, per query head. With one split
 // the block writes the output; otherwise it writes (m, l, acc) per (request,
 // query head, split) to the workspace and kernel 2 merges the splits.
 // Scores are in base 2 (q pre-scaled by scale * log2 e).
 #include "attention_common.cuh"
+#include "launch.cuh"
 #include <algorithm>
 
 namespace lightllm::gpu {
@@ -21,21 +23,40 @@ namespace lightllm::gpu {
 constexpr int kThreads = 128;
 constexpr int kGroups = kThreads / 16;
 
-// 8 values of K or V for dims [d0, d0 + 8) of (slot, g), as floats.
-template <typename T>
-__device__ __forceinline__ void load8(const AttnArgs& a, const void* cache, const float* scale, int64_t slot, int g,
-                                      int d0, float* out) {
+// 8 values of K or V for dims [d0, d0 + 8) of (slot, g) as stored: 16 bytes
+// of f16/bf16, or 8 bytes of int8 (in raw.x, raw.y) and their scale. Loads
+// are issued for K and V of several keys before any is used (unpack8 turns
+// them into floats), so one memory latency covers both.
+struct KvRaw {
+    uint4 raw;
+    float scale;
+};
+
+__device__ __forceinline__ KvRaw load_raw(const AttnArgs& a, const void* cache, const float* scale, int64_t slot,
+                                          int g, int d0, int elem_bytes) {
     int64_t idx = (slot * a.n_kv_head + g) * a.head_dim + d0;
+    KvRaw r;
     if (a.kv_int8) {
-        uint2 raw = *reinterpret_cast<const uint2*>(static_cast<const int8_t*>(cache) + idx);
-        const int8_t* b = reinterpret_cast<const int8_t*>(&raw);
-        float sc = scale[slot * a.n_kv_head + g];
-#pragma unroll
-        for (int i = 0; i < 8; ++i) out[i] = float(b[i]) * sc;
+        uint2 v = *reinterpret_cast<const uint2*>(static_cast<const int8_t*>(cache) + idx);
+        r.raw = make_uint4(v.x, v.y, 0u, 0u);
+        r.scale = scale[slot * a.n_kv_head + g];
     } else {
-        Vec16<T> v = *reinterpret_cast<const Vec16<T>*>(static_cast<const T*>(cache) + idx);
+        r.raw = *reinterpret_cast<const uint4*>(static_cast<const char*>(cache) + idx * elem_bytes);
+        r.scale = 1.0f;
+    }
+    return r;
+}
+
+template <typename T>
+__device__ __forceinline__ void unpack8(const AttnArgs& a, const KvRaw& r, float* out) {
+    if (a.kv_int8) {
+        const int8_t* b = reinterpret_cast<const int8_t*>(&r.raw);
 #pragma unroll
-        for (int i = 0; i < 8; ++i) out[i] = to_float(v.v[i]);
+        for (int i = 0; i < 8; ++i) out[i] = float(b[i]) * r.scale;
+    } else {
+        const T* v = reinterpret_cast<const T*>(&r.raw);
+#pragma unroll
+        for (int i = 0; i < 8; ++i) out[i] = to_float(v[i]);
     }
 }
 
@@ -43,6 +64,8 @@ __device__ __forceinline__ void load8(const AttnArgs& a, const void* cache, cons
 // unrolled loop counters only, so they stay in registers.
 template <typename T, int D, int G>
 static __global__ __launch_bounds__(kThreads) void decode_attention_kernel(AttnArgs a, float* ws, int n_splits) {
+    pdl_wait();
+    pdl_launch_dependents();
     static_assert(sizeof(T) == 2, "16-bit types only");
     constexpr int kLanes = D / 8;               // lanes of a group that hold dims
     constexpr int kUnroll = G >= 8 ? 2 : 4;     // keys per group in flight (G = 8: registers)
@@ -90,6 +113,14 @@ static __global__ __launch_bounds__(kThreads) void decode_attention_kernel(AttnA
             int p = base + kGroups * kUnroll + u * kGroups + grp;
             next[u] = p < s1 ? trow[p] : -1;
         }
+        KvRaw kr[kUnroll], vr[kUnroll];
+#pragma unroll
+        for (int u = 0; u < kUnroll; ++u) {
+            if (slot[u] >= 0 && active) {
+                kr[u] = load_raw(a, a.k_cache, a.k_scale, slot[u], g, d0, int(sizeof(T)));
+                vr[u] = load_raw(a, a.v_cache, a.v_scale, slot[u], g, d0, int(sizeof(T)));
+            }
+        }
         float sc[kUnroll][G];
 #pragma unroll
         for (int u = 0; u < kUnroll; ++u) {
@@ -98,7 +129,7 @@ static __global__ __launch_bounds__(kThreads) void decode_attention_kernel(AttnA
 #pragma unroll
             for (int j = 0; j < G; ++j) dot[j] = 0.0f;
             if (slot[u] >= 0 && active) {
-                load8<T>(a, a.k_cache, a.k_scale, slot[u], g, d0, kf);
+                unpack8<T>(a, kr[u], kf);
 #pragma unroll
                 for (int j = 0; j < G; ++j) {
 #pragma unroll
@@ -145,7 +176,7 @@ static __global__ __launch_bounds__(kThreads) void decode_attention_kernel(AttnA
             }
             if (!active) continue;
             float vf[8];
-            load8<T>(a, a.v_cache, a.v_scale, slot[u], g, d0, vf);
+            unpack8<T>(a, vr[u], vf);
 #pragma unroll
             for (int j = 0; j < G; ++j) {
 #pragma unroll
@@ -204,6 +235,8 @@ static __global__ __launch_bounds__(kThreads) void decode_attention_kernel(AttnA
 
 template <typename T, int D>
 static __global__ void decode_reduce_kernel(AttnArgs a, const float* ws, int n_splits) {
+    pdl_wait();
+    pdl_launch_dependents();
     int h = blockIdx.x, r = blockIdx.y, n_reqs = gridDim.y;
     int q_end = a.q_start[r + 1];
     if (q_end - a.q_start[r] < 1) return;
@@ -266,7 +299,7 @@ static int heads_per_block(int n_head, int n_kv_head, int n_reqs, int n_splits) 
 template <typename T, int D, int G>
 static void launch_grouped(const AttnArgs& a, int n_reqs, float* ws, int n_splits, cudaStream_t s) {
     dim3 grid(a.n_head / G, n_reqs, n_splits);
-    decode_attention_kernel<T, D, G><<<grid, kThreads, 0, s>>>(a, ws, n_splits);
+    launch_pdl(decode_attention_kernel<T, D, G>, grid, kThreads, 0, s, a, ws, n_splits);
     CUDA_CHECK_LAUNCH();
 }
 
@@ -279,7 +312,7 @@ static void launch_decode(const AttnArgs& a, int n_reqs, float* ws, int n_splits
         default: launch_grouped<T, D, 1>(a, n_reqs, ws, n_splits, s); break;
     }
     if (n_splits > 1) {
-        decode_reduce_kernel<T, D><<<dim3(a.n_head, n_reqs), D, 0, s>>>(a, ws, n_splits);
+        launch_pdl(decode_reduce_kernel<T, D>, dim3(a.n_head, n_reqs), D, 0, s, a, ws, n_splits);
         CUDA_CHECK_LAUNCH();
     }
 }

@@ -4,11 +4,14 @@
 // decode bucket (src/cuda_graph_cache.h) write nothing.
 #include "common.cuh"
 #include "kernels.h"
+#include "launch.cuh"
 
 namespace lightllm::gpu {
 
 template <typename T>
 static __global__ void add_kernel(const T* a, const T* b, T* out, int64_t n) {
+    pdl_wait();
+    pdl_launch_dependents();
     int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
     if (i < n) out[i] = from_float<T>(to_float(a[i]) + to_float(b[i]));
 }
@@ -18,13 +21,15 @@ void add(const Tensor& a, const Tensor& b, Tensor& out, cudaStream_t s) {
              "add: a {} b {} out {}", a.shape_str(), b.shape_str(), out.shape_str());
     int64_t n = a.numel();
     if (n == 0) return;
-    LL_DISPATCH_FLOAT(a.dtype, add_kernel<scalar_t><<<int((n + 255) / 256), 256, 0, s>>>(
+    LL_DISPATCH_FLOAT(a.dtype, launch_pdl(add_kernel<scalar_t>, int((n + 255) / 256), 256, 0, s, 
                                    a.ptr<scalar_t>(), b.ptr<scalar_t>(), out.ptr<scalar_t>(), n));
     CUDA_CHECK_LAUNCH();
 }
 
 // One block per output row, copying 2-byte words (all row sizes here are even).
 static __global__ void gather_rows_kernel(const uint16_t* x, const int* rows, uint16_t* out, int row_words) {
+    pdl_wait();
+    pdl_launch_dependents();
     const uint16_t* src = x + int64_t(rows[blockIdx.x]) * row_words;
     uint16_t* dst = out + int64_t(blockIdx.x) * row_words;
     for (int c = threadIdx.x; c < row_words; c += blockDim.x) dst[c] = src[c];
@@ -37,13 +42,15 @@ void gather_rows(const Tensor& x, const Tensor& rows, Tensor& out, cudaStream_t 
     size_t row_bytes = size_t(width) * dtype_size(x.dtype);
     LL_CHECK(row_bytes % 2 == 0, "gather_rows: odd row size");
     if (n == 0) return;
-    gather_rows_kernel<<<int(n), 256, 0, s>>>(x.ptr<uint16_t>(), rows.ptr<int>(), out.ptr<uint16_t>(),
+    launch_pdl(gather_rows_kernel, int(n), 256, 0, s, x.ptr<uint16_t>(), rows.ptr<int>(), out.ptr<uint16_t>(),
                                               int(row_bytes / 2));
     CUDA_CHECK_LAUNCH();
 }
 
 static __global__ void set_token_slots_kernel(int* table, int64_t stride, const int* token_rows, const int* positions,
                                               const int* slots, int n) {
+    pdl_wait();
+    pdl_launch_dependents();
     int i = blockIdx.x * blockDim.x + threadIdx.x;
     if (i < n && slots[i] >= 0) table[int64_t(token_rows[i]) * stride + positions[i]] = slots[i];
 }
@@ -55,13 +62,15 @@ void set_token_slots(Tensor& table, const Tensor& token_rows, const Tensor& posi
              "set_token_slots: table {} rows {} positions {} slots {}", table.shape_str(), token_rows.shape_str(),
              positions.shape_str(), slots.shape_str());
     if (n == 0) return;
-    set_token_slots_kernel<<<int((n + 255) / 256), 256, 0, s>>>(table.ptr<int>(), table.dim(1), token_rows.ptr<int>(),
+    launch_pdl(set_token_slots_kernel, int((n + 255) / 256), 256, 0, s, table.ptr<int>(), table.dim(1), token_rows.ptr<int>(),
                                                               positions.ptr<int>(), slots.ptr<int>(), int(n));
     CUDA_CHECK_LAUNCH();
 }
 
 template <typename S, typename D>
 static __global__ void convert_kernel(const S* src, D* dst, int64_t n) {
+    pdl_wait();
+    pdl_launch_dependents();
     int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
     if (i < n) dst[i] = from_float<D>(to_float(src[i]));
 }
@@ -75,7 +84,7 @@ void convert(const void* src, DType src_dtype, void* dst, DType dst_dtype, int64
     int blocks = int((n + 255) / 256);
     LL_DISPATCH_FLOAT(src_dtype, {
         using src_t = scalar_t;
-        LL_DISPATCH_FLOAT(dst_dtype, convert_kernel<src_t, scalar_t><<<blocks, 256, 0, s>>>(
+        LL_DISPATCH_FLOAT(dst_dtype, launch_pdl(convert_kernel<src_t, scalar_t>, blocks, 256, 0, s, 
                                          static_cast<const src_t*>(src), static_cast<scalar_t*>(dst), n));
     });
     CUDA_CHECK_LAUNCH();

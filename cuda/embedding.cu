@@ -3,11 +3,14 @@
 // give a zero row (the model checks ids at the boundary).
 #include "common.cuh"
 #include "kernels.h"
+#include "launch.cuh"
 
 namespace lightllm::gpu {
 
 template <typename V>
 static __global__ void embedding_kernel(const int* ids, const V* table, V* out, int64_t n_vocab, int row_vecs) {
+    pdl_wait();
+    pdl_launch_dependents();
     int i = blockIdx.x;
     int id = ids[i];
     V* dst = out + int64_t(i) * row_vecs;
@@ -27,12 +30,12 @@ void embedding(const Tensor& ids, const Tensor& table, Tensor& out, cudaStream_t
     size_t row_bytes = size_t(d) * dtype_size(table.dtype);
     if (row_bytes % 16 == 0) {
         int vecs = int(row_bytes / 16);
-        embedding_kernel<uint4><<<int(n), 256, 0, s>>>(ids.ptr<int>(), table.ptr<uint4>(), out.ptr<uint4>(),
+        launch_pdl(embedding_kernel<uint4>, int(n), 256, 0, s, ids.ptr<int>(), table.ptr<uint4>(), out.ptr<uint4>(),
                                                      table.dim(0), vecs);
     } else {
         int elems = int(row_bytes / 2);
         LL_CHECK(row_bytes % 2 == 0, "embedding: odd row size");
-        embedding_kernel<uint16_t><<<int(n), 256, 0, s>>>(ids.ptr<int>(), table.ptr<uint16_t>(),
+        launch_pdl(embedding_kernel<uint16_t>, int(n), 256, 0, s, ids.ptr<int>(), table.ptr<uint16_t>(),
                                                           out.ptr<uint16_t>(), table.dim(0), elems);
     }
     CUDA_CHECK_LAUNCH();

@@ -2,11 +2,14 @@
 // out = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), fp32 math.
 #include "common.cuh"
 #include "kernels.h"
+#include "launch.cuh"
 
 namespace lightllm::gpu {
 
 template <typename T>
 static __global__ void gelu_kernel(const T* x, T* out, int64_t n) {
+    pdl_wait();
+    pdl_launch_dependents();
     int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
     if (i >= n) return;
     float v = to_float(x[i]);
@@ -19,7 +22,7 @@ void gelu(const Tensor& x, Tensor& out, cudaStream_t s) {
     int64_t n = x.numel();
     if (n == 0) return;
     int blocks = int((n + 255) / 256);
-    LL_DISPATCH_FLOAT(x.dtype, gelu_kernel<scalar_t><<<blocks, 256, 0, s>>>(x.ptr<scalar_t>(), out.ptr<scalar_t>(), n));
+    LL_DISPATCH_FLOAT(x.dtype, launch_pdl(gelu_kernel<scalar_t>, blocks, 256, 0, s, x.ptr<scalar_t>(), out.ptr<scalar_t>(), n));
     CUDA_CHECK_LAUNCH();
 }
 

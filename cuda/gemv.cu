@@ -1,10 +1,13 @@
 // Skinny linear layers (decode at batch <= 4): out [n, m] = x [n, k] @ w [m, k]^T
 // (+ bias) without cuBLAS. Pure weight streaming: one warp per output row,
-// each lane reading 16 bytes of the row per step (8 steps in flight), the n
-// rows of x (tiny, cached) read alongside; fp32 sums reduced over the warp.
+// each lane reading 16 bytes of the row per step, 8 steps per batch and two
+// batches in flight, the n rows of x (tiny, cached) read alongside; fp32 sums
+// reduced over the warp. Launched with PDL (launch.cuh): the first weight
+// loads start while the previous kernel finishes.
 // cuBLAS reached ~2.2 TB/s on these shapes on an H100 (bench/NOTES.md).
 #include "common.cuh"
 #include "kernels.h"
+#include "launch.cuh"
 
 namespace lightllm::gpu {
 
@@ -52,26 +55,42 @@ static __global__ __launch_bounds__(kGemvWarps * 32) void gemv_kernel(const T* _
                                                                       int m) {
     int lane = threadIdx.x & 31;
     int row = blockIdx.x * kGemvWarps + (threadIdx.x >> 5);
-    if (row >= m) return;
-    const uint4* wr = reinterpret_cast<const uint4*>(w + int64_t(row) * k);
+    const uint4* wr = reinterpret_cast<const uint4*>(w + int64_t(row < m ? row : 0) * k);
     const uint4* xr = reinterpret_cast<const uint4*>(x);
-    int chunks = k / 8, x_stride = k / 8;
+    const int chunks = k / 8, x_stride = k / 8;
+    // Weights depend on nothing earlier in the step: the first batch of loads
+    // is issued before waiting for the previous kernel (launch.cuh), then each
+    // batch is in flight while the one before it is multiplied.
+    uint4 wv[kGemvUnroll];
+#pragma unroll
+    for (int u = 0; u < kGemvUnroll; ++u) {
+        int cc = lane + u * 32;
+        wv[u] = row < m && cc < chunks ? load_stream(wr + cc) : make_uint4(0, 0, 0, 0);
+    }
+    pdl_wait();
+    pdl_launch_dependents();
+    if (row >= m) return;
     float acc[N];
 #pragma unroll
     for (int j = 0; j < N; ++j) acc[j] = 0.0f;
     for (int c = lane; c < chunks; c += 32 * kGemvUnroll) {
-        uint4 wv[kGemvUnroll];
+        uint4 cur[kGemvUnroll];
 #pragma unroll
-        for (int u = 0; u < kGemvUnroll; ++u) {
-            int cc = c + u * 32;
-            wv[u] = cc < chunks ? load_stream(wr + cc) : make_uint4(0, 0, 0, 0);
+        for (int u = 0; u < kGemvUnroll; ++u) cur[u] = wv[u];
+        const int next = c + 32 * kGemvUnroll;
+        if (next < chunks) {
+#pragma unroll
+            for (int u = 0; u < kGemvUnroll; ++u) {
+                int cc = next + u * 32;
+                wv[u] = cc < chunks ? load_stream(wr + cc) : make_uint4(0, 0, 0, 0);
+            }
         }
 #pragma unroll
         for (int u = 0; u < kGemvUnroll; ++u) {
             int cc = c + u * 32;
             if (cc >= chunks) break;
 #pragma unroll
-            for (int j = 0; j < N; ++j) acc[j] += dot8(wv[u], __ldg(xr + j * x_stride + cc), T{});
+            for (int j = 0; j < N; ++j) acc[j] += dot8(cur[u], __ldg(xr + j * x_stride + cc), T{});
         }
     }
 #pragma unroll
@@ -92,10 +111,10 @@ static void launch_gemv(const Tensor& x, const Tensor& w, const Tensor& bias, Te
     dim3 grid((m + kGemvWarps - 1) / kGemvWarps);
     const T* b = bias.empty() ? nullptr : bias.ptr<T>();
     switch (n) {
-        case 1: gemv_kernel<T, 1><<<grid, kGemvWarps * 32, 0, s>>>(x.ptr<T>(), w.ptr<T>(), b, out.ptr<T>(), k, m); break;
-        case 2: gemv_kernel<T, 2><<<grid, kGemvWarps * 32, 0, s>>>(x.ptr<T>(), w.ptr<T>(), b, out.ptr<T>(), k, m); break;
-        case 3: gemv_kernel<T, 3><<<grid, kGemvWarps * 32, 0, s>>>(x.ptr<T>(), w.ptr<T>(), b, out.ptr<T>(), k, m); break;
-        default: gemv_kernel<T, 4><<<grid, kGemvWarps * 32, 0, s>>>(x.ptr<T>(), w.ptr<T>(), b, out.ptr<T>(), k, m); break;
+        case 1: launch_pdl(gemv_kernel<T, 1>, grid, kGemvWarps * 32, 0, s, x.ptr<T>(), w.ptr<T>(), b, out.ptr<T>(), k, m); break;
+        case 2: launch_pdl(gemv_kernel<T, 2>, grid, kGemvWarps * 32, 0, s, x.ptr<T>(), w.ptr<T>(), b, out.ptr<T>(), k, m); break;
+        case 3: launch_pdl(gemv_kernel<T, 3>, grid, kGemvWarps * 32, 0, s, x.ptr<T>(), w.ptr<T>(), b, out.ptr<T>(), k, m); break;
+        default: launch_pdl(gemv_kernel<T, 4>, grid, kGemvWarps * 32, 0, s, x.ptr<T>(), w.ptr<T>(), b, out.ptr<T>(), k, m); break;
     }
     CUDA_CHECK_LAUNCH();
 }

@@ -2,11 +2,14 @@
 // One block per row, two fp32 passes (mean, then centred variance).
 #include "common.cuh"
 #include "kernels.h"
+#include "launch.cuh"
 
 namespace lightllm::gpu {
 
 template <typename T>
 static __global__ void layer_norm_kernel(const T* x, const T* w, const T* b, T* out, int d, float eps) {
+    pdl_wait();
+    pdl_launch_dependents();
     const T* xr = x + int64_t(blockIdx.x) * d;
     T* yr = out + int64_t(blockIdx.x) * d;
     float sum = 0.0f;
@@ -29,7 +32,7 @@ void layer_norm(const Tensor& x, const Tensor& w, const Tensor& b, Tensor& out, 
              "layer_norm: x {} w {} b {} out {}", x.shape_str(), w.shape_str(), b.shape_str(), out.shape_str());
     if (n == 0) return;
     int threads = d >= 4096 ? 1024 : d >= 1024 ? 512 : 256;
-    LL_DISPATCH_FLOAT(x.dtype, layer_norm_kernel<scalar_t><<<int(n), threads, 0, s>>>(
+    LL_DISPATCH_FLOAT(x.dtype, launch_pdl(layer_norm_kernel<scalar_t>, int(n), threads, 0, s, 
                                    x.ptr<scalar_t>(), w.ptr<scalar_t>(), b.ptr<scalar_t>(), out.ptr<scalar_t>(),
                                    int(d), eps));
     CUDA_CHECK_LAUNCH();

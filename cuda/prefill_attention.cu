@@ -14,6 +14,7 @@
 //   B: b0 (k rows 2t..2t+1, col g), b1 (k rows +8);  C: c0,c1 (row g, cols 2t..), c2,c3 (row g+8)
 // with g = lane / 4, t = lane % 4.
 #include "attention_common.cuh"
+#include "launch.cuh"
 #include <type_traits>
 
 namespace lightllm::gpu {
@@ -96,6 +97,8 @@ __device__ __forceinline__ void load_kv_tile(const AttnArgs& a, const void* cach
 
 template <typename T, int D>
 static __global__ __launch_bounds__(kWarps * 32) void prefill_attention_kernel(AttnArgs a) {
+    pdl_wait();
+    pdl_launch_dependents();
     constexpr int LD = D + 8;
     constexpr int kDK = D / 16;   // k-steps of Q K^T
     constexpr int kDT = D / 8;    // n8 tiles of O
@@ -253,7 +256,7 @@ static void launch_prefill(const AttnArgs& a, const AttentionBatch& b, cudaStrea
     CUDA_CHECK(cudaFuncSetAttribute(prefill_attention_kernel<T, D>, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                     int(smem)));
     dim3 grid((b.max_q_len + kBM - 1) / kBM, b.n_reqs, a.n_head);
-    prefill_attention_kernel<T, D><<<grid, kWarps * 32, smem, s>>>(a);
+    launch_pdl(prefill_attention_kernel<T, D>, grid, kWarps * 32, smem, s, a);
     CUDA_CHECK_LAUNCH();
 }
 

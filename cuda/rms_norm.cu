@@ -4,11 +4,14 @@
 // residual stream in f16/bf16 does.
 #include "common.cuh"
 #include "kernels.h"
+#include "launch.cuh"
 
 namespace lightllm::gpu {
 
 template <typename T>
 static __global__ void rms_norm_kernel(const T* x, const T* w, T* out, int d, float eps) {
+    pdl_wait();
+    pdl_launch_dependents();
     const T* xr = x + int64_t(blockIdx.x) * d;
     T* yr = out + int64_t(blockIdx.x) * d;
     float ss = 0.0f;
@@ -22,6 +25,8 @@ static __global__ void rms_norm_kernel(const T* x, const T* w, T* out, int d, fl
 
 template <typename T>
 static __global__ void add_rms_norm_kernel(T* residual, const T* delta, const T* w, T* out, int d, float eps) {
+    pdl_wait();
+    pdl_launch_dependents();
     T* rr = residual + int64_t(blockIdx.x) * d;
     const T* dr = delta + int64_t(blockIdx.x) * d;
     T* yr = out + int64_t(blockIdx.x) * d;
@@ -44,7 +49,7 @@ void rms_norm(const Tensor& x, const Tensor& w, Tensor& out, float eps, cudaStre
     LL_CHECK(w.numel() == d && out.numel() == x.numel() && x.dtype == w.dtype && out.dtype == x.dtype,
              "rms_norm: x {} w {} out {}", x.shape_str(), w.shape_str(), out.shape_str());
     if (n == 0) return;
-    LL_DISPATCH_FLOAT(x.dtype, rms_norm_kernel<scalar_t><<<int(n), norm_threads(d), 0, s>>>(
+    LL_DISPATCH_FLOAT(x.dtype, launch_pdl(rms_norm_kernel<scalar_t>, int(n), norm_threads(d), 0, s, 
                                    x.ptr<scalar_t>(), w.ptr<scalar_t>(), out.ptr<scalar_t>(), int(d), eps));
     CUDA_CHECK_LAUNCH();
 }
@@ -57,7 +62,7 @@ void add_rms_norm(Tensor& residual, const Tensor& delta, const Tensor& w, Tensor
              w.shape_str(), out.shape_str());
     if (n == 0) return;
     LL_DISPATCH_FLOAT(residual.dtype,
-                      add_rms_norm_kernel<scalar_t><<<int(n), norm_threads(d), 0, s>>>(
+                      launch_pdl(add_rms_norm_kernel<scalar_t>, int(n), norm_threads(d), 0, s, 
                           residual.ptr<scalar_t>(), delta.ptr<scalar_t>(), w.ptr<scalar_t>(), out.ptr<scalar_t>(),
                           int(d), eps));
     CUDA_CHECK_LAUNCH();

@@ -7,6 +7,7 @@
 // int8 KV: per (slot, kv head) symmetric scale, as in src/kv_quant.h.
 #include "common.cuh"
 #include "kernels.h"
+#include "launch.cuh"
 #include "kv_int8.cuh"
 #include "kv_quant.h"
 
@@ -19,6 +20,8 @@ static __global__ void rope_store_kv_kernel(const T* qkv, const int* positions, 
                                             const int* slots, T* q_out, T* k_cache, T* v_cache, int8_t* k_cache8,
                                             int8_t* v_cache8, float* k_scale, float* v_scale, int n_head,
                                             int n_kv_head, int head_dim, int rope_dim, bool rotate) {
+    pdl_wait();
+    pdl_launch_dependents();
     int token = blockIdx.x;
     int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, n_warps = blockDim.x >> 5;
     int n_heads_total = n_head + 2 * n_kv_head;
@@ -99,7 +102,7 @@ void rope_store_kv(const Tensor& qkv, const Tensor& positions, const Tensor& inv
     if (n == 0) return;
     int n_heads_total = heads.n_head + 2 * heads.n_kv_head;
     int threads = 32 * std::min(8, n_heads_total);
-    LL_DISPATCH_FLOAT(qkv.dtype, rope_store_kv_kernel<scalar_t><<<int(n), threads, 0, s>>>(
+    LL_DISPATCH_FLOAT(qkv.dtype, launch_pdl(rope_store_kv_kernel<scalar_t>, int(n), threads, 0, s, 
         qkv.ptr<scalar_t>(), positions.ptr<int>(), inv_freq.ptr<float>(), slots.ptr<int>(), q_out.ptr<scalar_t>(),
         int8 ? nullptr : kv.k.ptr<scalar_t>(), int8 ? nullptr : kv.v.ptr<scalar_t>(),
         int8 ? kv.k.ptr<int8_t>() : nullptr, int8 ? kv.v.ptr<int8_t>() : nullptr,

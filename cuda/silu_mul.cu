@@ -2,11 +2,14 @@
 // gate_up [n, 2f] holding gate then up. fp32 math, one thread per output.
 #include "common.cuh"
 #include "kernels.h"
+#include "launch.cuh"
 
 namespace lightllm::gpu {
 
 template <typename T>
 static __global__ void silu_mul_kernel(const T* gate_up, T* out, int64_t n, int64_t f) {
+    pdl_wait();
+    pdl_launch_dependents();
     int64_t idx = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
     if (idx >= n * f) return;
     int64_t i = idx / f, j = idx - i * f;
@@ -22,7 +25,7 @@ void silu_mul(const Tensor& gate_up, Tensor& out, cudaStream_t s) {
     int64_t total = n * f;
     if (total == 0) return;
     int blocks = int((total + 255) / 256);
-    LL_DISPATCH_FLOAT(out.dtype, silu_mul_kernel<scalar_t><<<blocks, 256, 0, s>>>(gate_up.ptr<scalar_t>(),
+    LL_DISPATCH_FLOAT(out.dtype, launch_pdl(silu_mul_kernel<scalar_t>, blocks, 256, 0, s, gate_up.ptr<scalar_t>(),
                                                                                  out.ptr<scalar_t>(), n, f));
     CUDA_CHECK_LAUNCH();
 }
