@@ -127,6 +127,8 @@ bool CudaBackend::enable_op_profile() {
     return true;
 }
 
+std::string CudaBackend::op_profile_report() { return profile_ ? profile_->report() : std::string(); }
+
 template <typename F>
 void CudaBackend::timed(const char* kind, F&& queue_op) {
     if (!profile_) {

@@ -61,6 +61,8 @@ public:
     // valid until the next synchronize); no dtype conversion.
     void upload_async(Tensor& dst, const void* src);
     cudaStream_t stream() const { return stream_; }
+    // The --profile-ops table so far (empty when profiling is off).
+    std::string op_profile_report();
     int sm_count() const { return sm_count_; }
 
 private:
