@@ -8,7 +8,8 @@
 // shapes with n > kTuneMaxRows, or first seen inside a CUDA-graph capture,
 // take the heuristic's first choice (as do all shapes when LIGHTLLM_GEMM_TUNE=0
 // is set, which makes runs reproducible across processes). Batches of at most 4 rows go to the
-// weight-streaming kernel of gemv.cu instead.
+// weight-streaming kernel of gemv.cu instead, and of 5..64 rows to the tensor-core
+// weight-streaming kernel of gemm_skinny.cu where it applies (unless LIGHTLLM_SKINNY_GEMM=0).
 #include "common.cuh"
 #include "kernels.h"
 #include <cublasLt.h>
@@ -53,9 +54,21 @@ LinearPlans::LinearPlans(void* workspace, size_t workspace_bytes) : ws_(workspac
     CUBLAS_CHECK(cublasLtCreate(&lt_));
     const char* env = std::getenv("LIGHTLLM_GEMM_TUNE");
     tune_ = !(env && std::string(env) == "0");
+    const char* sk = std::getenv("LIGHTLLM_SKINNY_GEMM");
+    skinny_ = !(sk && std::string(sk) == "0");
+    int dev = 0, smem = 0;
+    CUDA_CHECK(cudaGetDevice(&dev));
+    CUDA_CHECK(cudaDeviceGetAttribute(&sm_count_, cudaDevAttrMultiProcessorCount, dev));
+    CUDA_CHECK(cudaDeviceGetAttribute(&smem, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev));
+    smem_optin_ = size_t(smem);
+    size_t ws = skinny_workspace_bytes(kSkinnyWorkspaceRows);
+    CUDA_CHECK(cudaMalloc(&skinny_ws_, ws));
+    CUDA_CHECK(cudaMemsetAsync(skinny_ws_, 0, ws, nullptr));
+    CUDA_CHECK(cudaStreamSynchronize(nullptr));  // zero before any stream uses it
 }
 
 LinearPlans::~LinearPlans() {
+    cudaFree(skinny_ws_);
     plans_.clear();
     cublasLtDestroy(lt_);
 }
@@ -71,6 +84,13 @@ void LinearPlans::run(const Tensor& x, const Tensor& w, const Tensor& bias, Tens
     if (gemv_applies(x, w)) {
         gemv(x, w, bias, out, s);
         return;
+    }
+    if (skinny_) {
+        SkinnyDevice dev{sm_count_, smem_optin_, skinny_workspace(skinny_ws_, kSkinnyWorkspaceRows)};
+        if (skinny_applies(x, w, dev)) {
+            skinny_linear(x, w, bias, out, dev, s);
+            return;
+        }
     }
     bool has_bias = !bias.empty();
     auto key = std::make_tuple(m, n, k, int(x.dtype), has_bias);

@@ -29,6 +29,9 @@ public:
     LinearPlans(const LinearPlans&) = delete;
     LinearPlans& operator=(const LinearPlans&) = delete;
     void run(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& out, cudaStream_t s);
+    // Whether 5..64-row inputs may take the tensor-core weight-streaming kernel
+    // (gemm_skinny.cu); on unless LIGHTLLM_SKINNY_GEMM=0.
+    void set_skinny(bool on) { skinny_ = on; }
 
 private:
     struct Plan;
@@ -36,6 +39,10 @@ private:
     void* ws_;
     size_t ws_bytes_;
     bool tune_ = true;
+    bool skinny_ = true;
+    int sm_count_ = 0;
+    size_t smem_optin_ = 0;
+    void* skinny_ws_ = nullptr;  // skinny_workspace_bytes(kSkinnyWorkspaceRows), zero at rest
     std::map<std::tuple<int64_t, int64_t, int64_t, int, bool>, std::unique_ptr<Plan>> plans_;
     std::vector<std::unique_ptr<Plan>> held_;  // made during a graph capture: kept alive, not reused
 };
@@ -43,6 +50,27 @@ private:
 // The same for x of 1..4 rows (decode), streaming w with 16-byte loads; f16/bf16, k % 8 == 0.
 bool gemv_applies(const Tensor& x, const Tensor& w);
 void gemv(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& out, cudaStream_t s);
+
+// The same for x of 5..64 rows on tensor cores (mma.sync), streaming w; f16/bf16,
+// k % 32 == 0, m % 16 == 0, x and w 16-byte aligned. Splitting k (when m is
+// small) adds fp32 partials into a workspace that is zero at rest and used by
+// one stream at a time: [max_rows][64] floats + [max_rows / 16] counters.
+struct SkinnyWorkspace {
+    float* partial = nullptr;
+    int* counters = nullptr;
+    int64_t max_rows = 0;  // m above this runs unsplit (or not at all)
+};
+struct SkinnyDevice {
+    int sm_count = 0;
+    size_t smem_limit = 0;  // dynamic shared memory per block
+    SkinnyWorkspace ws;
+};
+constexpr int64_t kSkinnyWorkspaceRows = 32768;
+size_t skinny_workspace_bytes(int64_t max_rows);
+SkinnyWorkspace skinny_workspace(void* base, int64_t max_rows);
+bool skinny_applies(const Tensor& x, const Tensor& w, const SkinnyDevice& dev);
+void skinny_linear(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& out, const SkinnyDevice& dev,
+                   cudaStream_t s);
 
 void rope_store_kv(const Tensor& qkv, const Tensor& positions, const Tensor& inv_freq, const HeadShape& heads,
                    const Tensor& slots, KvLayer& kv, Tensor& q_out, cudaStream_t s);
