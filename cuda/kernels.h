@@ -110,4 +110,33 @@ void reference_attention(const Tensor& q, const KvLayer& kv, const AttentionBatc
 // and, when logprobs is given ([n] F32), the log-softmax of the row at that id.
 void argmax_rows(const Tensor& logits, Tensor& ids, Tensor* logprobs, cudaStream_t s);
 
+// Full sampling with the host sampler's semantics (src/sampler.h), one row of
+// logits per request (sample_rows.cu says how). Per-row parameters live on
+// the device; a row's penalty entries are pen_ids / pen_counts
+// [pen_begin, pen_end): its distinct penalized token ids (sorted, each in
+// [0, vocab)) and their counts among the output tokens (0 for prompt-only).
+constexpr int kSampleMaxTop = 20;  // most top logprobs per row
+struct SampleRowParams {
+    float temperature;          // used only when !greedy
+    int32_t top_k;              // <= 0: off
+    float top_p;                // >= 1: off
+    float min_p;                // <= 0: off
+    float repetition_penalty;   // applied to every penalty entry when != 1
+    float presence_penalty;     // applied to entries with count > 0
+    float frequency_penalty;
+    int32_t n_top;              // top logprobs wanted, 0..kSampleMaxTop
+    uint64_t seed, counter;     // the draw is uniform01(seed, counter)
+    int32_t pen_begin, pen_end;
+    int32_t greedy;             // 1: argmax of the penalized logits
+    int32_t unused = 0;
+};
+static_assert(sizeof(SampleRowParams) == 64, "SampleRowParams is uploaded as 16 int32 words");
+// logits [n_rows, vocab] F32/F16/BF16; params [n_rows] (device); ids [n_rows]
+// I32; logprobs [n_rows] F32 (raw log-softmax at the id); top_ids / top_logprobs
+// [n_rows, kSampleMaxTop] (device; only the first n_top of a row are written,
+// best first). any_penalty: some row has pen_end > pen_begin.
+void sample_rows(const Tensor& logits, const SampleRowParams* params, int n_rows, const int32_t* pen_ids,
+                 const int32_t* pen_counts, bool any_penalty, Tensor& ids, Tensor& logprobs, int32_t* top_ids,
+                 float* top_logprobs, cudaStream_t s);
+
 }  // namespace lightllm::gpu

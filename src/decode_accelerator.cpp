@@ -1,12 +1,20 @@
-// DecodeAccelerator on the CUDA backend: a CudaGraphCache plus a device
-// buffer for greedy ids. Without CUDA, make() returns nullptr.
+// DecodeAccelerator on the CUDA backend: a CudaGraphCache plus the device
+// buffers of sampling (per-row parameters, penalty entries, ids, logprobs,
+// top logprobs). Without CUDA, make() returns nullptr.
+//
+// Penalty entries of a row (cuda/kernels.h, sample_rows): the distinct ids of
+// prompt + output when repetition_penalty != 1, else of the output alone
+// (only rows with some penalty have any), sorted, with their output counts;
+// counted through a vocabulary-sized scratch array that is reset after each row.
 #include "decode_accelerator.h"
+#include <algorithm>
 #include <cstdlib>
 #include <map>
 #include <string>
 #ifdef LIGHTLLM_WITH_CUDA
 #include "cuda_backend.h"
 #include "cuda_graph_cache.h"
+#include "kernels.h"
 #endif
 
 namespace lightllm {
@@ -20,10 +28,13 @@ public:
         : be_(be), graphs_(be), max_batch_(max_batch), use_graphs_(graphs) {
         ids_ = be_.alloc(DType::I32, {max_batch});
         logprobs_ = be_.alloc(DType::F32, {max_batch});
+        params_ = be_.alloc(DType::I32, {max_batch, kParamWords});
+        top_ids_ = be_.alloc(DType::I32, {max_batch, gpu::kSampleMaxTop});
+        top_logprobs_ = be_.alloc(DType::F32, {max_batch, gpu::kSampleMaxTop});
     }
     ~CudaDecodeAccelerator() override {
-        be_.free(ids_);
-        be_.free(logprobs_);
+        for (Tensor* t : {&ids_, &logprobs_, &params_, &top_ids_, &top_logprobs_, &pen_ids_, &pen_counts_})
+            if (!t->empty()) be_.free(*t);
     }
 
     int graph_bucket(int n_reqs) const override {
@@ -46,13 +57,130 @@ public:
         be_.download(t_lp, logprobs.data());
     }
 
+    void sample(const Tensor& logits, const std::vector<SampleRequest>& requests,
+                std::vector<SampledToken>& out) override {
+        const int64_t n = logits.rows();
+        const int vocab = int(logits.dim(-1));
+        LL_CHECK(n == int64_t(requests.size()) && n <= max_batch_, "sample: {} rows for {} requests, buffer of {}", n,
+                 requests.size(), max_batch_);
+        out.assign(size_t(n), SampledToken{});
+        if (n == 0) return;
+        h_params_.assign(size_t(n), gpu::SampleRowParams{});
+        h_pen_ids_.clear();
+        h_pen_counts_.clear();
+        bool any_top = false;
+        const SamplingParams greedy_params;
+        for (int64_t i = 0; i < n; ++i) {
+            const SampleRequest& r = requests[size_t(i)];
+            const SamplingParams& p = r.params ? *r.params : greedy_params;
+            LL_CHECK(can_sample(&p), "sample: {} top logprobs asked, at most {}", p.n_logprobs, kMaxTopLogprobs);
+            gpu::SampleRowParams& g = h_params_[size_t(i)];
+            g.temperature = p.temperature;
+            g.top_k = p.top_k;
+            g.top_p = p.top_p;
+            g.min_p = p.min_p;
+            g.repetition_penalty = p.repetition_penalty;
+            g.presence_penalty = p.presence_penalty;
+            g.frequency_penalty = p.frequency_penalty;
+            g.n_top = std::max(p.n_logprobs, 0);
+            g.seed = p.seed;
+            g.counter = r.output ? uint64_t(r.output->size()) : 0;
+            g.greedy = p.greedy() ? 1 : 0;
+            g.pen_begin = g.pen_end = int32_t(h_pen_ids_.size());
+            add_penalty_entries(p, r, vocab);
+            g.pen_end = int32_t(h_pen_ids_.size());
+            any_top = any_top || g.n_top > 0;
+        }
+        const bool any_penalty = !h_pen_ids_.empty();
+        Tensor t_params = params_.slice_rows(0, n);
+        be_.upload_async(t_params, h_params_.data());
+        if (any_penalty) {
+            reserve_penalties(int64_t(h_pen_ids_.size()));
+            Tensor t_pid = pen_ids_.slice_rows(0, int64_t(h_pen_ids_.size()));
+            Tensor t_pc = pen_counts_.slice_rows(0, int64_t(h_pen_counts_.size()));
+            be_.upload_async(t_pid, h_pen_ids_.data());
+            be_.upload_async(t_pc, h_pen_counts_.data());
+        }
+        Tensor t_ids = ids_.slice_rows(0, n), t_lp = logprobs_.slice_rows(0, n);
+        gpu::sample_rows(logits, reinterpret_cast<const gpu::SampleRowParams*>(t_params.data), int(n),
+                         any_penalty ? pen_ids_.ptr<int32_t>() : nullptr,
+                         any_penalty ? pen_counts_.ptr<int32_t>() : nullptr, any_penalty, t_ids, t_lp,
+                         top_ids_.ptr<int32_t>(), top_logprobs_.ptr<float>(), be_.stream());
+        h_ids_.resize(size_t(n));
+        h_logprobs_.resize(size_t(n));
+        be_.download(t_ids, h_ids_.data());  // synchronizes: the uploads' host arrays are free again
+        be_.download(t_lp, h_logprobs_.data());
+        if (any_top) {
+            Tensor t_tid = top_ids_.slice_rows(0, n), t_tlp = top_logprobs_.slice_rows(0, n);
+            h_top_ids_.resize(size_t(n) * gpu::kSampleMaxTop);
+            h_top_logprobs_.resize(h_top_ids_.size());
+            be_.download(t_tid, h_top_ids_.data());
+            be_.download(t_tlp, h_top_logprobs_.data());
+        }
+        for (int64_t i = 0; i < n; ++i) {
+            SampledToken& tok = out[size_t(i)];
+            tok.id = h_ids_[size_t(i)];
+            tok.logprob = h_logprobs_[size_t(i)];
+            const int n_top = std::min(h_params_[size_t(i)].n_top, vocab);
+            for (int j = 0; j < n_top; ++j) {
+                const size_t at = size_t(i) * gpu::kSampleMaxTop + size_t(j);
+                tok.top.push_back({h_top_ids_[at], h_top_logprobs_[at]});
+            }
+        }
+    }
+
 private:
+    static constexpr int kParamWords = int(sizeof(gpu::SampleRowParams) / sizeof(int32_t));
+
+    // Appends the penalty entries of one row (see the header comment).
+    void add_penalty_entries(const SamplingParams& p, const SampleRequest& r, int vocab) {
+        const bool rep = p.repetition_penalty != 1.0f;
+        if (!rep && p.presence_penalty == 0.0f && p.frequency_penalty == 0.0f) return;
+        if (int(count_.size()) < vocab) count_.resize(size_t(vocab), -1);
+        distinct_.clear();
+        auto touch = [&](int32_t t, int add) {
+            if (t < 0 || t >= vocab) return;
+            if (count_[size_t(t)] < 0) {
+                count_[size_t(t)] = 0;
+                distinct_.push_back(t);
+            }
+            count_[size_t(t)] += add;
+        };
+        if (rep && r.prompt)
+            for (int32_t t : *r.prompt) touch(t, 0);
+        if (r.output)
+            for (int32_t t : *r.output) touch(t, 1);
+        std::sort(distinct_.begin(), distinct_.end());
+        for (int32_t t : distinct_) {
+            h_pen_ids_.push_back(t);
+            h_pen_counts_.push_back(count_[size_t(t)]);
+            count_[size_t(t)] = -1;
+        }
+    }
+    void reserve_penalties(int64_t n) {
+        if (!pen_ids_.empty() && pen_ids_.numel() >= n) return;
+        const int64_t cap = std::max<int64_t>(n, pen_ids_.empty() ? 4096 : 2 * pen_ids_.numel());
+        for (Tensor* t : {&pen_ids_, &pen_counts_})
+            if (!t->empty()) be_.free(*t);
+        pen_ids_ = be_.alloc(DType::I32, {cap});
+        pen_counts_ = be_.alloc(DType::I32, {cap});
+    }
+
     CudaBackend& be_;
     CudaGraphCache graphs_;
     int max_batch_;
     bool use_graphs_;
     Tensor ids_;       // [max_batch] I32
     Tensor logprobs_;  // [max_batch] F32
+    Tensor params_;    // [max_batch, kParamWords] gpu::SampleRowParams
+    Tensor top_ids_;   // [max_batch, kSampleMaxTop] I32
+    Tensor top_logprobs_;          // [max_batch, kSampleMaxTop] F32
+    Tensor pen_ids_, pen_counts_;  // [capacity] I32, grown on demand
+    // Host staging of one sample() call, kept to reuse their memory.
+    std::vector<gpu::SampleRowParams> h_params_;
+    std::vector<int32_t> h_pen_ids_, h_pen_counts_, h_ids_, h_top_ids_, distinct_;
+    std::vector<float> h_logprobs_, h_top_logprobs_;
+    std::vector<int32_t> count_;  // [vocab] output count of an id while its row is built, else -1
     std::map<int, Tensor> outputs_;  // logits view each bucket's graph writes
 };
 

@@ -4,11 +4,14 @@
 //  - decode steps (every sequence feeds one token) replayed from CUDA graphs,
 //    one per batch-size bucket (src/cuda_graph_cache.h says why this is safe
 //    and how a batch is padded to its bucket);
-//  - greedy sampling on the device: only the chosen ids come back to the host
+//  - sampling on the device (greedy, or the host sampler's full semantics:
+//    temperature, top_k, top_p, min_p, penalties, seeded draws): only the
+//    chosen ids, their logprobs and any top logprobs come back to the host
 //    instead of [n, n_vocab] F32 logits.
 // LIGHTLLM_CUDA_GRAPHS=0 in the environment turns the graphs off.
 #pragma once
 #include "backend.h"
+#include "model_runner.h"
 #include "sampling_params.h"
 #include <cstdint>
 #include <functional>
@@ -34,6 +37,24 @@ public:
     // Per row of logits [n, n_vocab] (F32/F16/BF16): the argmax (lowest id on
     // ties) and its log-softmax, computed on the device.
     virtual void greedy(const Tensor& logits, std::vector<int32_t>& ids, std::vector<float>& logprobs) = 0;
+
+    // One row's request: what sample_token (src/sampler.h) takes besides the
+    // logits. Null pointers: the default greedy parameters / no tokens.
+    struct SampleRequest {
+        const SamplingParams* params = nullptr;
+        const std::vector<int32_t>* prompt = nullptr;  // for repetition_penalty
+        const std::vector<int32_t>* output = nullptr;  // penalties; the draw is the output.size()-th
+    };
+    // Most top logprobs a row may ask of sample().
+    static constexpr int kMaxTopLogprobs = 20;
+    // Per row of logits [n, n_vocab] (F32/F16/BF16), the token sample_token
+    // would return for requests[i] (same id except where the draw falls within
+    // rounding of a CDF boundary; logprobs to float rounding), computed on the
+    // device; greedy and sampled rows mix freely. out gets n tokens.
+    virtual void sample(const Tensor& logits, const std::vector<SampleRequest>& requests,
+                        std::vector<SampledToken>& out) = 0;
+    // True when sample() takes `p` (null: the default greedy parameters).
+    static bool can_sample(const SamplingParams* p) { return !p || p->n_logprobs <= kMaxTopLogprobs; }
 
     // True when the host sampler would return the plain argmax for `p`
     // (null: the default greedy parameters) and no top logprobs are asked.

@@ -232,14 +232,14 @@ std::vector<SampledToken> ModelRunner::step(const std::vector<StepSeq>& seqs) {
     }
     if (seqs.empty()) return {};
     std::vector<SampledToken> out;
-    bool device_greedy = m.accel != nullptr;
+    bool on_device = m.accel != nullptr;
     for (const StepSeq& s : seqs)
-        if (s.sample && !DecodeAccelerator::plain_greedy(s.params)) device_greedy = false;
-    if (device_greedy) {  // only the ids (and their logprobs) come back from the GPU
-        std::vector<int32_t> ids;
-        std::vector<float> logprobs;
-        m.accel->greedy(m.forward(seqs, rows), ids, logprobs);
-        for (size_t i = 0; i < ids.size(); ++i) out.push_back(SampledToken{ids[i], logprobs[i], {}});
+        if (s.sample && !DecodeAccelerator::can_sample(s.params)) on_device = false;
+    if (on_device) {  // only the ids (and their logprobs) come back from the GPU
+        std::vector<DecodeAccelerator::SampleRequest> requests;
+        for (const StepSeq& s : seqs)
+            if (s.sample) requests.push_back({s.params, s.prompt, s.output});
+        m.accel->sample(m.forward(seqs, rows), requests, out);
         return out;
     }
     const std::vector<float> logits = m.run(seqs, rows);

@@ -1,0 +1,376 @@
+// Sampling on the device with the host sampler's semantics (src/sampler.h):
+// one block per row of logits [n, vocab]; only ids, logprobs and the top
+// logprobs leave the GPU.
+//
+// Per row:
+//  1. raw max and logsumexp (the reported logprobs), and the best processed
+//     key (the greedy answer and the sampling temperature's reference);
+//     "processed" = raw logit with the repetition / presence / frequency
+//     penalties of the row's CSR entries (distinct token ids, sorted, with
+//     their output counts; a shared-memory bitmap says which ids have one);
+//  2. sampled rows: top_k, top_p, min_p and the final draw, each a cut of the
+//     row in sorted order, found without sorting by radix selection.
+//
+// Sorted order is that of the 64-bit key  ord(value) << 32 | ~id  (ord: an
+// order-preserving map of the float), so larger key = better token and ties
+// go to the lower id, exactly the host's order_desc. Every cut keeps the
+// tokens whose key is >= a threshold key `lo`. select_key() finds, among
+// those, the first token in sorted order whose inclusive cumulative weight
+// reaches t, where the weight is 1 (top_k: the k-th token) or the token's
+// probability mass (top_p and the draw), 8 key bits per pass over the row:
+// each pass histograms the tokens that share the digits fixed so far and
+// fixes the next digit; a bin holding a single token ends the search.
+//
+// Masses are e = exp(l / T - l_max / T) in double, as on the host, held as
+// fixed point (e * 2^mass_shift, rounded; mass_shift leaves room for the
+// whole vocabulary below ~2^62), so all sums are exact and order-independent.
+// The host walks the same sums in double: the two agree except when the
+// uniform draw (or top_p) falls within ~n_vocab * 2^-mass_shift of a CDF
+// boundary, relative to the total.
+#include "common.cuh"
+#include "kernels.h"
+
+namespace lightllm::gpu {
+
+namespace {
+
+constexpr int kThreads = 512;
+constexpr int kBins = 256;
+using u64 = unsigned long long;  // the type of the 64-bit atomics and shuffles
+
+// counter_rng.h's mix64 / uniform01, bit for bit.
+__device__ __forceinline__ u64 mix64_dev(u64 x) {
+    x += 0x9e3779b97f4a7c15ull;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+}
+__device__ __forceinline__ float uniform01_dev(u64 seed, u64 counter) {
+    return __ull2float_rn(mix64_dev(mix64_dev(seed) + counter) >> 40) * (1.0f / 16777216.0f);
+}
+
+// Order-preserving map float -> uint32 (larger float, larger key); -0 is +0
+// (the host sees them tied); NaN ranks below everything.
+__device__ __forceinline__ uint32_t ord_of(float v) {
+    if (isnan(v)) return 0u;
+    if (v == 0.0f) v = 0.0f;
+    uint32_t b = __float_as_uint(v);
+    return (b & 0x80000000u) ? ~b : (b | 0x80000000u);
+}
+__device__ __forceinline__ float value_of_ord(uint32_t o) {
+    return __uint_as_float((o & 0x80000000u) ? (o & 0x7fffffffu) : ~o);
+}
+__device__ __forceinline__ u64 key_of(float v, int id) {
+    return (u64(ord_of(v)) << 32) | u64(0xffffffffu - uint32_t(id));
+}
+__device__ __forceinline__ int id_of(u64 key) { return int(0xffffffffu - uint32_t(key)); }
+__device__ __forceinline__ float value_of(u64 key) { return value_of_ord(uint32_t(key >> 32)); }
+
+// One row's logits and penalties.
+template <typename T> struct RowView {
+    const T* x;                // [vocab]
+    int vocab;
+    const uint32_t* bits;      // ids with a penalty entry (shared memory), or nullptr
+    const int32_t* pen_ids;    // [pen_n] sorted distinct ids
+    const int32_t* pen_counts; // [pen_n] their counts among the output tokens
+    int pen_n;
+    float rep, presence, frequency;
+
+    __device__ float raw(int j) const { return to_float(x[j]); }
+
+    // The host's apply_penalties for one token (same float operations, no
+    // contraction into fma).
+    __device__ float penalized(float v, int j) const {
+        if (!bits || !((bits[j >> 5] >> (j & 31)) & 1u)) return v;
+        int lo = 0, hi = pen_n - 1, c = 0;
+        while (lo <= hi) {
+            int mid = (lo + hi) >> 1;
+            if (pen_ids[mid] == j) {
+                c = pen_counts[mid];
+                break;
+            }
+            if (pen_ids[mid] < j) lo = mid + 1;
+            else hi = mid - 1;
+        }
+        if (rep != 1.0f) v = v > 0.0f ? __fdiv_rn(v, rep) : __fmul_rn(v, rep);
+        if ((presence != 0.0f || frequency != 0.0f) && c > 0)
+            v = __fsub_rn(v, __fadd_rn(presence, __fmul_rn(frequency, __int2float_rn(c))));
+        return v;
+    }
+    // Key of token j: of the raw logit (top logprobs) or the processed one.
+    __device__ u64 key(int j, bool raw_only) const {
+        float v = raw(j);
+        return key_of(raw_only ? v : penalized(v, j), j);
+    }
+};
+
+// Probability mass of a processed logit as fixed point (see the header).
+struct Mass {
+    double temperature;
+    double top;       // l_max / temperature
+    double scale;     // 2^mass_shift
+    __device__ double e(float v) const { return exp(double(v) / temperature - top); }
+    __device__ u64 q(float v) const {
+        double x = e(v);
+        return x > 0.0 ? __double2ull_rn(x * scale) : 0ull;  // NaN: 0
+    }
+};
+
+struct SelectShared {
+    u64 weight[kBins];
+    u64 best[kBins];  // largest key in the bin
+    unsigned int count[kBins];
+    u64 prefix, above, result;
+    int done;
+};
+
+template <typename V, typename Op> __device__ V block_reduce(V x, Op op, V* part) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) x = op(x, __shfl_xor_sync(0xffffffffu, x, o));
+    __syncthreads();  // `part` may still be read by a previous call
+    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = x;
+    __syncthreads();
+    x = part[0];
+    for (int w = 1; w < int(blockDim.x >> 5); ++w) x = op(x, part[w]);
+    return x;
+}
+struct MaxOp {
+    template <typename V> __device__ V operator()(V a, V b) const { return a > b ? a : b; }
+};
+struct SumOp {
+    template <typename V> __device__ V operator()(V a, V b) const { return a + b; }
+};
+struct MinOp {
+    template <typename V> __device__ V operator()(V a, V b) const { return a < b ? a : b; }
+};
+
+// Adds (key k, weight w) to bin b (b < 0: nothing), called by all 32 lanes
+// of a warp together. Lanes of one bin combine first (most tokens share a few
+// bins in the first passes) and one of them updates shared memory. Weights
+// are below 2^62: summed as three 21-bit parts, exact over 32 lanes.
+__device__ __forceinline__ void add_to_bin(SelectShared& sh, int b, u64 k, u64 w) {
+    const unsigned peers = __match_any_sync(0xffffffffu, b);
+    if (b < 0) return;
+    constexpr u64 kPart = (1ull << 21) - 1;
+    const u64 w0 = __reduce_add_sync(peers, unsigned(w & kPart));
+    const u64 w1 = __reduce_add_sync(peers, unsigned((w >> 21) & kPart));
+    const u64 w2 = __reduce_add_sync(peers, unsigned(w >> 42));
+    const unsigned hi = __reduce_max_sync(peers, unsigned(k >> 32));
+    const unsigned lo = __reduce_max_sync(peers, unsigned(k >> 32) == hi ? unsigned(k) : 0u);
+    if (int(threadIdx.x & 31) == __ffs(peers) - 1) {
+        atomicAdd(&sh.weight[b], w0 + (w1 << 21) + (w2 << 42));
+        atomicAdd(&sh.count[b], unsigned(__popc(peers)));
+        atomicMax(&sh.best[b], (u64(hi) << 32) | lo);
+    }
+}
+
+// Among the tokens with key >= lo, in sorted order, the key of the first
+// whose inclusive cumulative weight reaches t (weight: 1 when !mass, else
+// its fixed-point mass); the last token when none does. The set must not be empty.
+template <typename T>
+__device__ u64 select_key(const RowView<T>& row, bool raw_only, u64 lo, const Mass* mass, u64 t,
+                               SelectShared& sh) {
+    if (threadIdx.x == 0) {
+        sh.prefix = 0;
+        sh.above = 0;
+        sh.done = 0;
+        sh.result = lo;
+    }
+    for (int shift = 56; shift >= 0; shift -= 8) {
+        const u64 fixed = shift == 56 ? 0ull : ~((1ull << (shift + 8)) - 1ull);  // digits already chosen
+        for (int b = threadIdx.x; b < kBins; b += blockDim.x) {
+            sh.weight[b] = 0;
+            sh.best[b] = 0;
+            sh.count[b] = 0;
+        }
+        __syncthreads();
+        const u64 prefix = sh.prefix;
+        const int n_iter = (row.vocab + int(blockDim.x) - 1) / int(blockDim.x);  // the same for every lane
+        for (int it = 0; it < n_iter; ++it) {
+            const int j = it * int(blockDim.x) + int(threadIdx.x);
+            int b = -1;
+            u64 k = 0, w = 0;
+            if (j < row.vocab) {
+                k = row.key(j, raw_only);
+                if (k >= lo && (k & fixed) == prefix) {
+                    b = int((k >> shift) & 0xffu);
+                    w = mass ? mass->q(value_of(k)) : 1ull;
+                }
+            }
+            add_to_bin(sh, b, k, w);
+        }
+        __syncthreads();
+        if (threadIdx.x == 0) {
+            u64 acc = sh.above;
+            int chosen = -1, last = -1;
+            for (int b = kBins - 1; b >= 0; --b) {
+                if (sh.count[b] == 0) continue;
+                last = b;
+                if (acc + sh.weight[b] >= t) {
+                    chosen = b;
+                    break;
+                }
+                acc += sh.weight[b];
+            }
+            if (chosen < 0 && last >= 0) {  // t is out of reach: the last token of the set
+                chosen = last;
+                acc -= sh.weight[last];
+            }
+            if (chosen < 0) {
+                sh.done = 1;  // empty group: cannot happen for a non-empty set
+            } else if (sh.count[chosen] == 1 || shift == 0) {
+                sh.done = 1;
+                sh.result = sh.best[chosen];
+            } else {
+                sh.prefix |= u64(chosen) << shift;
+                sh.above = acc;
+            }
+        }
+        __syncthreads();
+        if (sh.done) break;
+    }
+    const u64 r = sh.result;
+    __syncthreads();  // everyone has read `result` before the next call resets it
+    return r;
+}
+
+// Total fixed-point mass of the tokens with key >= lo.
+template <typename T>
+__device__ u64 mass_above(const RowView<T>& row, u64 lo, const Mass& mass, u64* part) {
+    u64 s = 0;
+    for (int j = threadIdx.x; j < row.vocab; j += blockDim.x) {
+        const u64 k = row.key(j, false);
+        if (k >= lo) s += mass.q(value_of(k));
+    }
+    return block_reduce(s, SumOp{}, part);
+}
+
+template <typename T>
+static __global__ void __launch_bounds__(kThreads)
+sample_rows_kernel(const T* logits, int vocab, const SampleRowParams* params, const int32_t* pen_ids,
+                   const int32_t* pen_counts, double mass_scale, int32_t* ids, float* logprobs, int32_t* top_ids,
+                   float* top_logprobs) {
+    extern __shared__ uint32_t penalty_bits[];  // [ceil(vocab / 32)] when any row has penalties
+    __shared__ SelectShared sh;
+    __shared__ u64 part64[32];
+    __shared__ float partf[32];
+    __shared__ u64 top_keys[kSampleMaxTop];
+    __shared__ int n_top_found;
+
+    const int r = blockIdx.x;
+    const SampleRowParams p = params[r];
+    RowView<T> row{logits + int64_t(r) * vocab, vocab, nullptr, pen_ids + p.pen_begin, pen_counts + p.pen_begin,
+                   p.pen_end - p.pen_begin, p.repetition_penalty, p.presence_penalty, p.frequency_penalty};
+    if (row.pen_n > 0) {
+        const int n_words = (vocab + 31) / 32;
+        for (int w = threadIdx.x; w < n_words; w += blockDim.x) penalty_bits[w] = 0u;
+        __syncthreads();
+        for (int i = threadIdx.x; i < row.pen_n; i += blockDim.x) {
+            const int id = row.pen_ids[i];
+            atomicOr(&penalty_bits[id >> 5], 1u << (id & 31));
+        }
+        __syncthreads();
+        row.bits = penalty_bits;
+    }
+
+    // 1. raw max, best processed key, raw logsumexp.
+    float m = -INFINITY;
+    u64 best = 0;
+    for (int j = threadIdx.x; j < vocab; j += blockDim.x) {
+        const float x = row.raw(j);
+        m = fmaxf(m, x);
+        best = max(best, key_of(row.penalized(x, j), j));
+    }
+    m = block_reduce(m, MaxOp{}, partf);
+    best = block_reduce(best, MaxOp{}, part64);
+    float s = 0.0f;
+    if (m > -INFINITY)
+        for (int j = threadIdx.x; j < vocab; j += blockDim.x) s += expf(row.raw(j) - m);
+    s = block_reduce(s, SumOp{}, partf);
+    const float lse = m + logf(s);
+
+    // 2. the token.
+    u64 chosen = best;
+    if (!p.greedy) {
+        // The host's reference point is a float quotient: top = l_max / T in float.
+        const Mass mass{double(p.temperature), double(__fdiv_rn(value_of(best), p.temperature)), mass_scale};
+        u64 lo = 0;  // the tokens still in: key >= lo
+        if (p.top_k > 0 && p.top_k < vocab) lo = select_key(row, false, 0, nullptr, u64(p.top_k), sh);
+        if (p.top_p < 1.0f) {
+            const double x = double(p.top_p) * double(mass_above(row, lo, mass, part64));
+            lo = select_key(row, false, lo, &mass, x > 0.0 ? u64(ceil(x)) : 0ull, sh);
+        }
+        if (p.min_p > 0.0f) {  // the worst token with e >= min_p * e_best (the best token always stays)
+            const double cut = double(p.min_p) * mass.e(value_of(best));
+            u64 worst = ~0ull;
+            for (int j = threadIdx.x; j < vocab; j += blockDim.x) {
+                const u64 k = row.key(j, false);
+                if (mass.e(value_of(k)) >= cut) worst = min(worst, k);
+            }
+            worst = block_reduce(worst, MinOp{}, part64);
+            lo = max(lo, min(worst, best));
+        }
+        const u64 total = mass_above(row, lo, mass, part64);
+        const double u = double(uniform01_dev(p.seed, p.counter));
+        chosen = select_key(row, false, lo, &mass, u64(floor(u * double(total))) + 1ull, sh);
+    }
+    const int id = id_of(chosen);
+    if (threadIdx.x == 0) {
+        ids[r] = id;
+        logprobs[r] = row.raw(id) - lse;
+    }
+
+    // 3. the n_top best raw logits, best first.
+    const int n_top = min(p.n_top, vocab);
+    if (n_top <= 0) return;
+    const u64 lo = select_key(row, true, 0, nullptr, u64(n_top), sh);
+    if (threadIdx.x == 0) n_top_found = 0;
+    __syncthreads();
+    for (int j = threadIdx.x; j < vocab; j += blockDim.x) {
+        const u64 k = row.key(j, true);
+        if (k >= lo) top_keys[atomicAdd(&n_top_found, 1)] = k;  // exactly n_top keys pass
+    }
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        for (int i = 1; i < n_top; ++i)
+            for (int j = i; j > 0 && top_keys[j] > top_keys[j - 1]; --j) {
+                const u64 t = top_keys[j];
+                top_keys[j] = top_keys[j - 1];
+                top_keys[j - 1] = t;
+            }
+        for (int i = 0; i < n_top; ++i) {
+            const int tid = id_of(top_keys[i]);
+            top_ids[int64_t(r) * kSampleMaxTop + i] = tid;
+            top_logprobs[int64_t(r) * kSampleMaxTop + i] = row.raw(tid) - lse;
+        }
+    }
+}
+
+}  // namespace
+
+void sample_rows(const Tensor& logits, const SampleRowParams* params, int n_rows, const int32_t* pen_ids,
+                 const int32_t* pen_counts, bool any_penalty, Tensor& ids, Tensor& logprobs, int32_t* top_ids,
+                 float* top_logprobs, cudaStream_t s) {
+    const int64_t vocab = logits.dim(-1);
+    LL_CHECK(logits.rows() == n_rows && ids.dtype == DType::I32 && ids.numel() == n_rows &&
+                 logprobs.dtype == DType::F32 && logprobs.numel() == n_rows,
+             "sample_rows: logits {} ids {} logprobs {} for {} rows", logits.shape_str(), ids.shape_str(),
+             logprobs.shape_str(), n_rows);
+    LL_CHECK(vocab > 0 && vocab < (int64_t(1) << 30), "sample_rows: vocabulary of {}", vocab);
+    if (n_rows == 0) return;
+    int bits = 0;
+    while ((int64_t(1) << bits) < vocab) ++bits;
+    const double mass_scale = ldexp(1.0, 62 - bits);  // vocab tokens of mass <= 1 sum below 2^62
+    const size_t smem = any_penalty ? size_t((vocab + 31) / 32) * sizeof(uint32_t) : 0;
+    LL_DISPATCH_FLOAT(logits.dtype, {
+        auto kernel = sample_rows_kernel<scalar_t>;
+        if (smem > 48 * 1024)
+            CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)));
+        kernel<<<n_rows, kThreads, smem, s>>>(logits.ptr<scalar_t>(), int(vocab), params, pen_ids, pen_counts,
+                                               mass_scale, ids.ptr<int32_t>(), logprobs.ptr<float>(), top_ids,
+                                               top_logprobs);
+    });
+    CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace lightllm::gpu
