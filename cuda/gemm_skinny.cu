@@ -137,17 +137,37 @@ __global__ __launch_bounds__(kThreads, 1) void skinny_kernel(SkinnyArgs a) {
     int tile = blockIdx.x * kWarps + warp;
     if (tile < w_tiles) load_group(w_lane(tile), 0);
 
-    // x [n, k range] -> shared as A quads, tokens >= n zero-filled: thread e
-    // copies 32-bit word j of chunk c of a token (consecutive e: consecutive words).
+    // x [n, k range] -> shared as A quads, tokens >= n zero-filled: thread
+    // `lane` of each warp fills its lane's quads, word pos of quad h from token
+    // t0 or t1 = t0 + 8 (skinny::fill_step; the lane's word rotation, which
+    // keeps the warp's writes on 32 banks, hoisted out of the loop).
     {
         uint32_t* xw = reinterpret_cast<uint32_t*>(xs);
-        const int words = MT * 16 * n_kc * 16;
-        for (int e = threadIdx.x; e < words; e += kThreads) {
-            int j = e & 15, r = e >> 4;
-            int c = r % n_kc, tok = r / n_kc;
-            bool real = tok < n;
-            const T* src = real ? x + int64_t(tok) * k + int64_t(c_begin + c) * kChunk + 2 * j : x;
-            cp_async4(xw + skinny::xs_word(c, tok, j, MT), src, real ? 4 : 0);
+        const bool swap = (lane >> 3) & 1;  // word r even comes from t1 (r odd from t0)
+        int woff[4], dpos[4];
+#pragma unroll
+        for (int r = 0; r < 4; ++r) {
+            int pos = (r + (lane >> 3)) & 3;
+            woff[r] = 2 * (pos >> 1);
+            dpos[r] = pos;
+        }
+        const int units = MT * 32 * n_kc;
+        for (int u = threadIdx.x; u < units; u += kThreads) {  // u % 32 == lane
+            int cm = u >> 5, mt = cm % MT, c = cm / MT;
+            int t0 = 16 * mt + g;
+            int base = (c_begin + c) * kChunk + 8 * q;  // element offsets into x (n * k < 2^31)
+            int o0 = t0 < n ? t0 * k + base : 0, o1 = t0 + 8 < n ? (t0 + 8) * k + base : 0;
+            int s0 = t0 < n ? 4 : 0, s1 = t0 + 8 < n ? 4 : 0;
+            int oe = swap ? o1 : o0, oo = swap ? o0 : o1;
+            int se = swap ? s1 : s0, so = swap ? s0 : s1;
+            uint32_t* d = xw + (cm * 2 * 32 + lane) * 4;
+#pragma unroll
+            for (int r = 0; r < 4; ++r) {
+                const T* src = x + (((r & 1) ? oo : oe) + woff[r]);
+                int sz = (r & 1) ? so : se;
+                cp_async4(d + dpos[r], src, sz);             // h = 0
+                cp_async4(d + 128 + dpos[r], src + 4, sz);   // h = 1
+            }
         }
         asm volatile("cp.async.commit_group;\n" ::: "memory");
         asm volatile("cp.async.wait_group 0;\n" ::: "memory");
@@ -275,7 +295,8 @@ void skinny_linear(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor&
                    cudaStream_t s) {
     skinny::Plan plan = skinny_plan(x, w, dev);
     LL_CHECK(skinny_applies(x, w, dev) && w.dim(1) == x.dim(-1) && out.rows() == x.rows() &&
-                 out.dim(-1) == w.dim(0) && out.dtype == x.dtype && (bias.empty() || bias.numel() == w.dim(0)),
+                 out.dim(-1) == w.dim(0) && out.dtype == x.dtype &&
+                 (bias.empty() || (bias.numel() == w.dim(0) && bias.dtype == x.dtype)),
              "skinny linear: x {} w {} out {}", x.shape_str(), w.shape_str(), out.shape_str());
     SkinnyArgs args{x.data, w.data, bias.empty() ? nullptr : bias.data, out.data, dev.ws.partial, dev.ws.counters,
                     int(x.rows()), int(x.dim(-1)), int(w.dim(0)), plan.splits};

@@ -66,6 +66,23 @@ LL_HD int xs_word(int c, int token, int j, int tok_tiles) {
     int pos = (i & 1) * 2 + ((token & 15) >> 3);
     return ((((c * tok_tiles + (token >> 4)) * 2 + h) * 32 + lane) * 4) + pos;
 }
+// The copy of x into shared memory: unit u (u = (c * tok_tiles + mt) * 32 + l)
+// fills lane l's two quads (h = 0, 1) of chunk c and token tile mt in 8 steps
+// of 4 bytes; step j copies word `pos` of quad h = j / 4, pos rotated by l / 8
+// so that the 32 threads of a warp write 32 different banks in each step.
+struct FillStep {
+    int c, token, k;  // source x[token][chunk c base + k]
+    int dst;          // destination uint32 index
+};
+LL_HD FillStep fill_step(int u, int j, int tok_tiles) {
+    int l = u & 31, cm = u >> 5;
+    int mt = cm % tok_tiles, c = cm / tok_tiles;
+    int h = j >> 2, pos = ((j & 3) + (l >> 3)) & 3;
+    int token = 16 * mt + (l >> 2) + 8 * (pos & 1);
+    int k = 8 * (l & 3) + 4 * h + 2 * (pos >> 1);
+    return FillStep{c, token, k, ((cm * 2 + h) * 32 + l) * 4 + pos};
+}
+
 // The uint4 index of lane `lane`'s A quad for chunk c, token tile mt, mma h.
 LL_HD int xs_quad(int c, int mt, int h, int lane, int tok_tiles) { return ((c * tok_tiles + mt) * 2 + h) * 32 + lane; }
 

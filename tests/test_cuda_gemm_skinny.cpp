@@ -100,21 +100,30 @@ TEST_CASE("skinny gemm: fragment maps emulated on the CPU equal a plain matmul")
         for (float& v : x) v = float(d(rng));  // small integers: every sum exact in fp32
         for (float& v : W) v = float(d(rng));
 
-        // Shared memory image, filled the way the kernel's copy loop does.
+        // Shared memory image, filled the way the kernel's copy loop does
+        // (fill_step), which must agree with the documented word map (xs_word).
         std::vector<Pair> xs(size_t(n_chunks) * tok_tiles * 2 * 32 * 4);
-        for (int c = 0; c < n_chunks; ++c)
-            for (int tok = 0; tok < 16 * tok_tiles; ++tok)
-                for (int j = 0; j < 16; ++j) {
-                    size_t at = size_t(sk::xs_word(c, tok, j, tok_tiles));
+        const int units = tok_tiles * 32 * n_chunks;
+        for (int u0 = 0; u0 < units; u0 += 32)
+            for (int j = 0; j < 8; ++j) {
+                std::vector<int> banks(32, 0);
+                for (int u = u0; u < u0 + 32; ++u) {  // one warp-wide 4-byte copy
+                    sk::FillStep f = sk::fill_step(u, j, tok_tiles);
+                    REQUIRE(f.k % 2 == 0);
+                    REQUIRE(f.dst == sk::xs_word(f.c, f.token, f.k / 2, tok_tiles));
+                    ++banks[size_t(f.dst % 32)];
+                    size_t at = size_t(f.dst);
                     REQUIRE(at < xs.size());
                     REQUIRE(!xs[at].set);
                     Pair& p = xs[at];
                     p.set = true;
-                    if (tok < n) {
-                        p.lo = x[size_t(tok) * K + size_t(c * sk::kChunk + 2 * j)];
-                        p.hi = x[size_t(tok) * K + size_t(c * sk::kChunk + 2 * j + 1)];
+                    if (f.token < n) {
+                        p.lo = x[size_t(f.token) * K + size_t(f.c * sk::kChunk + f.k)];
+                        p.hi = x[size_t(f.token) * K + size_t(f.c * sk::kChunk + f.k + 1)];
                     }
                 }
+                for (int v : banks) CHECK(v == 1);  // no shared-memory bank conflicts
+            }
         for (const Pair& p : xs) REQUIRE(p.set);
 
         // acc[mt][wt][lane][c0..c3]
