@@ -17,9 +17,13 @@
 // tokens whose key is >= a threshold key `lo`. select_key() finds, among
 // those, the first token in sorted order whose inclusive cumulative weight
 // reaches t, where the weight is 1 (top_k: the k-th token) or the token's
-// probability mass (top_p and the draw), 8 key bits per pass over the row:
+// probability mass (top_p and the draw, where t is a fraction of the set's
+// total mass, which the first pass sums), 8 key bits per pass over the row:
 // each pass histograms the tokens that share the digits fixed so far and
-// fixes the next digit; a bin holding a single token ends the search.
+// fixes the next digit; a bin holding a single token ends the search. min_p
+// is a cut by value: one pass finds the worst token whose mass is at least
+// min_p times the best token's. Cost: two passes over the row for a greedy
+// row, plus a few (typically 3-5) per cut for a sampled one.
 //
 // Masses are e = exp(l / T - l_max / T) in double, as on the host, held as
 // fixed point (e * 2^mass_shift, rounded; mass_shift leaves room for the
@@ -120,8 +124,16 @@ struct SelectShared {
     u64 weight[kBins];
     u64 best[kBins];  // largest key in the bin
     unsigned int count[kBins];
-    u64 prefix, above, result;
+    u64 prefix, above, result, target;
     int done;
+};
+
+// The cumulative weight select_key() looks for: a count, or a fraction of the
+// set's total mass (known after its first pass, which sees the whole set).
+struct Target {
+    enum Kind { kWeight, kTopP, kDraw } kind;
+    u64 weight;   // kWeight: this cumulative weight
+    double frac;  // kTopP: ceil(frac * total); kDraw: floor(frac * total) + 1 (first above frac * total)
 };
 
 template <typename V, typename Op> __device__ V block_reduce(V x, Op op, V* part) {
@@ -165,16 +177,18 @@ __device__ __forceinline__ void add_to_bin(SelectShared& sh, int b, u64 k, u64 w
 }
 
 // Among the tokens with key >= lo, in sorted order, the key of the first
-// whose inclusive cumulative weight reaches t (weight: 1 when !mass, else
-// its fixed-point mass); the last token when none does. The set must not be empty.
+// whose inclusive cumulative weight reaches the target (weight: 1 when !mass,
+// else its fixed-point mass); the last token when none does. The set must not
+// be empty.
 template <typename T>
-__device__ u64 select_key(const RowView<T>& row, bool raw_only, u64 lo, const Mass* mass, u64 t,
-                               SelectShared& sh) {
+__device__ u64 select_key(const RowView<T>& row, bool raw_only, u64 lo, const Mass* mass, Target target,
+                          SelectShared& sh) {
     if (threadIdx.x == 0) {
         sh.prefix = 0;
         sh.above = 0;
         sh.done = 0;
         sh.result = lo;
+        sh.target = target.weight;
     }
     for (int shift = 56; shift >= 0; shift -= 8) {
         const u64 fixed = shift == 56 ? 0ull : ~((1ull << (shift + 8)) - 1ull);  // digits already chosen
@@ -201,6 +215,13 @@ __device__ u64 select_key(const RowView<T>& row, bool raw_only, u64 lo, const Ma
         }
         __syncthreads();
         if (threadIdx.x == 0) {
+            if (shift == 56 && target.kind != Target::kWeight) {
+                u64 total = 0;
+                for (int b = 0; b < kBins; ++b) total += sh.weight[b];
+                const double x = target.frac * double(total);
+                sh.target = target.kind == Target::kTopP ? (x > 0.0 ? u64(ceil(x)) : 0ull) : u64(floor(x)) + 1ull;
+            }
+            const u64 t = sh.target;
             u64 acc = sh.above;
             int chosen = -1, last = -1;
             for (int b = kBins - 1; b >= 0; --b) {
@@ -234,17 +255,6 @@ __device__ u64 select_key(const RowView<T>& row, bool raw_only, u64 lo, const Ma
     return r;
 }
 
-// Total fixed-point mass of the tokens with key >= lo.
-template <typename T>
-__device__ u64 mass_above(const RowView<T>& row, u64 lo, const Mass& mass, u64* part) {
-    u64 s = 0;
-    for (int j = threadIdx.x; j < row.vocab; j += blockDim.x) {
-        const u64 k = row.key(j, false);
-        if (k >= lo) s += mass.q(value_of(k));
-    }
-    return block_reduce(s, SumOp{}, part);
-}
-
 template <typename T>
 static __global__ void __launch_bounds__(kThreads)
 sample_rows_kernel(const T* logits, int vocab, const SampleRowParams* params, const int32_t* pen_ids,
@@ -254,6 +264,7 @@ sample_rows_kernel(const T* logits, int vocab, const SampleRowParams* params, co
     __shared__ SelectShared sh;
     __shared__ u64 part64[32];
     __shared__ float partf[32];
+    __shared__ double partd[32];
     __shared__ u64 top_keys[kSampleMaxTop];
     __shared__ int n_top_found;
 
@@ -283,11 +294,11 @@ sample_rows_kernel(const T* logits, int vocab, const SampleRowParams* params, co
     }
     m = block_reduce(m, MaxOp{}, partf);
     best = block_reduce(best, MaxOp{}, part64);
-    float s = 0.0f;
+    double s = 0.0;  // double: a thread's share of a 150k vocabulary is summed in sequence
     if (m > -INFINITY)
-        for (int j = threadIdx.x; j < vocab; j += blockDim.x) s += expf(row.raw(j) - m);
-    s = block_reduce(s, SumOp{}, partf);
-    const float lse = m + logf(s);
+        for (int j = threadIdx.x; j < vocab; j += blockDim.x) s += double(expf(row.raw(j) - m));
+    s = block_reduce(s, SumOp{}, partd);
+    const float lse = float(double(m) + log(s));
 
     // 2. the token.
     u64 chosen = best;
@@ -295,11 +306,9 @@ sample_rows_kernel(const T* logits, int vocab, const SampleRowParams* params, co
         // The host's reference point is a float quotient: top = l_max / T in float.
         const Mass mass{double(p.temperature), double(__fdiv_rn(value_of(best), p.temperature)), mass_scale};
         u64 lo = 0;  // the tokens still in: key >= lo
-        if (p.top_k > 0 && p.top_k < vocab) lo = select_key(row, false, 0, nullptr, u64(p.top_k), sh);
-        if (p.top_p < 1.0f) {
-            const double x = double(p.top_p) * double(mass_above(row, lo, mass, part64));
-            lo = select_key(row, false, lo, &mass, x > 0.0 ? u64(ceil(x)) : 0ull, sh);
-        }
+        if (p.top_k > 0 && p.top_k < vocab)
+            lo = select_key(row, false, 0, nullptr, Target{Target::kWeight, u64(p.top_k), 0.0}, sh);
+        if (p.top_p < 1.0f) lo = select_key(row, false, lo, &mass, Target{Target::kTopP, 0, double(p.top_p)}, sh);
         if (p.min_p > 0.0f) {  // the worst token with e >= min_p * e_best (the best token always stays)
             const double cut = double(p.min_p) * mass.e(value_of(best));
             u64 worst = ~0ull;
@@ -310,9 +319,8 @@ sample_rows_kernel(const T* logits, int vocab, const SampleRowParams* params, co
             worst = block_reduce(worst, MinOp{}, part64);
             lo = max(lo, min(worst, best));
         }
-        const u64 total = mass_above(row, lo, mass, part64);
         const double u = double(uniform01_dev(p.seed, p.counter));
-        chosen = select_key(row, false, lo, &mass, u64(floor(u * double(total))) + 1ull, sh);
+        chosen = select_key(row, false, lo, &mass, Target{Target::kDraw, 0, u}, sh);
     }
     const int id = id_of(chosen);
     if (threadIdx.x == 0) {
@@ -323,7 +331,7 @@ sample_rows_kernel(const T* logits, int vocab, const SampleRowParams* params, co
     // 3. the n_top best raw logits, best first.
     const int n_top = min(p.n_top, vocab);
     if (n_top <= 0) return;
-    const u64 lo = select_key(row, true, 0, nullptr, u64(n_top), sh);
+    const u64 lo = select_key(row, true, 0, nullptr, Target{Target::kWeight, u64(n_top), 0.0}, sh);
     if (threadIdx.x == 0) n_top_found = 0;
     __syncthreads();
     for (int j = threadIdx.x; j < vocab; j += blockDim.x) {

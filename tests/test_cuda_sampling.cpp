@@ -8,13 +8,16 @@
 // device's fixed-point sums (error <= n_vocab * 2^-45) and the host's double
 // sums may round to different sides; such rows are counted and must stay rare.
 // Logprobs within 1e-4; top logprob ids equal barring exact ties of the host's values.
+// A timing case runs only with LIGHTLLM_BENCH=1.
 // Skipped, with a message, when no GPU is present.
 #include "cuda_test_util.h"
 #include "decode_accelerator.h"
 #include "counter_rng.h"
 #include "sampler.h"
 #include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <numeric>
 #include <random>
 #include <unordered_map>
@@ -327,4 +330,66 @@ TEST_CASE("cuda: sample_rows repeats a draw for the same (seed, output length) a
     }
     std::sort(distinct.begin(), distinct.end());
     CHECK(std::unique(distinct.begin(), distinct.end()) - distinct.begin() > 50);
+}
+
+// Time of one DecodeAccelerator::sample call (uploads, kernel, downloads),
+// printed as the other micro-benchmarks' JSON lines; LIGHTLLM_BENCH=1 only.
+TEST_CASE("cuda bench: sample_rows on a 152064-token vocabulary (LIGHTLLM_BENCH=1)") {
+    LL_REQUIRE_GPU();
+    const char* on = std::getenv("LIGHTLLM_BENCH");
+    if (!on || std::string(on) != "1") {
+        MESSAGE("LIGHTLLM_BENCH is not 1: skipping the sampling benchmark");
+        return;
+    }
+    std::unique_ptr<Backend> gpu = make_cuda_backend(0, DType::BF16);
+    std::mt19937 rng(5);
+    const int vocab = 152064, max_n = 1024;
+    Tensor t = gpu->alloc(DType::F32, {max_n, vocab});
+    {
+        const std::vector<float> logits = random_logits(rng, DType::F32, max_n, vocab, 3.0f);
+        gpu->upload(t, logits.data(), DType::F32);
+    }
+    std::unique_ptr<DecodeAccelerator> accel = DecodeAccelerator::make(*gpu, max_n);
+    struct Config {
+        const char* name;
+        SamplingParams p;
+    };
+    std::vector<Config> configs(5);
+    configs[0].name = "greedy";
+    configs[1].name = "temperature_top_p";
+    configs[1].p.temperature = 0.7f;
+    configs[1].p.top_p = 0.9f;
+    configs[2].name = "top_k_50";
+    configs[2].p.temperature = 1.0f;
+    configs[2].p.top_k = 50;
+    configs[3].name = "penalties_top_p";
+    configs[3].p.temperature = 0.8f;
+    configs[3].p.top_p = 0.95f;
+    configs[3].p.repetition_penalty = 1.1f;
+    configs[3].p.frequency_penalty = 0.2f;
+    configs[4].name = "top_p_logprobs_20";
+    configs[4].p.temperature = 1.0f;
+    configs[4].p.top_p = 0.9f;
+    configs[4].p.n_logprobs = 20;
+    std::vector<int32_t> prompt(1000), output(200);
+    for (int32_t& x : prompt) x = int32_t(rng() % vocab);
+    for (int32_t& x : output) x = int32_t(rng() % vocab);
+    for (const Config& c : configs) {
+        for (int n : {1, 64, 1024}) {
+            std::vector<DecodeAccelerator::SampleRequest> requests(size_t(n), {&c.p, &prompt, &output});
+            std::vector<SampledToken> out;
+            const Tensor rows = t.slice_rows(0, n);
+            accel->sample(rows, requests, out);  // warm-up
+            const int reps = 10;
+            const auto t0 = std::chrono::steady_clock::now();
+            for (int i = 0; i < reps; ++i) accel->sample(rows, requests, out);
+            const double ms =
+                std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() / reps;
+            std::printf("bench {\"name\": \"sample_rows_%s\", \"ms\": %.4f, \"rows\": %d, \"vocab\": %d}\n", c.name, ms,
+                        n, vocab);
+            CHECK(out.size() == size_t(n));
+        }
+    }
+    std::fflush(stdout);
+    gpu->free(t);
 }
