@@ -137,36 +137,18 @@ __global__ __launch_bounds__(kThreads, 1) void skinny_kernel(SkinnyArgs a) {
     int tile = blockIdx.x * kWarps + warp;
     if (tile < w_tiles) load_group(w_lane(tile), 0);
 
-    // x [n, k range] -> shared as A quads, tokens >= n zero-filled: thread
-    // `lane` of each warp fills its lane's quads, word pos of quad h from token
-    // t0 or t1 = t0 + 8 (skinny::fill_step; the lane's word rotation, which
-    // keeps the warp's writes on 32 banks, hoisted out of the loop).
+    // x [n, k range] -> shared as A quads (skinny::fill_step), tokens >= n
+    // zero-filled; element offsets into x fit 32 bits (n * k < 2^31).
     {
         uint32_t* xw = reinterpret_cast<uint32_t*>(xs);
-        const bool swap = (lane >> 3) & 1;  // word r even comes from t1 (r odd from t0)
-        int woff[4], dpos[4];
+        const int units = MT * n_kc;
+        for (int cm = warp; cm < units; cm += kWarps) {
 #pragma unroll
-        for (int r = 0; r < 4; ++r) {
-            int pos = (r + (lane >> 3)) & 3;
-            woff[r] = 2 * (pos >> 1);
-            dpos[r] = pos;
-        }
-        const int units = MT * 32 * n_kc;
-        for (int u = threadIdx.x; u < units; u += kThreads) {  // u % 32 == lane
-            int cm = u >> 5, mt = cm % MT, c = cm / MT;
-            int t0 = 16 * mt + g;
-            int base = (c_begin + c) * kChunk + 8 * q;  // element offsets into x (n * k < 2^31)
-            int o0 = t0 < n ? t0 * k + base : 0, o1 = t0 + 8 < n ? (t0 + 8) * k + base : 0;
-            int s0 = t0 < n ? 4 : 0, s1 = t0 + 8 < n ? 4 : 0;
-            int oe = swap ? o1 : o0, oo = swap ? o0 : o1;
-            int se = swap ? s1 : s0, so = swap ? s0 : s1;
-            uint32_t* d = xw + (cm * 2 * 32 + lane) * 4;
-#pragma unroll
-            for (int r = 0; r < 4; ++r) {
-                const T* src = x + (((r & 1) ? oo : oe) + woff[r]);
-                int sz = (r & 1) ? so : se;
-                cp_async4(d + dpos[r], src, sz);             // h = 0
-                cp_async4(d + 128 + dpos[r], src + 4, sz);   // h = 1
+            for (int j = 0; j < 8; ++j) {
+                skinny::FillStep f = skinny::fill_step(lane, cm, j, MT);
+                bool real = f.token < n;
+                int off = real ? f.token * k + (c_begin + f.c) * kChunk + f.k : 0;
+                cp_async4(xw + f.dst, x + off, real ? 4 : 0);
             }
         }
         asm volatile("cp.async.commit_group;\n" ::: "memory");

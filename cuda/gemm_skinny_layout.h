@@ -66,21 +66,21 @@ LL_HD int xs_word(int c, int token, int j, int tok_tiles) {
     int pos = (i & 1) * 2 + ((token & 15) >> 3);
     return ((((c * tok_tiles + (token >> 4)) * 2 + h) * 32 + lane) * 4) + pos;
 }
-// The copy of x into shared memory: unit u (u = (c * tok_tiles + mt) * 32 + l)
-// fills lane l's two quads (h = 0, 1) of chunk c and token tile mt in 8 steps
-// of 4 bytes; step j copies word `pos` of quad h = j / 4, pos rotated by l / 8
-// so that the 32 threads of a warp write 32 different banks in each step.
+// The copy of x into shared memory: in unit cm = c * tok_tiles + mt, thread
+// `lane` fills its lane's two quads (h = 0, 1) of chunk c and token tile mt in
+// 8 steps of 4 bytes; step j copies word `pos` of quad h = j % 2, pos rotated
+// by lane / 8 so that the 32 threads of a warp write 32 different banks in
+// each step. (The kernel runs unit cm in warp cm % 16 of the CTA's loop.)
 struct FillStep {
     int c, token, k;  // source x[token][chunk c base + k]
     int dst;          // destination uint32 index
 };
-LL_HD FillStep fill_step(int u, int j, int tok_tiles) {
-    int l = u & 31, cm = u >> 5;
+LL_HD FillStep fill_step(int lane, int cm, int j, int tok_tiles) {
     int mt = cm % tok_tiles, c = cm / tok_tiles;
-    int h = j >> 2, pos = ((j & 3) + (l >> 3)) & 3;
-    int token = 16 * mt + (l >> 2) + 8 * (pos & 1);
-    int k = 8 * (l & 3) + 4 * h + 2 * (pos >> 1);
-    return FillStep{c, token, k, ((cm * 2 + h) * 32 + l) * 4 + pos};
+    int h = j & 1, pos = ((j >> 1) + (lane >> 3)) & 3;
+    int token = 16 * mt + (lane >> 2) + 8 * (pos & 1);
+    int k = 8 * (lane & 3) + 4 * h + 2 * (pos >> 1);
+    return FillStep{c, token, k, ((cm * 2 + h) * 32 + lane) * 4 + pos};
 }
 
 // The uint4 index of lane `lane`'s A quad for chunk c, token tile mt, mma h.

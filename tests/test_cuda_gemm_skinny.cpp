@@ -103,12 +103,11 @@ TEST_CASE("skinny gemm: fragment maps emulated on the CPU equal a plain matmul")
         // Shared memory image, filled the way the kernel's copy loop does
         // (fill_step), which must agree with the documented word map (xs_word).
         std::vector<Pair> xs(size_t(n_chunks) * tok_tiles * 2 * 32 * 4);
-        const int units = tok_tiles * 32 * n_chunks;
-        for (int u0 = 0; u0 < units; u0 += 32)
+        for (int cm = 0; cm < tok_tiles * n_chunks; ++cm)
             for (int j = 0; j < 8; ++j) {
                 std::vector<int> banks(32, 0);
-                for (int u = u0; u < u0 + 32; ++u) {  // one warp-wide 4-byte copy
-                    sk::FillStep f = sk::fill_step(u, j, tok_tiles);
+                for (int lane = 0; lane < 32; ++lane) {  // one warp-wide 4-byte copy
+                    sk::FillStep f = sk::fill_step(lane, cm, j, tok_tiles);
                     REQUIRE(f.k % 2 == 0);
                     REQUIRE(f.dst == sk::xs_word(f.c, f.token, f.k / 2, tok_tiles));
                     ++banks[size_t(f.dst % 32)];
