@@ -61,7 +61,7 @@ LinearPlans::LinearPlans(void* workspace, size_t workspace_bytes) : ws_(workspac
     CUDA_CHECK(cudaDeviceGetAttribute(&sm_count_, cudaDevAttrMultiProcessorCount, dev));
     CUDA_CHECK(cudaDeviceGetAttribute(&smem, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev));
     smem_optin_ = size_t(smem);
-    size_t ws = skinny_workspace_bytes(kSkinnyWorkspaceRows);
+    size_t ws = skinny_workspace_bytes();
     CUDA_CHECK(cudaMalloc(&skinny_ws_, ws));
     CUDA_CHECK(cudaMemsetAsync(skinny_ws_, 0, ws, nullptr));
     CUDA_CHECK(cudaStreamSynchronize(nullptr));  // zero before any stream uses it
@@ -86,7 +86,7 @@ void LinearPlans::run(const Tensor& x, const Tensor& w, const Tensor& bias, Tens
         return;
     }
     if (skinny_) {
-        SkinnyDevice dev{sm_count_, smem_optin_, skinny_workspace(skinny_ws_, kSkinnyWorkspaceRows)};
+        SkinnyDevice dev{sm_count_, smem_optin_, skinny_workspace(skinny_ws_)};
         if (skinny_applies(x, w, dev)) {
             skinny_linear(x, w, bias, out, dev, s);
             return;

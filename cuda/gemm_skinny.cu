@@ -13,13 +13,16 @@
 // round, n_pad * k_split * 2 bytes against 256 * k_split * 2 bytes of w, i.e.
 // n_pad / 256 (<= 0.25), and with splits > 1 the fp32 partials add
 // 4 * n bytes per row per split against 2 * k_split bytes of w, i.e.
-// 2 * n / k_split (0.25 at n = 64, k_split = 512). Partials go to a
-// workspace [n][m] (fp32, zero at rest) by vector reductions; a per-tile
-// counter tells the last of the splits' warps to finish it, which adds the
-// bias, writes out and zeroes the workspace rows again. The grid depends only
-// on (m, n, k) and the device, and nothing is allocated or synchronized: the
+// 2 * n / k_split (0.25 at n = 64, k_split = 512), written once and read
+// once. Each split stores its partials in its own slot of a workspace
+// [splits][n][m]; a per-tile counter (zero at rest) tells the last of the
+// splits' warps to finish a tile, which sums the slots in split order (the
+// result does not depend on which split came last: runs are bit-reproducible),
+// adds the bias, writes out and resets the counter. The grid depends only on
+// (m, n, k) and the device, and nothing is allocated or synchronized: the
 // launch is CUDA-graph safe (the workspace must not be used by two launches
-// at once: one stream per LinearPlans).
+// at once: one stream per LinearPlans). Weights are loaded with an L2
+// evict-first policy, so streaming them does not push x and the partials out.
 #include "common.cuh"
 #include "gemm_skinny_layout.h"
 #include "kernels.h"
@@ -33,12 +36,17 @@ using skinny::kWarps;
 constexpr int kThreads = kWarps * 32;
 constexpr int kUnroll = 8;  // chunks per load group: 16 rows x 256 k = 8 KB per warp in flight
 
-// 16 bytes of w: read once, kept out of L1.
-__device__ __forceinline__ uint4 ld_stream(const void* p) {
+// 16 bytes of w: read once, kept out of L1 and first to leave L2.
+__device__ __forceinline__ uint64_t evict_first_policy() {
+    uint64_t p;
+    asm volatile("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;\n" : "=l"(p));
+    return p;
+}
+__device__ __forceinline__ uint4 ld_stream(const void* ptr, uint64_t policy) {
     uint4 v;
-    asm volatile("ld.global.nc.L1::no_allocate.v4.u32 {%0,%1,%2,%3}, [%4];\n"
+    asm volatile("ld.global.nc.L1::no_allocate.L2::cache_hint.v4.u32 {%0,%1,%2,%3}, [%4], %5;\n"
                  : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w)
-                 : "l"(p));
+                 : "l"(ptr), "l"(policy));
     return v;
 }
 
@@ -78,22 +86,15 @@ __device__ __forceinline__ void mma16816<__nv_bfloat16>(float (&c)[4], uint32_t 
         : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
 }
 
-// p[0] += a, p[1] += b in L2 (p 8-byte aligned).
-__device__ __forceinline__ void red_add2(float* p, float a, float b) {
-#if __CUDA_ARCH__ >= 900
-    asm volatile("red.global.add.v2.f32 [%0], {%1, %2};\n" ::"l"(p), "f"(a), "f"(b) : "memory");
-#else
-    atomicAdd(p, a);
-    atomicAdd(p + 1, b);
-#endif
-}
+// p[0] = a, p[1] = b, kept in L2 only (p 8-byte aligned).
+__device__ __forceinline__ void store_partial(float* p, float a, float b) { __stcg(reinterpret_cast<float2*>(p), make_float2(a, b)); }
 
 struct SkinnyArgs {
     const void* x;
     const void* w;
     const void* bias;  // null: none
     void* out;
-    float* partial;    // [n][m] fp32, zero at rest (splits > 1)
+    float* partial;    // [splits][n][m] fp32 (splits > 1)
     int* counters;     // [m / 16], zero at rest (splits > 1)
     int n, k, m, splits;
 };
@@ -122,13 +123,14 @@ __global__ __launch_bounds__(kThreads, 1) void skinny_kernel(SkinnyArgs a) {
                skinny::w_col(lane);
     };
     const int64_t hi_off = int64_t(8) * k;
+    const uint64_t policy = evict_first_policy();
     uint4 lo[kUnroll], hi[kUnroll];  // W tiles 0 and 1, kUnroll chunks
     auto load_group = [&](const T* p, int c0) {
 #pragma unroll
         for (int u = 0; u < kUnroll; ++u) {
             if (c0 + u < n_kc) {
-                lo[u] = ld_stream(p + (c0 + u) * kChunk);
-                hi[u] = ld_stream(p + (c0 + u) * kChunk + hi_off);
+                lo[u] = ld_stream(p + (c0 + u) * kChunk, policy);
+                hi[u] = ld_stream(p + (c0 + u) * kChunk + hi_off, policy);
             }
         }
     };
@@ -201,14 +203,15 @@ __global__ __launch_bounds__(kThreads, 1) void skinny_kernel(SkinnyArgs a) {
             }
             continue;
         }
+        float* slot = a.partial + int64_t(blockIdx.y) * n * m;
 #pragma unroll
         for (int wt = 0; wt < 2; ++wt) {
             int row = tile * skinny::kTileRows + 8 * wt + 2 * q;
 #pragma unroll
             for (int mt = 0; mt < MT; ++mt) {
                 int tok = 16 * mt + g;
-                if (tok < n) red_add2(a.partial + int64_t(tok) * m + row, acc[mt][wt][0], acc[mt][wt][1]);
-                if (tok + 8 < n) red_add2(a.partial + int64_t(tok + 8) * m + row, acc[mt][wt][2], acc[mt][wt][3]);
+                if (tok < n) store_partial(slot + int64_t(tok) * m + row, acc[mt][wt][0], acc[mt][wt][1]);
+                if (tok + 8 < n) store_partial(slot + int64_t(tok + 8) * m + row, acc[mt][wt][2], acc[mt][wt][3]);
             }
         }
         __threadfence();
@@ -217,13 +220,14 @@ __global__ __launch_bounds__(kThreads, 1) void skinny_kernel(SkinnyArgs a) {
         if (lane == 0) ticket = atomicAdd(a.counters + tile, 1);
         ticket = __shfl_sync(0xffffffffu, ticket, 0);
         if (ticket != a.splits - 1) continue;
-        // Last split of this tile: every other split's partials are in L2.
+        // Last split of this tile: every split's partials are in L2; sum them in split order.
         __threadfence();
+        const int64_t slot_stride = int64_t(n) * m;
         for (int e = lane; e < skinny::kTileRows * n; e += 32) {
             int row = tile * skinny::kTileRows + (e & (skinny::kTileRows - 1));
             int64_t idx = int64_t(e / skinny::kTileRows) * m + row;
-            float v = __ldcg(a.partial + idx);
-            __stcg(a.partial + idx, 0.0f);
+            float v = 0.0f;
+            for (int sp = 0; sp < a.splits; ++sp) v += __ldcg(a.partial + sp * slot_stride + idx);
             out[idx] = from_float<T>(v + (bias ? to_float(bias[row]) : 0.0f));
         }
         if (lane == 0) a.counters[tile] = 0;
@@ -252,18 +256,20 @@ void launch(const SkinnyArgs& args, const skinny::Plan& plan, cudaStream_t s) {
 bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
 
 skinny::Plan skinny_plan(const Tensor& x, const Tensor& w, const SkinnyDevice& dev) {
-    return skinny::make_plan(w.dim(0), x.rows(), x.dim(-1), dev.sm_count, dev.smem_limit, dev.ws.max_rows);
+    bool ws = dev.ws.partial && dev.ws.counters;
+    return skinny::make_plan(w.dim(0), x.rows(), x.dim(-1), dev.sm_count, dev.smem_limit,
+                             ws ? kSkinnyPartialFloats : 0, ws ? kSkinnyCounterRows : 0);
 }
 
 }  // namespace
 
-size_t skinny_workspace_bytes(int64_t max_rows) {
-    return size_t(max_rows) * skinny::kMaxTokens * sizeof(float) + size_t(max_rows / skinny::kTileRows) * sizeof(int);
+size_t skinny_workspace_bytes() {
+    return size_t(kSkinnyPartialFloats) * sizeof(float) + size_t(kSkinnyCounterRows / skinny::kTileRows) * sizeof(int);
 }
 
-SkinnyWorkspace skinny_workspace(void* base, int64_t max_rows) {
+SkinnyWorkspace skinny_workspace(void* base) {
     float* partial = static_cast<float*>(base);
-    return SkinnyWorkspace{partial, reinterpret_cast<int*>(partial + max_rows * skinny::kMaxTokens), max_rows};
+    return SkinnyWorkspace{partial, reinterpret_cast<int*>(partial + kSkinnyPartialFloats)};
 }
 
 bool skinny_applies(const Tensor& x, const Tensor& w, const SkinnyDevice& dev) {
@@ -282,7 +288,7 @@ void skinny_linear(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor&
              "skinny linear: x {} w {} out {}", x.shape_str(), w.shape_str(), out.shape_str());
     SkinnyArgs args{x.data, w.data, bias.empty() ? nullptr : bias.data, out.data, dev.ws.partial, dev.ws.counters,
                     int(x.rows()), int(x.dim(-1)), int(w.dim(0)), plan.splits};
-    LL_CHECK(plan.splits == 1 || (dev.ws.partial && w.dim(0) <= dev.ws.max_rows), "skinny linear: no workspace");
+    LL_CHECK(reinterpret_cast<uintptr_t>(out.data) % 4 == 0, "skinny linear: out not 4-byte aligned");
     if (x.dtype == DType::F16) launch<__half>(args, plan, s);
     else launch<__nv_bfloat16>(args, plan, s);
 }

@@ -42,7 +42,7 @@ private:
     bool skinny_ = true;
     int sm_count_ = 0;
     size_t smem_optin_ = 0;
-    void* skinny_ws_ = nullptr;  // skinny_workspace_bytes(kSkinnyWorkspaceRows), zero at rest
+    void* skinny_ws_ = nullptr;  // skinny_workspace_bytes(), counters zero at rest
     std::map<std::tuple<int64_t, int64_t, int64_t, int, bool>, std::unique_ptr<Plan>> plans_;
     std::vector<std::unique_ptr<Plan>> held_;  // made during a graph capture: kept alive, not reused
 };
@@ -53,21 +53,22 @@ void gemv(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& out, cud
 
 // The same for x of 5..64 rows on tensor cores (mma.sync), streaming w; f16/bf16,
 // k % 32 == 0, m % 16 == 0, x and w 16-byte aligned. Splitting k (when m is
-// small) adds fp32 partials into a workspace that is zero at rest and used by
-// one stream at a time: [max_rows][64] floats + [max_rows / 16] counters.
+// small) stores fp32 partials in a workspace (skinny_workspace_bytes(): the
+// partials, then tile counters that are zero at rest) used by one stream at a
+// time; a shape whose partials do not fit runs unsplit.
 struct SkinnyWorkspace {
-    float* partial = nullptr;
-    int* counters = nullptr;
-    int64_t max_rows = 0;  // m above this runs unsplit (or not at all)
+    float* partial = nullptr;  // kSkinnyPartialFloats
+    int* counters = nullptr;   // kSkinnyCounterRows / 16
 };
 struct SkinnyDevice {
     int sm_count = 0;
     size_t smem_limit = 0;  // dynamic shared memory per block
     SkinnyWorkspace ws;
 };
-constexpr int64_t kSkinnyWorkspaceRows = 32768;
-size_t skinny_workspace_bytes(int64_t max_rows);
-SkinnyWorkspace skinny_workspace(void* base, int64_t max_rows);
+constexpr int64_t kSkinnyPartialFloats = int64_t(16) << 20;  // 64 MiB: Llama-3-8B gate_up at n = 64, 8 splits
+constexpr int64_t kSkinnyCounterRows = int64_t(1) << 20;
+size_t skinny_workspace_bytes();
+SkinnyWorkspace skinny_workspace(void* base);  // base: skinny_workspace_bytes(), counters zeroed
 bool skinny_applies(const Tensor& x, const Tensor& w, const SkinnyDevice& dev);
 void skinny_linear(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& out, const SkinnyDevice& dev,
                    cudaStream_t s);
