@@ -65,6 +65,7 @@ LinearPlans::LinearPlans(void* workspace, size_t workspace_bytes) : ws_(workspac
     CUDA_CHECK(cudaMalloc(&skinny_ws_, ws));
     CUDA_CHECK(cudaMemsetAsync(skinny_ws_, 0, ws, nullptr));
     CUDA_CHECK(cudaStreamSynchronize(nullptr));  // zero before any stream uses it
+    skinny_prepare(SkinnyDevice{sm_count_, smem_optin_, skinny_workspace(skinny_ws_)});
 }
 
 LinearPlans::~LinearPlans() {

@@ -236,11 +236,17 @@ __global__ __launch_bounds__(kThreads, 1) void skinny_kernel(SkinnyArgs a) {
 
 template <typename T, int MT>
 void launch_mt(const SkinnyArgs& args, const skinny::Plan& plan, cudaStream_t s) {
-    auto kernel = skinny_kernel<T, MT>;
-    CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(plan.smem)));
     dim3 grid(unsigned(plan.cta_rows), unsigned(plan.splits));
-    kernel<<<grid, kThreads, plan.smem, s>>>(args);
+    skinny_kernel<T, MT><<<grid, kThreads, plan.smem, s>>>(args);
     CUDA_CHECK_LAUNCH();
+}
+
+template <typename T>
+void allow_smem(int bytes) {
+    CUDA_CHECK(cudaFuncSetAttribute(skinny_kernel<T, 1>, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
+    CUDA_CHECK(cudaFuncSetAttribute(skinny_kernel<T, 2>, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
+    CUDA_CHECK(cudaFuncSetAttribute(skinny_kernel<T, 3>, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
+    CUDA_CHECK(cudaFuncSetAttribute(skinny_kernel<T, 4>, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
 }
 
 template <typename T>
@@ -270,6 +276,11 @@ size_t skinny_workspace_bytes() {
 SkinnyWorkspace skinny_workspace(void* base) {
     float* partial = static_cast<float*>(base);
     return SkinnyWorkspace{partial, reinterpret_cast<int*>(partial + kSkinnyPartialFloats)};
+}
+
+void skinny_prepare(const SkinnyDevice& dev) {
+    allow_smem<__half>(int(dev.smem_limit));
+    allow_smem<__nv_bfloat16>(int(dev.smem_limit));
 }
 
 bool skinny_applies(const Tensor& x, const Tensor& w, const SkinnyDevice& dev) {

@@ -69,6 +69,9 @@ constexpr int64_t kSkinnyPartialFloats = int64_t(16) << 20;  // 64 MiB: Llama-3-
 constexpr int64_t kSkinnyCounterRows = int64_t(1) << 20;
 size_t skinny_workspace_bytes();
 SkinnyWorkspace skinny_workspace(void* base);  // base: skinny_workspace_bytes(), counters zeroed
+// Once per device before the first skinny_linear (not during a graph capture):
+// lets the kernels use dev.smem_limit bytes of shared memory.
+void skinny_prepare(const SkinnyDevice& dev);
 bool skinny_applies(const Tensor& x, const Tensor& w, const SkinnyDevice& dev);
 void skinny_linear(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& out, const SkinnyDevice& dev,
                    cudaStream_t s);

@@ -252,6 +252,7 @@ struct SkinnyFixture {
         CUDA_CHECK(cudaMemsetAsync(ws, 0, ws_bytes, nullptr));
         CUDA_CHECK(cudaStreamSynchronize(nullptr));
         dev.ws = gpu::skinny_workspace(ws);
+        gpu::skinny_prepare(dev);
     }
     ~SkinnyFixture() { cudaFree(ws); }
     bool counters_clean() const {  // the split-k tile counters are back to zero
