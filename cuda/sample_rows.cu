@@ -22,8 +22,12 @@
 // each pass histograms the tokens that share the digits fixed so far and
 // fixes the next digit; a bin holding a single token ends the search. min_p
 // is a cut by value: one pass finds the worst token whose mass is at least
-// min_p times the best token's. Cost: two passes over the row for a greedy
-// row, plus a few (typically 3-5) per cut for a sampled one.
+// min_p times the best token's. Once the tokens still in are known to be at
+// most kListCap (after top_k, or after a top_p cut that kept few, as for most
+// rows of a language model), one pass gathers their keys into shared memory
+// and the remaining cuts run there. Cost in passes over the row: 2 for a
+// greedy row; a sampled one adds a few (typically 3-5) per cut made on the
+// row, plus 1 for the gather.
 //
 // Masses are e = exp(l / T - l_max / T) in double, as on the host, held as
 // fixed point (e * 2^mass_shift, rounded; mass_shift leaves room for the
@@ -40,6 +44,7 @@ namespace {
 
 constexpr int kThreads = 512;
 constexpr int kBins = 256;
+constexpr int kListCap = 2048;  // candidates kept in shared memory (16 KiB of keys)
 using u64 = unsigned long long;  // the type of the 64-bit atomics and shuffles
 
 // counter_rng.h's mix64 / uniform01, bit for bit.
@@ -108,6 +113,21 @@ template <typename T> struct RowView {
     }
 };
 
+// The keys select_key() runs over: a whole row (raw or processed logits), or
+// a list of keys in shared memory.
+template <typename T> struct RowKeys {
+    const RowView<T>& row;
+    bool raw_only;
+    __device__ int size() const { return row.vocab; }
+    __device__ u64 key(int j) const { return row.key(j, raw_only); }
+};
+struct ListKeys {
+    const u64* keys;
+    int n;
+    __device__ int size() const { return n; }
+    __device__ u64 key(int j) const { return keys[j]; }
+};
+
 // Probability mass of a processed logit as fixed point (see the header).
 struct Mass {
     double temperature;
@@ -125,7 +145,8 @@ struct SelectShared {
     u64 best[kBins];  // largest key in the bin
     unsigned int count[kBins];
     u64 prefix, above, result, target;
-    int done;
+    unsigned int above_n;  // tokens of the set above the group
+    int done, rank;
 };
 
 // The cumulative weight select_key() looks for: a count, or a fraction of the
@@ -179,13 +200,15 @@ __device__ __forceinline__ void add_to_bin(SelectShared& sh, int b, u64 k, u64 w
 // Among the tokens with key >= lo, in sorted order, the key of the first
 // whose inclusive cumulative weight reaches the target (weight: 1 when !mass,
 // else its fixed-point mass); the last token when none does. The set must not
-// be empty.
-template <typename T>
-__device__ u64 select_key(const RowView<T>& row, bool raw_only, u64 lo, const Mass* mass, Target target,
-                          SelectShared& sh) {
+// be empty. rank (optional): the 1-based position of that token in the set.
+template <typename Keys>
+__device__ u64 select_key(const Keys& src, u64 lo, const Mass* mass, Target target, SelectShared& sh,
+                          int* rank = nullptr) {
     if (threadIdx.x == 0) {
         sh.prefix = 0;
         sh.above = 0;
+        sh.above_n = 0;
+        sh.rank = 0;
         sh.done = 0;
         sh.result = lo;
         sh.target = target.weight;
@@ -199,13 +222,14 @@ __device__ u64 select_key(const RowView<T>& row, bool raw_only, u64 lo, const Ma
         }
         __syncthreads();
         const u64 prefix = sh.prefix;
-        const int n_iter = (row.vocab + int(blockDim.x) - 1) / int(blockDim.x);  // the same for every lane
+        const int n = src.size();
+        const int n_iter = (n + int(blockDim.x) - 1) / int(blockDim.x);  // the same for every lane
         for (int it = 0; it < n_iter; ++it) {
             const int j = it * int(blockDim.x) + int(threadIdx.x);
             int b = -1;
             u64 k = 0, w = 0;
-            if (j < row.vocab) {
-                k = row.key(j, raw_only);
+            if (j < n) {
+                k = src.key(j);
                 if (k >= lo && (k & fixed) == prefix) {
                     b = int((k >> shift) & 0xffu);
                     w = mass ? mass->q(value_of(k)) : 1ull;
@@ -223,6 +247,7 @@ __device__ u64 select_key(const RowView<T>& row, bool raw_only, u64 lo, const Ma
             }
             const u64 t = sh.target;
             u64 acc = sh.above;
+            unsigned int acc_n = sh.above_n;
             int chosen = -1, last = -1;
             for (int b = kBins - 1; b >= 0; --b) {
                 if (sh.count[b] == 0) continue;
@@ -232,27 +257,101 @@ __device__ u64 select_key(const RowView<T>& row, bool raw_only, u64 lo, const Ma
                     break;
                 }
                 acc += sh.weight[b];
+                acc_n += sh.count[b];
             }
             if (chosen < 0 && last >= 0) {  // t is out of reach: the last token of the set
                 chosen = last;
                 acc -= sh.weight[last];
+                acc_n -= sh.count[last];
             }
             if (chosen < 0) {
                 sh.done = 1;  // empty group: cannot happen for a non-empty set
             } else if (sh.count[chosen] == 1 || shift == 0) {
                 sh.done = 1;
                 sh.result = sh.best[chosen];
+                sh.rank = int(acc_n) + 1;
             } else {
                 sh.prefix |= u64(chosen) << shift;
                 sh.above = acc;
+                sh.above_n = acc_n;
             }
         }
         __syncthreads();
         if (sh.done) break;
     }
     const u64 r = sh.result;
+    if (rank) *rank = sh.rank;
     __syncthreads();  // everyone has read `result` before the next call resets it
     return r;
+}
+
+// Gathers the keys >= lo of the row into list[] (any order) and returns how
+// many there are; there must be at most kListCap of them.
+template <typename T> __device__ int gather_keys(const RowView<T>& row, u64 lo, u64* list, int* n_list) {
+    if (threadIdx.x == 0) *n_list = 0;
+    __syncthreads();
+    const int lane = int(threadIdx.x & 31);
+    const int n_iter = (row.vocab + int(blockDim.x) - 1) / int(blockDim.x);  // the same for every lane
+    for (int it = 0; it < n_iter; ++it) {
+        const int j = it * int(blockDim.x) + int(threadIdx.x);
+        u64 k = 0;
+        if (j < row.vocab) k = row.key(j, false);
+        const bool keep = j < row.vocab && k >= lo;
+        const unsigned ballot = __ballot_sync(0xffffffffu, keep);
+        int base = 0;
+        if (lane == 0 && ballot) base = atomicAdd(n_list, __popc(ballot));
+        base = __shfl_sync(0xffffffffu, base, 0);
+        const int at = base + __popc(ballot & ((1u << lane) - 1u));
+        if (keep && at < kListCap) list[at] = k;
+    }
+    __syncthreads();
+    const int n = min(*n_list, kListCap);
+    __syncthreads();  // everyone has read n_list
+    return n;
+}
+
+// The token a sampled row draws. The cuts run over the whole row until the
+// tokens still in (key >= lo) are known to be at most kListCap (after top_k,
+// or after a top_p cut that kept few, as for most rows of a language model);
+// then those are gathered into shared memory and the rest runs there.
+template <typename T>
+__device__ u64 draw_token(const RowView<T>& row, const SampleRowParams& p, const Mass& mass, u64 best,
+                          SelectShared& sh, u64* part64, u64* list, int* n_list) {
+    const RowKeys<T> all{row, false};
+    u64 lo = 0;             // the tokens still in: key >= lo
+    int n_in = row.vocab;   // how many
+    bool listed = false;    // list[] holds them (and maybe tokens cut later: keys < lo)
+    int n_listed = 0;
+    auto narrow = [&] {
+        if (!listed && n_in <= kListCap) {
+            n_listed = gather_keys(row, lo, list, n_list);
+            listed = true;
+        }
+    };
+    if (p.top_k > 0 && p.top_k < row.vocab) {
+        lo = select_key(all, 0, nullptr, Target{Target::kWeight, u64(p.top_k), 0.0}, sh);
+        n_in = p.top_k;
+    }
+    narrow();
+    if (p.top_p < 1.0f) {
+        const Target t{Target::kTopP, 0, double(p.top_p)};
+        lo = listed ? select_key(ListKeys{list, n_listed}, lo, &mass, t, sh, &n_in)
+                    : select_key(all, lo, &mass, t, sh, &n_in);
+        narrow();
+    }
+    if (p.min_p > 0.0f) {  // the worst token with e >= min_p * e_best (the best token always stays)
+        const double cut = double(p.min_p) * mass.e(value_of(best));
+        const int n = listed ? n_listed : row.vocab;
+        u64 worst = ~0ull;
+        for (int j = threadIdx.x; j < n; j += blockDim.x) {
+            const u64 k = listed ? list[j] : all.key(j);
+            if (k >= lo && mass.e(value_of(k)) >= cut) worst = min(worst, k);
+        }
+        worst = block_reduce(worst, MinOp{}, part64);
+        lo = max(lo, min(worst, best));
+    }
+    const Target t{Target::kDraw, 0, double(uniform01_dev(p.seed, p.counter))};
+    return listed ? select_key(ListKeys{list, n_listed}, lo, &mass, t, sh) : select_key(all, lo, &mass, t, sh);
 }
 
 template <typename T>
@@ -267,6 +366,8 @@ sample_rows_kernel(const T* logits, int vocab, const SampleRowParams* params, co
     __shared__ double partd[32];
     __shared__ u64 top_keys[kSampleMaxTop];
     __shared__ int n_top_found;
+    __shared__ u64 list[kListCap];
+    __shared__ int n_list;
 
     const int r = blockIdx.x;
     const SampleRowParams p = params[r];
@@ -305,22 +406,7 @@ sample_rows_kernel(const T* logits, int vocab, const SampleRowParams* params, co
     if (!p.greedy) {
         // The host's reference point is a float quotient: top = l_max / T in float.
         const Mass mass{double(p.temperature), double(__fdiv_rn(value_of(best), p.temperature)), mass_scale};
-        u64 lo = 0;  // the tokens still in: key >= lo
-        if (p.top_k > 0 && p.top_k < vocab)
-            lo = select_key(row, false, 0, nullptr, Target{Target::kWeight, u64(p.top_k), 0.0}, sh);
-        if (p.top_p < 1.0f) lo = select_key(row, false, lo, &mass, Target{Target::kTopP, 0, double(p.top_p)}, sh);
-        if (p.min_p > 0.0f) {  // the worst token with e >= min_p * e_best (the best token always stays)
-            const double cut = double(p.min_p) * mass.e(value_of(best));
-            u64 worst = ~0ull;
-            for (int j = threadIdx.x; j < vocab; j += blockDim.x) {
-                const u64 k = row.key(j, false);
-                if (mass.e(value_of(k)) >= cut) worst = min(worst, k);
-            }
-            worst = block_reduce(worst, MinOp{}, part64);
-            lo = max(lo, min(worst, best));
-        }
-        const double u = double(uniform01_dev(p.seed, p.counter));
-        chosen = select_key(row, false, lo, &mass, Target{Target::kDraw, 0, u}, sh);
+        chosen = draw_token(row, p, mass, best, sh, part64, list, &n_list);
     }
     const int id = id_of(chosen);
     if (threadIdx.x == 0) {
@@ -331,7 +417,7 @@ sample_rows_kernel(const T* logits, int vocab, const SampleRowParams* params, co
     // 3. the n_top best raw logits, best first.
     const int n_top = min(p.n_top, vocab);
     if (n_top <= 0) return;
-    const u64 lo = select_key(row, true, 0, nullptr, Target{Target::kWeight, u64(n_top), 0.0}, sh);
+    const u64 lo = select_key(RowKeys<T>{row, true}, 0, nullptr, Target{Target::kWeight, u64(n_top), 0.0}, sh);
     if (threadIdx.x == 0) n_top_found = 0;
     __syncthreads();
     for (int j = threadIdx.x; j < vocab; j += blockDim.x) {

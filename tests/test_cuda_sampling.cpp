@@ -254,6 +254,32 @@ TEST_CASE("cuda: sample_rows draws the host sampler's tokens over vocab sizes, b
     CHECK(tally.boundary <= std::max(1, tally.sampled / 100));
 }
 
+TEST_CASE("cuda: sample_rows on peaked rows, as a language model's (top_p keeps few tokens)") {
+    LL_REQUIRE_GPU();
+    std::unique_ptr<Backend> gpu = make_cuda_backend(0, DType::BF16);
+    std::mt19937 rng(314);
+    Tally tally;
+    for (int vocab : {32000, 128256}) {
+        const int n = 48;
+        std::vector<float> logits = random_logits(rng, DType::F32, n, vocab, 2.0f);
+        std::vector<RowCase> rows;
+        for (int i = 0; i < n; ++i) {
+            float* x = logits.data() + size_t(i) * size_t(vocab);
+            const int n_high = 1 + int(rng() % 40);
+            for (int h = 0; h < n_high; ++h) x[rng() % uint32_t(vocab)] = 10.0f + float(rng() % 1200) * 0.01f;
+            RowCase r = random_row(rng, vocab);
+            r.p.temperature = 0.6f + 0.1f * float(i % 5);
+            r.p.top_k = i % 3 == 0 ? 3000 : 0;  // above the shared-memory list: the cut runs on the row
+            r.p.top_p = 0.8f + 0.05f * float(i % 4);
+            r.p.min_p = i % 4 == 1 ? 0.01f : 0.0f;
+            rows.push_back(r);
+        }
+        check_rows(*gpu, DType::F32, vocab, logits, rows, tally);
+    }
+    MESSAGE("sampled rows: " << tally.sampled << ", differing at a CDF boundary: " << tally.boundary);
+    CHECK(tally.boundary <= std::max(1, tally.sampled / 100));
+}
+
 TEST_CASE("cuda: sample_rows on f16 and bf16 logits") {
     LL_REQUIRE_GPU();
     std::unique_ptr<Backend> gpu = make_cuda_backend(0, DType::BF16);
