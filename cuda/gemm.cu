@@ -61,10 +61,7 @@ LinearPlans::LinearPlans(void* workspace, size_t workspace_bytes) : ws_(workspac
     CUDA_CHECK(cudaDeviceGetAttribute(&sm_count_, cudaDevAttrMultiProcessorCount, dev));
     CUDA_CHECK(cudaDeviceGetAttribute(&smem, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev));
     smem_optin_ = size_t(smem);
-    size_t ws = skinny_workspace_bytes();
-    CUDA_CHECK(cudaMalloc(&skinny_ws_, ws));
-    CUDA_CHECK(cudaMemsetAsync(skinny_ws_, 0, ws, nullptr));
-    CUDA_CHECK(cudaStreamSynchronize(nullptr));  // zero before any stream uses it
+    CUDA_CHECK(cudaMalloc(&skinny_ws_, skinny_workspace_bytes()));
     skinny_prepare(SkinnyDevice{sm_count_, smem_optin_, skinny_workspace(skinny_ws_)});
 }
 

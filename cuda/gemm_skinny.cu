@@ -15,10 +15,11 @@
 // 4 * n bytes per row per split against 2 * k_split bytes of w, i.e.
 // 2 * n / k_split (0.25 at n = 64, k_split = 512), written once and read
 // once. Each split stores its partials in its own slot of a workspace
-// [splits][n][m]; a per-tile counter (zero at rest) tells the last of the
-// splits' warps to finish a tile, which sums the slots in split order (the
-// result does not depend on which split came last: runs are bit-reproducible),
-// adds the bias, writes out and resets the counter. The grid depends only on
+// [splits][n][m]; a second kernel, spread over the whole GPU, sums the slots
+// in split order (runs are bit-reproducible), adds the bias and writes out.
+// (Finishing in the last-arriving warp of a tile instead costs a fence, an
+// atomic and then S x the tile's partials read by one warp: a latency-bound
+// tail of several microseconds.) The grid depends only on
 // (m, n, k) and the device, and nothing is allocated or synchronized: the
 // launch is CUDA-graph safe (the workspace must not be used by two launches
 // at once: one stream per LinearPlans). Weights are loaded with an L2
@@ -95,7 +96,6 @@ struct SkinnyArgs {
     const void* bias;  // null: none
     void* out;
     float* partial;    // [splits][n][m] fp32 (splits > 1)
-    int* counters;     // [m / 16], zero at rest (splits > 1)
     int n, k, m, splits;
 };
 
@@ -214,30 +214,45 @@ __global__ __launch_bounds__(kThreads, 1) void skinny_kernel(SkinnyArgs a) {
                 if (tok + 8 < n) store_partial(slot + int64_t(tok + 8) * m + row, acc[mt][wt][2], acc[mt][wt][3]);
             }
         }
-        __threadfence();
-        __syncwarp();
-        int ticket = 0;
-        if (lane == 0) ticket = atomicAdd(a.counters + tile, 1);
-        ticket = __shfl_sync(0xffffffffu, ticket, 0);
-        if (ticket != a.splits - 1) continue;
-        // Last split of this tile: every split's partials are in L2; sum them in split order.
-        __threadfence();
-        const int64_t slot_stride = int64_t(n) * m;
-        for (int e = lane; e < skinny::kTileRows * n; e += 32) {
-            int row = tile * skinny::kTileRows + (e & (skinny::kTileRows - 1));
-            int64_t idx = int64_t(e / skinny::kTileRows) * m + row;
-            float v = 0.0f;
-            for (int sp = 0; sp < a.splits; ++sp) v += __ldcg(a.partial + sp * slot_stride + idx);
-            out[idx] = from_float<T>(v + (bias ? to_float(bias[row]) : 0.0f));
-        }
-        if (lane == 0) a.counters[tile] = 0;
     }
+}
+
+// out [n, m] = sum over splits of partial [s][n][m] (in split order) + bias; 4 elements a thread.
+template <typename T>
+__global__ __launch_bounds__(256) void skinny_finish_kernel(const float* __restrict__ partial,
+                                                            const T* __restrict__ bias, T* out, int n, int m,
+                                                            int splits) {
+    int64_t i = (int64_t(blockIdx.x) * blockDim.x + threadIdx.x) * 4;
+    const int64_t total = int64_t(n) * m;
+    if (i >= total) return;
+    float4 v = __ldcg(reinterpret_cast<const float4*>(partial + i));
+    for (int sp = 1; sp < splits; ++sp) {
+        float4 p = __ldcg(reinterpret_cast<const float4*>(partial + sp * total + i));
+        v.x += p.x;
+        v.y += p.y;
+        v.z += p.z;
+        v.w += p.w;
+    }
+    if (bias) {
+        int row = int(i % m);
+        v.x += to_float(bias[row]);
+        v.y += to_float(bias[row + 1]);
+        v.z += to_float(bias[row + 2]);
+        v.w += to_float(bias[row + 3]);
+    }
+    store2<T>(out + i, v.x, v.y);
+    store2<T>(out + i + 2, v.z, v.w);
 }
 
 template <typename T, int MT>
 void launch_mt(const SkinnyArgs& args, const skinny::Plan& plan, cudaStream_t s) {
     dim3 grid(unsigned(plan.cta_rows), unsigned(plan.splits));
     skinny_kernel<T, MT><<<grid, kThreads, plan.smem, s>>>(args);
+    CUDA_CHECK_LAUNCH();
+    if (plan.splits == 1) return;
+    int64_t quads = int64_t(args.n) * args.m / 4;
+    skinny_finish_kernel<T><<<unsigned((quads + 255) / 256), 256, 0, s>>>(
+        args.partial, static_cast<const T*>(args.bias), static_cast<T*>(args.out), args.n, args.m, plan.splits);
     CUDA_CHECK_LAUNCH();
 }
 
@@ -262,21 +277,15 @@ void launch(const SkinnyArgs& args, const skinny::Plan& plan, cudaStream_t s) {
 bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
 
 skinny::Plan skinny_plan(const Tensor& x, const Tensor& w, const SkinnyDevice& dev) {
-    bool ws = dev.ws.partial && dev.ws.counters;
     return skinny::make_plan(w.dim(0), x.rows(), x.dim(-1), dev.sm_count, dev.smem_limit,
-                             ws ? kSkinnyPartialFloats : 0, ws ? kSkinnyCounterRows : 0);
+                             dev.ws.partial ? kSkinnyPartialFloats : 0);
 }
 
 }  // namespace
 
-size_t skinny_workspace_bytes() {
-    return size_t(kSkinnyPartialFloats) * sizeof(float) + size_t(kSkinnyCounterRows / skinny::kTileRows) * sizeof(int);
-}
+size_t skinny_workspace_bytes() { return size_t(kSkinnyPartialFloats) * sizeof(float); }
 
-SkinnyWorkspace skinny_workspace(void* base) {
-    float* partial = static_cast<float*>(base);
-    return SkinnyWorkspace{partial, reinterpret_cast<int*>(partial + kSkinnyPartialFloats)};
-}
+SkinnyWorkspace skinny_workspace(void* base) { return SkinnyWorkspace{static_cast<float*>(base)}; }
 
 void skinny_prepare(const SkinnyDevice& dev) {
     allow_smem<__half>(int(dev.smem_limit));
@@ -297,7 +306,7 @@ void skinny_linear(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor&
                  out.dim(-1) == w.dim(0) && out.dtype == x.dtype &&
                  (bias.empty() || (bias.numel() == w.dim(0) && bias.dtype == x.dtype)),
              "skinny linear: x {} w {} out {}", x.shape_str(), w.shape_str(), out.shape_str());
-    SkinnyArgs args{x.data, w.data, bias.empty() ? nullptr : bias.data, out.data, dev.ws.partial, dev.ws.counters,
+    SkinnyArgs args{x.data, w.data, bias.empty() ? nullptr : bias.data, out.data, dev.ws.partial,
                     int(x.rows()), int(x.dim(-1)), int(w.dim(0)), plan.splits};
     LL_CHECK(reinterpret_cast<uintptr_t>(out.data) % 4 == 0, "skinny linear: out not 4-byte aligned");
     if (x.dtype == DType::F16) launch<__half>(args, plan, s);

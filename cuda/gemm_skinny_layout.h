@@ -90,9 +90,9 @@ LL_HD int xs_quad(int c, int mt, int h, int lane, int tok_tiles) { return ((c * 
 // covers chunks [s * n_chunks / splits, (s + 1) * n_chunks / splits); CTA
 // (b, s) does row blocks b, b + cta_rows, ... (256 rows each) over its split,
 // one 16-row tile per warp per row block. With splits > 1 each split stores
-// its fp32 partials in its own workspace slot ([splits][n][m]); the last warp
-// to finish a tile (a per-tile counter, zero at rest) sums the slots in split
-// order, so results do not depend on timing, adds the bias and writes out.
+// its fp32 partials in its own workspace slot ([splits][n][m]) and a second
+// kernel sums the slots in split order (results do not depend on timing),
+// adds the bias and writes out.
 struct Plan {
     bool ok = false;
     int tok_tiles = 0;    // 16-token tiles (mma M)
@@ -102,10 +102,8 @@ struct Plan {
     size_t smem = 0;      // dynamic shared memory bytes
 };
 
-// ws_floats: workspace floats for partials; counter_rows: most rows the tile
-// counters cover.
-inline Plan make_plan(int64_t m, int64_t n, int64_t k, int sm_count, size_t smem_limit, int64_t ws_floats,
-                      int64_t counter_rows) {
+// ws_floats: workspace floats for partials.
+inline Plan make_plan(int64_t m, int64_t n, int64_t k, int sm_count, size_t smem_limit, int64_t ws_floats) {
     Plan best;
     if (n < 1 || n > kMaxTokens || k % kChunk != 0 || k <= 0 || m % kTileRows != 0 || m <= 0 || sm_count <= 0)
         return best;
@@ -114,7 +112,7 @@ inline Plan make_plan(int64_t m, int64_t n, int64_t k, int sm_count, size_t smem
     int64_t n_blocks = (m_tiles + kWarps - 1) / kWarps;
     double best_cost = 0;
     for (int splits = 1; splits <= 32 && splits <= n_chunks; ++splits) {
-        if (splits > 1 && (m > counter_rows || splits * n * m > ws_floats)) break;
+        if (splits > 1 && splits * n * m > ws_floats) break;
         int64_t max_chunks = (n_chunks + splits - 1) / splits;
         size_t smem = size_t(max_chunks) * size_t(tok_tiles) * 1024;
         if (smem > smem_limit) continue;
@@ -122,7 +120,8 @@ inline Plan make_plan(int64_t m, int64_t n, int64_t k, int sm_count, size_t smem
         if (cta_rows < 1) break;
         // Chunks the busiest warp streams (all SMs share the memory bus, so
         // the busiest CTA sets the time); partial sums cost L2 traffic
-        // 2 * n / k_split per weight byte each way (k_split = 32 max_chunks), weighed lightly.
+        // 2 * n / k_split per weight byte each way (k_split = 32 max_chunks)
+        // and a second kernel, weighed lightly.
         int64_t rounds = (n_blocks + cta_rows - 1) / cta_rows;
         double cost = double(rounds * max_chunks);
         if (splits > 1) cost *= 1.0 + 0.15 * double(n) / (16.0 * double(max_chunks));

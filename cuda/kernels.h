@@ -42,7 +42,7 @@ private:
     bool skinny_ = true;
     int sm_count_ = 0;
     size_t smem_optin_ = 0;
-    void* skinny_ws_ = nullptr;  // skinny_workspace_bytes(), counters zero at rest
+    void* skinny_ws_ = nullptr;  // skinny_workspace_bytes()
     std::map<std::tuple<int64_t, int64_t, int64_t, int, bool>, std::unique_ptr<Plan>> plans_;
     std::vector<std::unique_ptr<Plan>> held_;  // made during a graph capture: kept alive, not reused
 };
@@ -53,12 +53,12 @@ void gemv(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& out, cud
 
 // The same for x of 5..64 rows on tensor cores (mma.sync), streaming w; f16/bf16,
 // k % 32 == 0, m % 16 == 0, x and w 16-byte aligned. Splitting k (when m is
-// small) stores fp32 partials in a workspace (skinny_workspace_bytes(): the
-// partials, then tile counters that are zero at rest) used by one stream at a
-// time; a shape whose partials do not fit runs unsplit.
+// small) stores fp32 partials per split in a workspace of
+// skinny_workspace_bytes() that a second kernel sums in split order
+// (bit-reproducible); it is used by one stream at a time, and a shape whose
+// partials do not fit runs unsplit.
 struct SkinnyWorkspace {
     float* partial = nullptr;  // kSkinnyPartialFloats
-    int* counters = nullptr;   // kSkinnyCounterRows / 16
 };
 struct SkinnyDevice {
     int sm_count = 0;
@@ -66,9 +66,8 @@ struct SkinnyDevice {
     SkinnyWorkspace ws;
 };
 constexpr int64_t kSkinnyPartialFloats = int64_t(16) << 20;  // 64 MiB: Llama-3-8B gate_up at n = 64, 8 splits
-constexpr int64_t kSkinnyCounterRows = int64_t(1) << 20;
 size_t skinny_workspace_bytes();
-SkinnyWorkspace skinny_workspace(void* base);  // base: skinny_workspace_bytes(), counters zeroed
+SkinnyWorkspace skinny_workspace(void* base);
 // Once per device before the first skinny_linear (not during a graph capture):
 // lets the kernels use dev.smem_limit bytes of shared memory.
 void skinny_prepare(const SkinnyDevice& dev);
