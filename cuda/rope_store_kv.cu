@@ -1,6 +1,8 @@
 // RoPE (rotate_half / neox layout) fused with writing K and V into their
-// token slots. One block per token, one warp per head (q heads, then k, then
-// v heads of the packed qkv row); lane e handles dims e, e+32, ...
+// token slots. One warp per (token, head): q heads, then k, then v heads of
+// the packed qkv row, kHeadsPerBlock heads per block (a decode step of one
+// token spreads over n_heads / 4 blocks instead of one block looping over all
+// heads); lane e handles dims e, e+32, ...
 // For dim e < rope_dim/2:        y[e] = x[e] cos - x[e + half] sin
 //     half <= e < rope_dim:      y[e] = x[e] cos + x[e - half] sin
 // with angle = position * inv_freq[e mod half]; dims >= rope_dim are copied.
@@ -14,6 +16,7 @@
 namespace lightllm::gpu {
 
 constexpr int kMaxDimPerLane = 8;  // head_dim <= 256
+constexpr int kHeadsPerBlock = 4;
 
 template <typename T>
 static __global__ void rope_store_kv_kernel(const T* qkv, const int* positions, const float* inv_freq,
@@ -23,13 +26,15 @@ static __global__ void rope_store_kv_kernel(const T* qkv, const int* positions, 
     pdl_wait();
     pdl_launch_dependents();
     int token = blockIdx.x;
-    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, n_warps = blockDim.x >> 5;
+    int lane = threadIdx.x & 31;
     int n_heads_total = n_head + 2 * n_kv_head;
+    int h = blockIdx.y * kHeadsPerBlock + (threadIdx.x >> 5);
+    if (h >= n_heads_total) return;
     const T* row = qkv + int64_t(token) * n_heads_total * head_dim;
     float pos = float(positions[token]);
     int slot = slots[token];
     int half = rope_dim / 2;
-    for (int h = warp; h < n_heads_total; h += n_warps) {
+    {
         const T* src = row + h * head_dim;
         bool is_v = h >= n_head + n_kv_head;
         float y[kMaxDimPerLane];
@@ -60,9 +65,9 @@ static __global__ void rope_store_kv_kernel(const T* qkv, const int* positions, 
 #pragma unroll
             for (int i = 0; i < kMaxDimPerLane; ++i)
                 if (lane + 32 * i < head_dim) dst[lane + 32 * i] = from_float<T>(y[i]);
-            continue;
+            return;
         }
-        if (slot < 0) continue;
+        if (slot < 0) return;
         int g = is_v ? h - n_head - n_kv_head : h - n_head;
         int64_t base = (int64_t(slot) * n_kv_head + g) * head_dim;
         if (k_cache8 != nullptr) {
@@ -101,8 +106,8 @@ void rope_store_kv(const Tensor& qkv, const Tensor& positions, const Tensor& inv
              inv_freq.shape_str());
     if (n == 0) return;
     int n_heads_total = heads.n_head + 2 * heads.n_kv_head;
-    int threads = 32 * std::min(8, n_heads_total);
-    LL_DISPATCH_FLOAT(qkv.dtype, launch_pdl(rope_store_kv_kernel<scalar_t>, int(n), threads, 0, s, 
+    dim3 grid(unsigned(n), unsigned((n_heads_total + kHeadsPerBlock - 1) / kHeadsPerBlock));
+    LL_DISPATCH_FLOAT(qkv.dtype, launch_pdl(rope_store_kv_kernel<scalar_t>, grid, 32 * kHeadsPerBlock, 0, s,
         qkv.ptr<scalar_t>(), positions.ptr<int>(), inv_freq.ptr<float>(), slots.ptr<int>(), q_out.ptr<scalar_t>(),
         int8 ? nullptr : kv.k.ptr<scalar_t>(), int8 ? nullptr : kv.v.ptr<scalar_t>(),
         int8 ? kv.k.ptr<int8_t>() : nullptr, int8 ? kv.v.ptr<int8_t>() : nullptr,

@@ -44,6 +44,10 @@ struct AttentionBatch {
     int n_tokens = 0;
     int max_q_len = 0;   // max over r of new tokens
     int max_kv_len = 0;  // max over r of kv_len
+    // Requests 0..n_decode_first-1 each feed exactly one new token (the router
+    // lists decodes before prefill chunks). Backends may run them through a
+    // decode kernel even when later requests prefill; the result is the same.
+    int n_decode_first = 0;
 };
 
 struct AttentionParams {

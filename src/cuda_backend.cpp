@@ -173,15 +173,39 @@ void CudaBackend::rope_store_kv(const Tensor& qkv, const Tensor& positions, cons
 
 void CudaBackend::attention(const Tensor& q, const KvLayer& kv, const AttentionBatch& batch, const HeadShape& heads,
                             const AttentionParams& params, Tensor& out) {
+    auto decode = [&](const AttentionBatch& b) {
+        int n_splits = gpu::decode_attention_splits(b.n_reqs, heads.n_head, sm_count_);
+        size_t bytes = gpu::decode_attention_workspace_bytes(b.n_reqs, heads.n_head, heads.head_dim, n_splits);
+        void* ws = bytes > 0 ? decode_workspace(bytes) : nullptr;
+        timed("attention decode", [&] { gpu::decode_attention(q, kv, b, heads, params, out, ws, n_splits, stream_); });
+    };
+    auto prefill = [&](const AttentionBatch& b) {
+        timed("attention prefill", [&] { gpu::prefill_attention(q, kv, b, heads, params, out, stream_); });
+    };
+    const int nd = batch.n_decode_first;
     if (!gpu::attention_fast_path(q.dtype, heads.head_dim)) {
         timed("attention reference", [&] { gpu::reference_attention(q, kv, batch, heads, params, out, stream_); });
     } else if (batch.max_q_len <= 1) {
-        int n_splits = gpu::decode_attention_splits(batch.n_reqs, heads.n_head, sm_count_);
-        size_t bytes = gpu::decode_attention_workspace_bytes(batch.n_reqs, heads.n_head, heads.head_dim, n_splits);
-        void* ws = bytes > 0 ? decode_workspace(bytes) : nullptr;
-        timed("attention decode", [&] { gpu::decode_attention(q, kv, batch, heads, params, out, ws, n_splits, stream_); });
+        decode(batch);
+    } else if (nd > 0 && nd < batch.n_reqs) {
+        // A mixed step: the decodes read each KV head once for its query
+        // group (decode kernel); the prefill kernel takes the rest. Token
+        // indices in q_start are absolute, so both write into the same `out`.
+        AttentionBatch dec = batch, pre = batch;
+        dec.n_reqs = nd;
+        dec.max_q_len = 1;
+        dec.q_start = batch.q_start.slice_rows(0, nd + 1);
+        dec.kv_len = batch.kv_len.slice_rows(0, nd);
+        dec.req_rows = batch.req_rows.slice_rows(0, nd);
+        pre.n_reqs = batch.n_reqs - nd;
+        pre.n_decode_first = 0;
+        pre.q_start = batch.q_start.slice_rows(nd, pre.n_reqs + 1);
+        pre.kv_len = batch.kv_len.slice_rows(nd, pre.n_reqs);
+        pre.req_rows = batch.req_rows.slice_rows(nd, pre.n_reqs);
+        decode(dec);
+        prefill(pre);
     } else {
-        timed("attention prefill", [&] { gpu::prefill_attention(q, kv, batch, heads, params, out, stream_); });
+        prefill(batch);
     }
 }
 

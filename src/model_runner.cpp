@@ -14,6 +14,7 @@
 #include "presets.h"
 #include "sampler.h"
 #include <algorithm>
+#include <chrono>
 
 namespace lightllm {
 
@@ -61,8 +62,13 @@ struct ModelRunner::Impl {
     int max_context = 0;
     int max_tokens = 0;  // packed tokens per step
     int max_logits = 0;  // rows of logits per step
-    // Device copies of one step's index arrays, [max_tokens] or [max_logits + 1].
-    Tensor ids, positions, slots, token_rows, logit_rows, q_start, kv_len, req_rows;
+    // One step's index arrays travel to the device in one copy, packed into
+    // `step_arrays` (I32): ids, positions, slots, token_rows [n tokens],
+    // logit_rows [n logits], q_start [n reqs + 1], kv_len, req_rows [n reqs].
+    // Offsets depend only on those three counts, so a CUDA graph captured for
+    // a batch bucket finds the same addresses every time it is replayed.
+    Tensor step_arrays;
+    std::vector<int32_t> h_step_arrays;
     // CUDA only: decode steps as CUDA graphs, greedy sampling on the device.
     std::unique_ptr<DecodeAccelerator> accel;
 
@@ -71,15 +77,18 @@ struct ModelRunner::Impl {
         kv.reset();
         table.reset();
         model.reset();
-        if (backend)
-            for (Tensor* t : {&ids, &positions, &slots, &token_rows, &logit_rows, &q_start, &kv_len, &req_rows})
-                if (!t->empty()) backend->free(*t);
+        if (backend && !step_arrays.empty()) backend->free(step_arrays);
     }
 
     // One forward over `seqs`; returns device logits [rows_wanted.size(), n_vocab] F32.
     Tensor forward(const std::vector<StepSeq>& seqs, const std::vector<int32_t>& rows_wanted);
     // The same, downloaded.
     std::vector<float> run(const std::vector<StepSeq>& seqs, const std::vector<int32_t>& rows_wanted);
+    // Runs one decode step of every CUDA-graph bucket size on do-nothing
+    // sequences (no cached token, KV slot -1: they read and write no KV), so
+    // GEMM tuning and graph capture happen at start-up, not in the middle of
+    // the first requests of each batch size. Returns the number of buckets.
+    int capture_decode_graphs();
 };
 
 ModelRunner::ModelRunner(const EngineOptions& opts) : impl_(std::make_unique<Impl>()) {
@@ -102,16 +111,13 @@ ModelRunner::ModelRunner(const EngineOptions& opts) : impl_(std::make_unique<Imp
 
     m.backend = choose_backend(opts, m.cfg);
     Backend& be = *m.backend;
+    if (opts.profile_ops && !be.enable_op_profile())
+        fmt::print(stderr, "lightllm: --profile-ops times GPU ops only; the {} backend is not profiled\n", be.name());
     m.model = opts.load_dummy ? make_dummy_model(m.cfg, be, opts.dummy_seed, m.max_context)
                               : load_model(m.cfg, *files.tensors, be, m.max_context);
     files.tensors.reset();
     m.model->reserve(m.max_tokens, m.max_logits);
-    for (Tensor* t : {&m.ids, &m.positions, &m.slots, &m.token_rows})
-        *t = be.alloc(DType::I32, {m.max_tokens});
-    m.logit_rows = be.alloc(DType::I32, {m.max_logits});
-    m.q_start = be.alloc(DType::I32, {m.max_tokens + 1});
-    m.kv_len = be.alloc(DType::I32, {m.max_tokens});
-    m.req_rows = be.alloc(DType::I32, {m.max_tokens});
+    m.step_arrays = be.alloc(DType::I32, {4 * int64_t(m.max_tokens) + m.max_logits + 3 * int64_t(m.max_tokens) + 1});
     m.table = std::make_unique<ReqToTokenTable>(be, opts.max_running_requests, m.max_context);
     m.accel = DecodeAccelerator::make(be, m.max_logits);
 
@@ -131,6 +137,14 @@ ModelRunner::ModelRunner(const EngineOptions& opts) : impl_(std::make_unique<Imp
     }
     if (capacity > INT32_MAX) fail("--max-total-tokens {} is too large", capacity);
     m.kv = std::make_unique<TokenKvPool>(be, shape, kv_dtype, capacity);
+    if (m.accel && !opts.profile_ops) {
+        const auto t0 = std::chrono::steady_clock::now();
+        const int n = m.capture_decode_graphs();
+        if (n > 0)
+            fmt::print(stderr, "lightllm: captured {} CUDA graphs (decode batches of 1..{}) in {:.1f} s\n", n,
+                       m.max_logits,
+                       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    }
     fmt::print(stderr,
                "lightllm: {} backend, {} layers, weights {:.1f} MiB; KV cache capacity {} tokens ({}, {:.1f} MiB)\n",
                be.name(), m.cfg.n_layer, double(m.model->weight_bytes()) / 1048576.0, capacity, dtype_name(kv_dtype),
@@ -170,7 +184,7 @@ Tensor ModelRunner::Impl::forward(const std::vector<StepSeq>& seqs, const std::v
     // A decode step where every sequence samples runs as the CUDA graph of its
     // batch bucket, padded with sequences that have no cached token and no
     // slot (they read and write nothing; see cuda_graph_cache.h).
-    const int bucket = accel && max_q == 1 && rows_wanted.size() == seqs.size()
+    const int bucket = accel && !opts.profile_ops && max_q == 1 && rows_wanted.size() == seqs.size()
                            ? accel->graph_bucket(int(seqs.size())) : 0;
     std::vector<int32_t> wanted = rows_wanted;
     for (int i = int(seqs.size()); i < bucket; ++i) {
@@ -186,25 +200,33 @@ Tensor ModelRunner::Impl::forward(const std::vector<StepSeq>& seqs, const std::v
     const int n = int(h_ids.size()), n_reqs = int(h_kv_len.size()), n_out = int(wanted.size());
     LL_CHECK(n > 0 && n <= max_tokens, "step: {} tokens, at most {} per step", n, max_tokens);
     LL_CHECK(n_out <= max_logits, "step: {} logit rows, at most {}", n_out, max_logits);
-    auto put = [&](const Tensor& buf, const std::vector<int32_t>& v) {
-        Tensor t = buf.slice_rows(0, int64_t(v.size()));
-        if (!v.empty()) be.upload(t, v.data(), DType::I32);
+    h_step_arrays.clear();
+    int64_t offset = 0;
+    auto put = [&](const std::vector<int32_t>& v) {
+        Tensor t = step_arrays.slice_rows(offset, int64_t(v.size()));
+        h_step_arrays.insert(h_step_arrays.end(), v.begin(), v.end());
+        offset += int64_t(v.size());
         return t;
     };
     Batch b;
-    b.ids = put(ids, h_ids);
-    b.positions = put(positions, h_pos);
-    b.slots = put(slots, h_slots);
-    b.logit_rows = put(logit_rows, wanted);
-    Tensor rows_t = put(token_rows, h_rows);
-    b.attn.q_start = put(q_start, h_q_start);
-    b.attn.kv_len = put(kv_len, h_kv_len);
-    b.attn.req_rows = put(req_rows, h_req_rows);
+    b.ids = put(h_ids);
+    b.positions = put(h_pos);
+    b.slots = put(h_slots);
+    Tensor rows_t = put(h_rows);
+    b.logit_rows = put(wanted);
+    b.attn.q_start = put(h_q_start);
+    b.attn.kv_len = put(h_kv_len);
+    b.attn.req_rows = put(h_req_rows);
+    Tensor packed = step_arrays.slice_rows(0, offset);
+    be.upload(packed, h_step_arrays.data(), DType::I32);
     b.attn.table = table->table();
     b.attn.n_reqs = n_reqs;
     b.attn.n_tokens = n;
     b.attn.max_q_len = max_q;
     b.attn.max_kv_len = max_kv;
+    b.attn.n_decode_first = 0;
+    while (b.attn.n_decode_first < int(seqs.size()) && seqs[size_t(b.attn.n_decode_first)].n_new == 1)
+        ++b.attn.n_decode_first;
     b.n_tokens = n;
     b.n_logits = n_out;
     auto run_forward = [&] {
@@ -213,6 +235,28 @@ Tensor ModelRunner::Impl::forward(const std::vector<StepSeq>& seqs, const std::v
     };
     Tensor logits = bucket ? accel->run_graph(bucket, run_forward) : run_forward();
     return logits.slice_rows(0, int64_t(rows_wanted.size()));
+}
+
+int ModelRunner::Impl::capture_decode_graphs() {
+    const int32_t token = 0, no_slot = -1;
+    StepSeq idle;
+    idle.row = 0;
+    idle.n_cached = 0;
+    idle.tokens = &token;
+    idle.n_new = 1;
+    idle.slots = &no_slot;
+    idle.sample = true;
+    int n = 0;
+    for (int b = 1; b <= max_logits; ++b) {
+        if (accel->graph_bucket(b) != b) continue;
+        std::vector<StepSeq> seqs(size_t(b), idle);
+        std::vector<int32_t> rows(size_t(b));
+        for (int i = 0; i < b; ++i) rows[size_t(i)] = i;
+        forward(seqs, rows);
+        backend->synchronize();
+        ++n;
+    }
+    return n;
 }
 
 std::vector<float> ModelRunner::Impl::run(const std::vector<StepSeq>& seqs, const std::vector<int32_t>& rows_wanted) {

@@ -20,6 +20,7 @@ struct AttnCase {
     int window = 0;
     bool alibi = false;
     bool int8 = false;
+    bool mark_decodes = false;  // set n_decode_first: leading one-token requests go to the decode kernel
 };
 
 // Runs one case on both backends; returns (gpu, cpu) outputs.
@@ -93,6 +94,8 @@ void check_attention(DType dt, const AttnCase& c, uint32_t seed) {
     params.alibi = c.alibi;
     AttentionBatch bc{qs.c, kl.c, rr.c, tt.c, n_reqs, n_tokens, max_q, max_kv};
     AttentionBatch bg{qs.g, kl.g, rr.g, tt.g, n_reqs, n_tokens, max_q, max_kv};
+    if (c.mark_decodes)
+        while (bg.n_decode_first < n_reqs && c.reqs[size_t(bg.n_decode_first)].second == 1) ++bg.n_decode_first;
     b.cpu->attention(q.c, kc, bc, heads, params, out.c);
     b.gpu->attention(q.g, kg, bg, heads, params, out.g);
     double tol = dt == DType::F32 ? 1e-5 : tol_reduction(dt);
@@ -203,6 +206,26 @@ TEST_CASE("cuda attention: prefill, ragged batches with cached prefixes") {
             c.n_kv = 8 / ratio;
             c.reqs = {{0, 65}, {3, 130}, {1000, 1}, {0, 1}};
             check_attention(dt, c, 200u + ratio);
+        }
+    }
+}
+
+TEST_CASE("cuda attention: mixed step, decodes first through the decode kernel, then prefill chunks") {
+    LL_REQUIRE_GPU();
+    for (DType dt : {DType::F16, DType::BF16}) {
+        for (bool int8 : {false, true}) {
+            for (int ratio : {1, 4}) {
+                CAPTURE(dt);
+                CAPTURE(int8);
+                CAPTURE(ratio);
+                AttnCase c;
+                c.n_head = 8;
+                c.n_kv = 8 / ratio;
+                c.int8 = int8;
+                c.mark_decodes = true;
+                c.reqs = {{100, 1}, {7, 1}, {1300, 1}, {0, 1}, {0, 50}, {20, 129}, {0, 1}, {0, 7}};
+                check_attention(dt, c, 300u + ratio + (int8 ? 10u : 0u));
+            }
         }
     }
 }
