@@ -456,9 +456,10 @@ void sample_rows(const Tensor& logits, const SampleRowParams* params, int n_rows
     while ((int64_t(1) << bits) < vocab) ++bits;
     const double mass_scale = ldexp(1.0, 62 - bits);  // vocab tokens of mass <= 1 sum below 2^62
     const size_t smem = any_penalty ? size_t((vocab + 31) / 32) * sizeof(uint32_t) : 0;
+    LL_CHECK(smem <= 160 * 1024, "sample_rows: a penalty bitmap of a {}-token vocabulary does not fit", vocab);
     LL_DISPATCH_FLOAT(logits.dtype, {
         auto kernel = sample_rows_kernel<scalar_t>;
-        if (smem > 48 * 1024)
+        if (smem > 0)  // the default allows 48 KiB minus the static shared memory
             CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)));
         kernel<<<n_rows, kThreads, smem, s>>>(logits.ptr<scalar_t>(), int(vocab), params, pen_ids, pen_counts,
                                                mass_scale, ids.ptr<int32_t>(), logprobs.ptr<float>(), top_ids,
