@@ -249,8 +249,8 @@ int ModelRunner::Impl::capture_decode_graphs() {
     int n = 0;
     for (int b = 1; b <= max_logits; ++b) {
         if (accel->graph_bucket(b) != b) continue;
-        std::vector<StepSeq> seqs(size_t(b), idle);
-        std::vector<int32_t> rows(size_t(b));
+        std::vector<StepSeq> seqs(static_cast<size_t>(b), idle);
+        std::vector<int32_t> rows(static_cast<size_t>(b));
         for (int i = 0; i < b; ++i) rows[size_t(i)] = i;
         forward(seqs, rows);
         backend->synchronize();
