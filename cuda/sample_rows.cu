@@ -3,8 +3,8 @@
 // logprobs leave the GPU.
 //
 // Per row:
-//  1. raw max and logsumexp (the reported logprobs), and the best processed
-//     key (the greedy answer and the sampling temperature's reference);
+//  1. the raw logsumexp (the reported logprobs) and the best processed key
+//     (the greedy answer and the sampling temperature's reference);
 //     "processed" = raw logit with the repetition / presence / frequency
 //     penalties of the row's CSR entries (distinct token ids, sorted, with
 //     their output counts; a shared-memory bitmap says which ids have one);
@@ -25,9 +25,9 @@
 // min_p times the best token's. Once the tokens still in are known to be at
 // most kListCap (after top_k, or after a top_p cut that kept few, as for most
 // rows of a language model), one pass gathers their keys into shared memory
-// and the remaining cuts run there. Cost in passes over the row: 2 for a
+// and the remaining cuts run there. Cost in passes over the row: 1 for a
 // greedy row; a sampled one adds a few (typically 3-5) per cut made on the
-// row, plus 1 for the gather.
+// row, plus 1 for the gather; top logprobs add 3-5 more.
 //
 // Masses are e = exp(l / T - l_max / T) in double, as on the host, held as
 // fixed point (e * 2^mass_shift, rounded; mass_shift leaves room for the
@@ -385,21 +385,26 @@ sample_rows_kernel(const T* logits, int vocab, const SampleRowParams* params, co
         row.bits = penalty_bits;
     }
 
-    // 1. raw max, best processed key, raw logsumexp.
+    // 1. one pass: the best processed key and the raw logsumexp, online (each
+    //    thread's sum of exp(x - m) rescaled when its max m grows; double: a
+    //    thread sums ~300 terms of a 150k vocabulary in sequence).
     float m = -INFINITY;
+    double s = 0.0;
     u64 best = 0;
     for (int j = threadIdx.x; j < vocab; j += blockDim.x) {
         const float x = row.raw(j);
-        m = fmaxf(m, x);
         best = max(best, key_of(row.penalized(x, j), j));
+        if (x > m) {
+            s = (m > -INFINITY ? s * double(expf(m - x)) : 0.0) + 1.0;
+            m = x;
+        } else if (x > -INFINITY) {
+            s += double(expf(x - m));
+        }
     }
-    m = block_reduce(m, MaxOp{}, partf);
+    const float m_row = block_reduce(m, MaxOp{}, partf);
     best = block_reduce(best, MaxOp{}, part64);
-    double s = 0.0;  // double: a thread's share of a 150k vocabulary is summed in sequence
-    if (m > -INFINITY)
-        for (int j = threadIdx.x; j < vocab; j += blockDim.x) s += double(expf(row.raw(j) - m));
-    s = block_reduce(s, SumOp{}, partd);
-    const float lse = float(double(m) + log(s));
+    s = block_reduce(m > -INFINITY ? s * double(expf(m - m_row)) : 0.0, SumOp{}, partd);
+    const float lse = float(double(m_row) + log(s));
 
     // 2. the token.
     u64 chosen = best;
