@@ -62,7 +62,8 @@ LinearPlans::LinearPlans(void* workspace, size_t workspace_bytes) : ws_(workspac
     CUDA_CHECK(cudaDeviceGetAttribute(&smem, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev));
     smem_optin_ = size_t(smem);
     CUDA_CHECK(cudaMalloc(&skinny_ws_, skinny_workspace_bytes()));
-    skinny_prepare(SkinnyDevice{sm_count_, smem_optin_, skinny_workspace(skinny_ws_)});
+    skinny_ok_ = skinny_prepare(SkinnyDevice{sm_count_, smem_optin_, skinny_workspace(skinny_ws_)});
+    skinny_ = skinny_ && skinny_ok_;
 }
 
 LinearPlans::~LinearPlans() {

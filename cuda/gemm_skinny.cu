@@ -257,11 +257,11 @@ void launch_mt(const SkinnyArgs& args, const skinny::Plan& plan, cudaStream_t s)
 }
 
 template <typename T>
-void allow_smem(int bytes) {
-    CUDA_CHECK(cudaFuncSetAttribute(skinny_kernel<T, 1>, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
-    CUDA_CHECK(cudaFuncSetAttribute(skinny_kernel<T, 2>, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
-    CUDA_CHECK(cudaFuncSetAttribute(skinny_kernel<T, 3>, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
-    CUDA_CHECK(cudaFuncSetAttribute(skinny_kernel<T, 4>, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
+bool allow_smem(int bytes) {
+    auto set = [&](auto kernel) {
+        return cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes) == cudaSuccess;
+    };
+    return set(skinny_kernel<T, 1>) && set(skinny_kernel<T, 2>) && set(skinny_kernel<T, 3>) && set(skinny_kernel<T, 4>);
 }
 
 template <typename T>
@@ -287,9 +287,10 @@ size_t skinny_workspace_bytes() { return size_t(kSkinnyPartialFloats) * sizeof(f
 
 SkinnyWorkspace skinny_workspace(void* base) { return SkinnyWorkspace{static_cast<float*>(base)}; }
 
-void skinny_prepare(const SkinnyDevice& dev) {
-    allow_smem<__half>(int(dev.smem_limit));
-    allow_smem<__nv_bfloat16>(int(dev.smem_limit));
+bool skinny_prepare(const SkinnyDevice& dev) {
+    bool ok = allow_smem<__half>(int(dev.smem_limit)) && allow_smem<__nv_bfloat16>(int(dev.smem_limit));
+    if (!ok) cudaGetLastError();  // e.g. no kernel image for this GPU: leave the error state clean
+    return ok;
 }
 
 bool skinny_applies(const Tensor& x, const Tensor& w, const SkinnyDevice& dev) {

@@ -31,7 +31,7 @@ public:
     void run(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& out, cudaStream_t s);
     // Whether 5..64-row inputs may take the tensor-core weight-streaming kernel
     // (gemm_skinny.cu); on unless LIGHTLLM_SKINNY_GEMM=0.
-    void set_skinny(bool on) { skinny_ = on; }
+    void set_skinny(bool on) { skinny_ = on && skinny_ok_; }
 
 private:
     struct Plan;
@@ -40,6 +40,7 @@ private:
     size_t ws_bytes_;
     bool tune_ = true;
     bool skinny_ = true;
+    bool skinny_ok_ = false;  // the kernels run on this GPU
     int sm_count_ = 0;
     size_t smem_optin_ = 0;
     void* skinny_ws_ = nullptr;  // skinny_workspace_bytes()
@@ -69,8 +70,9 @@ constexpr int64_t kSkinnyPartialFloats = int64_t(16) << 20;  // 64 MiB: Llama-3-
 size_t skinny_workspace_bytes();
 SkinnyWorkspace skinny_workspace(void* base);
 // Once per device before the first skinny_linear (not during a graph capture):
-// lets the kernels use dev.smem_limit bytes of shared memory.
-void skinny_prepare(const SkinnyDevice& dev);
+// lets the kernels use dev.smem_limit bytes of shared memory. False when they
+// cannot run on this GPU (built for other architectures).
+bool skinny_prepare(const SkinnyDevice& dev);
 bool skinny_applies(const Tensor& x, const Tensor& w, const SkinnyDevice& dev);
 void skinny_linear(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& out, const SkinnyDevice& dev,
                    cudaStream_t s);

@@ -250,7 +250,7 @@ struct SkinnyFixture {
         ws_bytes = gpu::skinny_workspace_bytes();
         CUDA_CHECK(cudaMalloc(&ws, ws_bytes));
         dev.ws = gpu::skinny_workspace(ws);
-        gpu::skinny_prepare(dev);
+        REQUIRE(gpu::skinny_prepare(dev));
     }
     ~SkinnyFixture() { cudaFree(ws); }
 };
