@@ -45,18 +45,6 @@ public:
         return outputs_[bucket];
     }
 
-    void greedy(const Tensor& logits, std::vector<int32_t>& ids, std::vector<float>& logprobs) override {
-        int64_t n = logits.rows();
-        LL_CHECK(n <= max_batch_, "greedy: {} rows, buffer of {}", n, max_batch_);
-        ids.resize(static_cast<size_t>(n));
-        logprobs.resize(static_cast<size_t>(n));
-        if (n == 0) return;
-        Tensor t_ids = ids_.slice_rows(0, n), t_lp = logprobs_.slice_rows(0, n);
-        be_.argmax_rows(logits, t_ids, &t_lp);
-        be_.download(t_ids, ids.data());
-        be_.download(t_lp, logprobs.data());
-    }
-
     void sample(const Tensor& logits, const std::vector<SampleRequest>& requests,
                 std::vector<SampledToken>& out) override {
         const int64_t n = logits.rows();

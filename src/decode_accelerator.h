@@ -34,9 +34,6 @@ public:
     // it eagerly and captures it, later calls replay the capture. Returns the
     // logits tensor.
     virtual Tensor run_graph(int bucket, const std::function<Tensor()>& forward) = 0;
-    // Per row of logits [n, n_vocab] (F32/F16/BF16): the argmax (lowest id on
-    // ties) and its log-softmax, computed on the device.
-    virtual void greedy(const Tensor& logits, std::vector<int32_t>& ids, std::vector<float>& logprobs) = 0;
 
     // One row's request: what sample_token (src/sampler.h) takes besides the
     // logits. Null pointers: the default greedy parameters / no tokens.
@@ -55,13 +52,6 @@ public:
                         std::vector<SampledToken>& out) = 0;
     // True when sample() takes `p` (null: the default greedy parameters).
     static bool can_sample(const SamplingParams* p) { return !p || p->n_logprobs <= kMaxTopLogprobs; }
-
-    // True when the host sampler would return the plain argmax for `p`
-    // (null: the default greedy parameters) and no top logprobs are asked.
-    static bool plain_greedy(const SamplingParams* p) {
-        return !p || (p->greedy() && p->n_logprobs <= 0 && p->repetition_penalty == 1.0f &&
-                      p->presence_penalty == 0.0f && p->frequency_penalty == 0.0f);
-    }
 };
 
 }  // namespace lightllm
