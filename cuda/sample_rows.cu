@@ -134,9 +134,11 @@ struct Mass {
     double top;       // l_max / temperature
     double scale;     // 2^mass_shift
     __device__ double e(float v) const { return exp(double(v) / temperature - top); }
+    // e <= ~1 (the best token's is 1 up to the float rounding of `top`); the
+    // clamp keeps sums below 2^63 even for absurdly small temperatures.
     __device__ u64 q(float v) const {
-        double x = e(v);
-        return x > 0.0 ? __double2ull_rn(x * scale) : 0ull;  // NaN: 0
+        const double x = e(v);
+        return x > 0.0 ? __double2ull_rn(fmin(x, 2.0) * scale) : 0ull;  // NaN: 0
     }
 };
 
