@@ -2,14 +2,13 @@
 // Row-major out^T is column-major out, so this is one column-major GEMM
 // out(m x n) = w^T(m x k) * x(k x n) with w read transposed; f16/bf16 in,
 // fp32 accumulation (plain fp32 for F32 tensors), the bias fused as the
-// epilogue. Each (m, n, k, dtype, bias) shape gets a plan on first use: the
-// heuristic's candidate algorithms are timed once and the fastest kept (decode
-// shapes are re-run every step, so a few ms of tuning pays back at once);
-// shapes with n > kTuneMaxRows, or first seen inside a CUDA-graph capture,
-// take the heuristic's first choice (as do all shapes when LIGHTLLM_GEMM_TUNE=0
-// is set, which makes runs reproducible across processes). Batches of at most 4 rows go to the
-// weight-streaming kernel of gemv.cu instead, and of 5..64 rows to the tensor-core
-// weight-streaming kernel of gemm_skinny.cu where it applies (unless LIGHTLLM_SKINNY_GEMM=0).
+// epilogue. Each (m, n, k, dtype, bias) shape gets a plan on first use. While
+// tuning is on (set_tuning: ModelRunner's start-up warm-up, which runs every
+// decode batch bucket), up to kCandidates of the heuristic's algorithms are
+// timed and the fastest kept; otherwise, inside a CUDA-graph capture, for
+// n > kTuneMaxRows or with LIGHTLLM_GEMM_TUNE=0 (runs reproducible across
+// processes) the heuristic's first choice is taken. Batches of at most 4 rows
+// go to the weight-streaming kernel of gemv.cu instead.
 #include "common.cuh"
 #include "kernels.h"
 #include <cublasLt.h>
@@ -22,8 +21,8 @@ namespace lightllm::gpu {
 
 namespace {
 
-constexpr int kTuneMaxRows = 512;
-constexpr int kCandidates = 8;
+constexpr int kTuneMaxRows = 1024;
+constexpr int kCandidates = 24;
 
 
 
@@ -54,20 +53,9 @@ LinearPlans::LinearPlans(void* workspace, size_t workspace_bytes) : ws_(workspac
     CUBLAS_CHECK(cublasLtCreate(&lt_));
     const char* env = std::getenv("LIGHTLLM_GEMM_TUNE");
     tune_ = !(env && std::string(env) == "0");
-    const char* sk = std::getenv("LIGHTLLM_SKINNY_GEMM");
-    skinny_ = !(sk && std::string(sk) == "0");
-    int dev = 0, smem = 0;
-    CUDA_CHECK(cudaGetDevice(&dev));
-    CUDA_CHECK(cudaDeviceGetAttribute(&sm_count_, cudaDevAttrMultiProcessorCount, dev));
-    CUDA_CHECK(cudaDeviceGetAttribute(&smem, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev));
-    smem_optin_ = size_t(smem);
-    CUDA_CHECK(cudaMalloc(&skinny_ws_, skinny_workspace_bytes()));
-    skinny_ok_ = skinny_prepare(SkinnyDevice{sm_count_, smem_optin_, skinny_workspace(skinny_ws_)});
-    skinny_ = skinny_ && skinny_ok_;
 }
 
 LinearPlans::~LinearPlans() {
-    cudaFree(skinny_ws_);
     plans_.clear();
     cublasLtDestroy(lt_);
 }
@@ -83,13 +71,6 @@ void LinearPlans::run(const Tensor& x, const Tensor& w, const Tensor& bias, Tens
     if (gemv_applies(x, w)) {
         gemv(x, w, bias, out, s);
         return;
-    }
-    if (skinny_) {
-        SkinnyDevice dev{sm_count_, smem_optin_, skinny_workspace(skinny_ws_)};
-        if (skinny_applies(x, w, dev)) {
-            skinny_linear(x, w, bias, out, dev, s);
-            return;
-        }
     }
     bool has_bias = !bias.empty();
     auto key = std::make_tuple(m, n, k, int(x.dtype), has_bias);
@@ -125,7 +106,7 @@ void LinearPlans::run(const Tensor& x, const Tensor& w, const Tensor& bias, Tens
         p->algo = res[0].algo;
         cudaStreamCaptureStatus cap = cudaStreamCaptureStatusNone;
         CUDA_CHECK(cudaStreamIsCapturing(s, &cap));
-        bool tune = tune_ && n <= kTuneMaxRows && found > 1 && cap == cudaStreamCaptureStatusNone;
+        bool tune = tune_ && tuning_ && n <= kTuneMaxRows && found > 1 && cap == cudaStreamCaptureStatusNone;
         if (has_bias) {
             const void* bp = bias.data;
             CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bp, sizeof(bp)));

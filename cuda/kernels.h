@@ -29,21 +29,19 @@ public:
     LinearPlans(const LinearPlans&) = delete;
     LinearPlans& operator=(const LinearPlans&) = delete;
     void run(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& out, cudaStream_t s);
-    // Whether 5..64-row inputs may take the tensor-core weight-streaming kernel
-    // (gemm_skinny.cu); on unless LIGHTLLM_SKINNY_GEMM=0.
-    void set_skinny(bool on) { skinny_ = on && skinny_ok_; }
+    // While on, a shape not seen before times the heuristic's candidate
+    // algorithms and keeps the fastest (a few ms per shape); off, it takes the
+    // heuristic's first choice. ModelRunner turns it on for its start-up
+    // warm-up only, so serving never stalls on tuning.
+    void set_tuning(bool on) { tuning_ = on; }
 
 private:
     struct Plan;
     cublasLtHandle_t lt_ = nullptr;
     void* ws_;
     size_t ws_bytes_;
-    bool tune_ = true;
-    bool skinny_ = true;
-    bool skinny_ok_ = false;  // the kernels run on this GPU
-    int sm_count_ = 0;
-    size_t smem_optin_ = 0;
-    void* skinny_ws_ = nullptr;  // skinny_workspace_bytes()
+    bool tune_ = true;     // LIGHTLLM_GEMM_TUNE=0 turns tuning off for good
+    bool tuning_ = false;  // set_tuning()
     std::map<std::tuple<int64_t, int64_t, int64_t, int, bool>, std::unique_ptr<Plan>> plans_;
     std::vector<std::unique_ptr<Plan>> held_;  // made during a graph capture: kept alive, not reused
 };
@@ -51,31 +49,6 @@ private:
 // The same for x of 1..4 rows (decode), streaming w with 16-byte loads; f16/bf16, k % 8 == 0.
 bool gemv_applies(const Tensor& x, const Tensor& w);
 void gemv(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& out, cudaStream_t s);
-
-// The same for x of 5..64 rows on tensor cores (mma.sync), streaming w; f16/bf16,
-// k % 32 == 0, m % 16 == 0, x and w 16-byte aligned. Splitting k (when m is
-// small) stores fp32 partials per split in a workspace of
-// skinny_workspace_bytes() that a second kernel sums in split order
-// (bit-reproducible); it is used by one stream at a time, and a shape whose
-// partials do not fit runs unsplit.
-struct SkinnyWorkspace {
-    float* partial = nullptr;  // kSkinnyPartialFloats
-};
-struct SkinnyDevice {
-    int sm_count = 0;
-    size_t smem_limit = 0;  // dynamic shared memory per block
-    SkinnyWorkspace ws;
-};
-constexpr int64_t kSkinnyPartialFloats = int64_t(16) << 20;  // 64 MiB: Llama-3-8B gate_up at n = 64, 8 splits
-size_t skinny_workspace_bytes();
-SkinnyWorkspace skinny_workspace(void* base);
-// Once per device before the first skinny_linear (not during a graph capture):
-// lets the kernels use dev.smem_limit bytes of shared memory. False when they
-// cannot run on this GPU (built for other architectures).
-bool skinny_prepare(const SkinnyDevice& dev);
-bool skinny_applies(const Tensor& x, const Tensor& w, const SkinnyDevice& dev);
-void skinny_linear(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& out, const SkinnyDevice& dev,
-                   cudaStream_t s);
 
 void rope_store_kv(const Tensor& qkv, const Tensor& positions, const Tensor& inv_freq, const HeadShape& heads,
                    const Tensor& slots, KvLayer& kv, Tensor& q_out, cudaStream_t s);

@@ -51,18 +51,6 @@ inline bool pdl_enabled() {
     return enabled;
 }
 
-// Multiprocessors of the current device, read once per process (every GPU of
-// a tensor-parallel group is the same model).
-inline int device_sm_count() {
-    static const int n = [] {
-        int dev = 0, count = 0;
-        CUDA_CHECK(cudaGetDevice(&dev));
-        CUDA_CHECK(cudaDeviceGetAttribute(&count, cudaDevAttrMultiProcessorCount, dev));
-        return count;
-    }();
-    return n;
-}
-
 // kernel<<<grid, block, smem, stream>>>(args...), with the PDL attribute when enabled.
 template <typename... Params, typename... Args>
 void launch_pdl(void (*kernel)(Params...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,

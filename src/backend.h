@@ -82,6 +82,10 @@ public:
     // kind to stderr when the backend is destroyed. False when this backend
     // cannot (the CPU backend).
     virtual bool enable_op_profile() { return false; }
+    // While on, linear layers of a shape not seen before may time candidate
+    // algorithms and keep the fastest (CUDA: a few ms per shape). ModelRunner
+    // turns it on for its start-up warm-up only. A no-op on the CPU backend.
+    virtual void set_gemm_tuning(bool on) {}
 
     // ---- ops ----
     // out[i, :] = table[ids[i], :]                        ids [n] I32, table [n_vocab, d]

@@ -122,6 +122,8 @@ void CudaBackend::synchronize() {
     if (profile_) profile_->collect();
 }
 
+void CudaBackend::set_gemm_tuning(bool on) { linear_->set_tuning(on); }
+
 bool CudaBackend::enable_op_profile() {
     if (!profile_) profile_ = std::make_unique<CudaOpProfile>(stream_);
     return true;

@@ -35,6 +35,7 @@ public:
     size_t free_memory() const override;
     void synchronize() override;
     bool enable_op_profile() override;
+    void set_gemm_tuning(bool on) override;
 
     void embedding(const Tensor& ids, const Tensor& table, Tensor& out) override;
     void rms_norm(const Tensor& x, const Tensor& w, Tensor& out, float eps) override;

@@ -85,9 +85,9 @@ struct ModelRunner::Impl {
     // The same, downloaded.
     std::vector<float> run(const std::vector<StepSeq>& seqs, const std::vector<int32_t>& rows_wanted);
     // Runs one decode step of every CUDA-graph bucket size on do-nothing
-    // sequences (no cached token, KV slot -1: they read and write no KV), so
-    // GEMM tuning and graph capture happen at start-up, not in the middle of
-    // the first requests of each batch size. Returns the number of buckets.
+    // sequences (no cached token, KV slot -1: they read and write no KV), with
+    // GEMM tuning on, so tuning and graph capture happen at start-up, not in
+    // the middle of serving. Returns the number of buckets.
     int capture_decode_graphs();
 };
 
@@ -247,6 +247,7 @@ int ModelRunner::Impl::capture_decode_graphs() {
     idle.slots = &no_slot;
     idle.sample = true;
     int n = 0;
+    backend->set_gemm_tuning(true);
     for (int b = 1; b <= max_logits; ++b) {
         if (accel->graph_bucket(b) != b) continue;
         std::vector<StepSeq> seqs(static_cast<size_t>(b), idle);
@@ -256,6 +257,7 @@ int ModelRunner::Impl::capture_decode_graphs() {
         backend->synchronize();
         ++n;
     }
+    backend->set_gemm_tuning(false);
     return n;
 }
 

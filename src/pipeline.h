@@ -24,7 +24,7 @@ struct PipelineOptions {
     EngineOptions engine;
     std::string tokenizer_path;        // empty: the model's own (model_path)
     int max_waiting_requests = 4096;   // bounded queue; beyond it submit() throws Overloaded
-    int max_wait_steps = 8;            // decode steps running requests may make before waiting ones get a prefill
+    int max_wait_steps = 0;            // decode steps running requests may make before waiting ones get a prefill (0: prefill every step, mixed with the decodes)
     int max_new_tokens_limit = 0;      // 0: up to the context
     // Admission's guess of the share of max_new_tokens a request that may stop
     // at EOS produces (1: all; lower admits more but may pause requests).

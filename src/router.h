@@ -35,7 +35,7 @@ namespace lightllm {
 struct RouterOptions {
     int max_running_requests = 256;
     int max_prefill_tokens = 8192;
-    int max_wait_steps = 8;
+    int max_wait_steps = 0;
     // Admission's guess of how much of max_new_tokens a request that may stop
     // at EOS will produce (1: all of it — the pool never runs out). Lower
     // values admit more requests but may run out mid-decode and pause some.
