@@ -159,3 +159,28 @@ TEST_CASE("cuda model: decode steps replayed from CUDA graphs equal eager steps 
     CHECK(graph.ids == eager.ids);
     CHECK(graph.logprobs == eager.logprobs);
 }
+
+TEST_CASE("cuda model: SmolLM2 (the demo GGUF), CUDA vs CPU logits and greedy tokens vs transformers") {
+    LL_REQUIRE_GPU();
+    const char* home = std::getenv("HOME");
+    const std::string dir = std::getenv("LIGHTLLM_DEMO_DIR") ? std::getenv("LIGHTLLM_DEMO_DIR")
+                                                             : std::string(home ? home : "/root") + "/.cache/lightllm";
+    const std::string model = dir + "/SmolLM2-135M-Instruct.Q4_1.gguf";
+    if (!fs::exists(model)) {
+        MESSAGE("skipped: demo model not found at " << model << " (run third_party/fetch_demo_model.sh)");
+        return;
+    }
+    nlohmann::json ref = nlohmann::json::parse(std::ifstream(test_data("smollm2_reference.json")));
+    ModelRunner cpu(options(model, "cpu", "auto"));
+    ModelRunner f32(options(model, "cuda", "f32"));
+    ModelRunner bf16(options(model, "cuda", "bf16"));
+    for (const auto& c : ref["cases"]) {
+        std::vector<int32_t> prompt = c["prompt_ids"].get<std::vector<int32_t>>();
+        std::vector<int32_t> want = c["greedy_ids"].get<std::vector<int32_t>>();
+        CAPTURE(prompt.size());
+        std::vector<float> lc = prompt_logits(cpu, prompt);
+        LL_CHECK_CLOSE(prompt_logits(f32, prompt), lc, 1e-4);
+        LL_CHECK_CLOSE(prompt_logits(bf16, prompt), lc, 3e-2);
+        CHECK(greedy_batch(f32, {prompt}, int(want.size())).ids[0] == want);
+    }
+}
