@@ -171,8 +171,12 @@ TEST_CASE("cuda model: SmolLM2 (the demo GGUF), CUDA vs CPU logits and greedy to
         return;
     }
     nlohmann::json ref = nlohmann::json::parse(std::ifstream(test_data("smollm2_reference.json")));
+    // Tolerances: f32 as for the fixtures; 16-bit compute through 30 layers of
+    // a real model drifts more than through the 2-layer fixtures (measured on
+    // the H100, 2026-11-25: bf16 2.0e-2..3.1e-2 over the six prompts).
     ModelRunner cpu(options(model, "cpu", "auto"));
     ModelRunner f32(options(model, "cuda", "f32"));
+    ModelRunner f16(options(model, "cuda", "f16"));
     ModelRunner bf16(options(model, "cuda", "bf16"));
     for (const auto& c : ref["cases"]) {
         std::vector<int32_t> prompt = c["prompt_ids"].get<std::vector<int32_t>>();
@@ -180,7 +184,8 @@ TEST_CASE("cuda model: SmolLM2 (the demo GGUF), CUDA vs CPU logits and greedy to
         CAPTURE(prompt.size());
         std::vector<float> lc = prompt_logits(cpu, prompt);
         LL_CHECK_CLOSE(prompt_logits(f32, prompt), lc, 1e-4);
-        LL_CHECK_CLOSE(prompt_logits(bf16, prompt), lc, 3e-2);
+        LL_CHECK_CLOSE(prompt_logits(f16, prompt), lc, 3e-2);
+        LL_CHECK_CLOSE(prompt_logits(bf16, prompt), lc, 5e-2);
         CHECK(greedy_batch(f32, {prompt}, int(want.size())).ids[0] == want);
     }
 }

@@ -68,7 +68,7 @@ TEST_CASE("cuda: embedding") {
 TEST_CASE("cuda: rms_norm, add_rms_norm, layer_norm") {
     LL_REQUIRE_GPU();
     for (DType dt : kDtypes) {
-        for (auto [n, d] : {std::pair{1, 64}, {7, 4096}, {33, 5120}, {3, 8192}, {5, 1000}}) {
+        for (auto [n, d] : {std::pair{1, 64}, {7, 4096}, {33, 5120}, {3, 8192}, {5, 1000}, {4, 1002}, {2, 40000}}) {
             CAPTURE(dt);
             CAPTURE(n);
             CAPTURE(d);
@@ -99,7 +99,7 @@ TEST_CASE("cuda: rms_norm, add_rms_norm, layer_norm") {
 TEST_CASE("cuda: silu_mul, gelu, add, to_f32") {
     LL_REQUIRE_GPU();
     for (DType dt : kDtypes) {
-        for (auto [n, f] : {std::pair{1, 11008}, {17, 256}, {64, 1000}}) {
+        for (auto [n, f] : {std::pair{1, 11008}, {17, 256}, {64, 1000}, {3, 1003}}) {
             Backends b(dt);
             Twin gu = b.twin(n, 2 * f, 3.0f), out = b.outputs(n, f);
             b.cpu->silu_mul(gu.c, out.c);
