@@ -138,6 +138,13 @@ int run_batched(const BenchArgs& a) {
     o.engine.max_prefill_tokens = std::max(o.engine.max_prefill_tokens, max_b * I);
     o.max_wait_steps = 0;
     Pipeline pipeline(o);
+    // A static batch must fit the KV cache whole, or the router runs it in
+    // waves and the prefill / decode split means nothing.
+    const int64_t capacity = pipeline.stats().kv_capacity_tokens;
+    if (int64_t(max_b) * (I + O) > capacity)
+        fail("--batch {}: {} requests of {} + {} tokens need {} KV slots, the cache holds {} "
+             "(raise --mem-fraction or --max-total-tokens, use --kv-cache-dtype int8, or lower the batch)",
+             max_b, max_b, I, O, int64_t(max_b) * (I + O), capacity);
     const int n_vocab = pipeline.model_config().n_vocab;
     warm_up(pipeline, a.n_warmup, n_vocab);
     std::mt19937_64 rng(a.workload.seed);

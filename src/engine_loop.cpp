@@ -14,6 +14,8 @@ EngineLoop::EngineLoop(EngineFactory make_engine, const RouterOptions& opts, Eve
         try {
             engine = make_engine();
             router_owner = std::make_unique<Router>(*engine, opts);
+            std::lock_guard<std::mutex> lock(stats_mutex_);
+            stats_ = router_owner->stats();  // capacity known before the constructor returns
         } catch (...) {
             router_owner.reset();
             engine.reset();

@@ -83,7 +83,7 @@ TEST_CASE("bench cli: JSON Lines dataset with Poisson arrivals") {
 TEST_CASE("bench cli: static-batch mode reports prefill and decode speed per batch size") {
     std::string out = temp_path("batch.json");
     auto r = run_lightllm(bench_args() + "--batch 1,4 --input-len 8 --output-len 5 --json " + out);
-    REQUIRE(r.exit_code == 0);
+    REQUIRE_MESSAGE(r.exit_code == 0, r.out);
     CHECK(r.out.find("S_TG t/s") != std::string::npos);
     json j = read_json(out);
     REQUIRE(j["batched"].size() == 2);
@@ -94,6 +94,16 @@ TEST_CASE("bench cli: static-batch mode reports prefill and decode speed per bat
         CHECK(row["decode_tok_s"].get<double>() > 0.0);
         CHECK(row["total_s"].get<double>() >= row["prefill_s"].get<double>());
     }
+}
+
+TEST_CASE("bench cli: a static batch larger than the KV cache is refused, not run in waves") {
+    auto r = run_lightllm(bench_args() + "--batch 1,4 --input-len 8 --output-len 5 --max-total-tokens 40");
+    CHECK(r.exit_code != 0);
+    CHECK_MESSAGE(r.out.find("--batch 4: 4 requests of 8 + 5 tokens need 52 KV slots, the cache holds 40") !=
+                      std::string::npos,
+                  r.out);
+    r = run_lightllm(bench_args() + "--batch 1,4 --input-len 8 --output-len 5 --max-total-tokens 52");
+    CHECK(r.exit_code == 0);
 }
 
 TEST_CASE("bench cli: clear errors for bad workloads") {
