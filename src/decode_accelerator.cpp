@@ -9,6 +9,7 @@
 #include "decode_accelerator.h"
 #include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <map>
 #include <string>
 #ifdef LIGHTLLM_WITH_CUDA
@@ -26,14 +27,13 @@ class CudaDecodeAccelerator : public DecodeAccelerator {
 public:
     CudaDecodeAccelerator(CudaBackend& be, int max_batch, bool graphs)
         : be_(be), graphs_(be), max_batch_(max_batch), use_graphs_(graphs) {
-        ids_ = be_.alloc(DType::I32, {max_batch});
-        logprobs_ = be_.alloc(DType::F32, {max_batch});
+        results_ = be_.alloc(DType::I32, {2 * int64_t(max_batch)});
         params_ = be_.alloc(DType::I32, {max_batch, kParamWords});
         top_ids_ = be_.alloc(DType::I32, {max_batch, gpu::kSampleMaxTop});
         top_logprobs_ = be_.alloc(DType::F32, {max_batch, gpu::kSampleMaxTop});
     }
     ~CudaDecodeAccelerator() override {
-        for (Tensor* t : {&ids_, &logprobs_, &params_, &top_ids_, &top_logprobs_, &pen_ids_, &pen_counts_})
+        for (Tensor* t : {&results_, &params_, &top_ids_, &top_logprobs_, &pen_ids_, &pen_counts_})
             if (!t->empty()) be_.free(*t);
     }
 
@@ -89,15 +89,16 @@ public:
             be_.upload_async(t_pid, h_pen_ids_.data());
             be_.upload_async(t_pc, h_pen_counts_.data());
         }
-        Tensor t_ids = ids_.slice_rows(0, n), t_lp = logprobs_.slice_rows(0, n);
+        // ids then logprobs, back-to-back in results_: one copy brings both home.
+        Tensor t_results = results_.slice_rows(0, 2 * n);
+        Tensor t_ids = results_.slice_rows(0, n);
+        Tensor t_lp(static_cast<int32_t*>(results_.data) + n, DType::F32, Device::CUDA, {n});
         gpu::sample_rows(logits, reinterpret_cast<const gpu::SampleRowParams*>(t_params.data), int(n),
                          any_penalty ? pen_ids_.ptr<int32_t>() : nullptr,
                          any_penalty ? pen_counts_.ptr<int32_t>() : nullptr, any_penalty, t_ids, t_lp,
                          top_ids_.ptr<int32_t>(), top_logprobs_.ptr<float>(), be_.stream());
-        h_ids_.resize(size_t(n));
-        h_logprobs_.resize(size_t(n));
-        be_.download(t_ids, h_ids_.data());  // synchronizes: the uploads' host arrays are free again
-        be_.download(t_lp, h_logprobs_.data());
+        h_results_.resize(2 * size_t(n));
+        be_.download(t_results, h_results_.data());  // synchronizes: the uploads' host arrays are free again
         if (any_top) {
             Tensor t_tid = top_ids_.slice_rows(0, n), t_tlp = top_logprobs_.slice_rows(0, n);
             h_top_ids_.resize(size_t(n) * gpu::kSampleMaxTop);
@@ -107,8 +108,8 @@ public:
         }
         for (int64_t i = 0; i < n; ++i) {
             SampledToken& tok = out[size_t(i)];
-            tok.id = h_ids_[size_t(i)];
-            tok.logprob = h_logprobs_[size_t(i)];
+            tok.id = h_results_[size_t(i)];
+            std::memcpy(&tok.logprob, &h_results_[size_t(n + i)], sizeof(float));
             const int n_top = std::min(h_params_[size_t(i)].n_top, vocab);
             for (int j = 0; j < n_top; ++j) {
                 const size_t at = size_t(i) * gpu::kSampleMaxTop + size_t(j);
@@ -158,16 +159,15 @@ private:
     CudaGraphCache graphs_;
     int max_batch_;
     bool use_graphs_;
-    Tensor ids_;       // [max_batch] I32
-    Tensor logprobs_;  // [max_batch] F32
+    Tensor results_;   // [2 * max_batch] I32: a step's ids, then its logprobs (F32 bits)
     Tensor params_;    // [max_batch, kParamWords] gpu::SampleRowParams
     Tensor top_ids_;   // [max_batch, kSampleMaxTop] I32
     Tensor top_logprobs_;          // [max_batch, kSampleMaxTop] F32
     Tensor pen_ids_, pen_counts_;  // [capacity] I32, grown on demand
     // Host staging of one sample() call, kept to reuse their memory.
     std::vector<gpu::SampleRowParams> h_params_;
-    std::vector<int32_t> h_pen_ids_, h_pen_counts_, h_ids_, h_top_ids_, distinct_;
-    std::vector<float> h_logprobs_, h_top_logprobs_;
+    std::vector<int32_t> h_pen_ids_, h_pen_counts_, h_results_, h_top_ids_, distinct_;
+    std::vector<float> h_top_logprobs_;
     std::vector<int32_t> count_;  // [vocab] output count of an id while its row is built, else -1
     std::map<int, Tensor> outputs_;  // logits view each bucket's graph writes
 };
