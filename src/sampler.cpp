@@ -20,26 +20,6 @@ std::vector<float> log_softmax(const float* x, int n) {
     return out;
 }
 
-void apply_penalties(std::vector<float>& l, const SamplingParams& p, const std::vector<int32_t>& prompt,
-                     const std::vector<int32_t>& output) {
-    const int n = int(l.size());
-    if (p.repetition_penalty != 1.0f) {
-        std::vector<uint8_t> seen(size_t(n), 0);
-        for (const std::vector<int32_t>* v : {&prompt, &output})
-            for (int32_t t : *v)
-                if (t >= 0 && t < n) seen[size_t(t)] = 1;
-        for (int i = 0; i < n; ++i)
-            if (seen[size_t(i)]) l[size_t(i)] = l[size_t(i)] > 0 ? l[size_t(i)] / p.repetition_penalty
-                                                                 : l[size_t(i)] * p.repetition_penalty;
-    }
-    if (p.presence_penalty != 0.0f || p.frequency_penalty != 0.0f) {
-        std::unordered_map<int32_t, int> counts;
-        for (int32_t t : output)
-            if (t >= 0 && t < n) ++counts[t];
-        for (const auto& [t, c] : counts) l[size_t(t)] -= p.presence_penalty + p.frequency_penalty * float(c);
-    }
-}
-
 // Ids ordered by value, best first; ties: lower id first.
 std::vector<int32_t> order_desc(const std::vector<float>& v, size_t keep) {
     std::vector<int32_t> idx(v.size());
@@ -86,6 +66,26 @@ int32_t draw(const std::vector<float>& l, const SamplingParams& p, uint64_t coun
 }
 
 }  // namespace
+
+void apply_penalties(std::vector<float>& l, const SamplingParams& p, const std::vector<int32_t>& prompt,
+                     const std::vector<int32_t>& output) {
+    const int n = int(l.size());
+    if (p.repetition_penalty != 1.0f) {
+        std::vector<uint8_t> seen(size_t(n), 0);
+        for (const std::vector<int32_t>* v : {&prompt, &output})
+            for (int32_t t : *v)
+                if (t >= 0 && t < n) seen[size_t(t)] = 1;
+        for (int i = 0; i < n; ++i)
+            if (seen[size_t(i)]) l[size_t(i)] = l[size_t(i)] > 0 ? l[size_t(i)] / p.repetition_penalty
+                                                                 : l[size_t(i)] * p.repetition_penalty;
+    }
+    if (p.presence_penalty != 0.0f || p.frequency_penalty != 0.0f) {
+        std::unordered_map<int32_t, int> counts;
+        for (int32_t t : output)
+            if (t >= 0 && t < n) ++counts[t];
+        for (const auto& [t, c] : counts) l[size_t(t)] -= p.presence_penalty + p.frequency_penalty * float(c);
+    }
+}
 
 SampledToken sample_token(const float* logits, int n_vocab, const SamplingParams& params,
                           const std::vector<int32_t>& prompt, const std::vector<int32_t>& output) {

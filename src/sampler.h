@@ -21,6 +21,10 @@
 
 namespace lightllm {
 
+// Steps 2 and 3 above, in place on logits [n_vocab].
+void apply_penalties(std::vector<float>& logits, const SamplingParams& params, const std::vector<int32_t>& prompt,
+                     const std::vector<int32_t>& output);
+
 SampledToken sample_token(const float* logits, int n_vocab, const SamplingParams& params,
                           const std::vector<int32_t>& prompt, const std::vector<int32_t>& output);
 

@@ -43,25 +43,10 @@ float host_logprob(const float* x, int n, int id) {
     return float(double(x[id]) - (double(m) + std::log(sum)));
 }
 
-// The penalized logits, as sampler.cpp's apply_penalties.
+// The penalized logits, as the host sampler computes them.
 std::vector<float> penalized(const float* x, int n, const RowCase& r) {
     std::vector<float> l(x, x + n);
-    const SamplingParams& p = r.p;
-    if (p.repetition_penalty != 1.0f) {
-        std::vector<uint8_t> seen(size_t(n), 0);
-        for (const std::vector<int32_t>* v : {&r.prompt, &r.output})
-            for (int32_t t : *v)
-                if (t >= 0 && t < n) seen[size_t(t)] = 1;
-        for (int i = 0; i < n; ++i)
-            if (seen[size_t(i)]) l[size_t(i)] = l[size_t(i)] > 0 ? l[size_t(i)] / p.repetition_penalty
-                                                                 : l[size_t(i)] * p.repetition_penalty;
-    }
-    if (p.presence_penalty != 0.0f || p.frequency_penalty != 0.0f) {
-        std::unordered_map<int32_t, int> counts;
-        for (int32_t t : r.output)
-            if (t >= 0 && t < n) ++counts[t];
-        for (const auto& [t, c] : counts) l[size_t(t)] -= p.presence_penalty + p.frequency_penalty * float(c);
-    }
+    apply_penalties(l, r.p, r.prompt, r.output);
     return l;
 }
 
