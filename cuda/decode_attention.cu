@@ -17,8 +17,6 @@
 #include "attention_common.cuh"
 #include "launch.cuh"
 #include <algorithm>
-#include <cstdlib>
-#include <string>
 
 namespace lightllm::gpu {
 
@@ -64,13 +62,13 @@ __device__ __forceinline__ void unpack8(const AttnArgs& a, const KvRaw& r, float
 
 // G query heads per block; all register arrays below are indexed by
 // unrolled loop counters only, so they stay in registers.
-template <typename T, int D, int G, int U>
+template <typename T, int D, int G>
 static __global__ __launch_bounds__(kThreads) void decode_attention_kernel(AttnArgs a, float* ws, int n_splits) {
     pdl_wait();
     pdl_launch_dependents();
     static_assert(sizeof(T) == 2, "16-bit types only");
     constexpr int kLanes = D / 8;               // lanes of a group that hold dims
-    constexpr int kUnroll = U;                  // keys per group in flight
+    constexpr int kUnroll = 4;  // keys per group in flight (8 measured no faster: bench/NOTES.md run 7)
     int h0 = blockIdx.x * G, r = blockIdx.y, split = blockIdx.z;
     int n_reqs = gridDim.y;
     int q_end = a.q_start[r + 1];
@@ -267,12 +265,7 @@ bool attention_fast_path(DType dtype, int head_dim) {
 // launcher then groups heads only while the grouped grid keeps every SM busy.
 int decode_attention_splits(int n_reqs, int n_head, int n_sm) {
     int blocks = std::max(1, n_reqs * n_head);
-    // Experiment switch (bench/NOTES.md run 7): LIGHTLLM_DECODE_WAVES=k aims at k x n_sm blocks.
-    static const int waves = [] {
-        const char* env = std::getenv("LIGHTLLM_DECODE_WAVES");
-        return env ? std::max(1, std::atoi(env)) : 2;
-    }();
-    int target = waves * n_sm;  // a couple of waves of blocks
+    int target = 2 * n_sm;  // a couple of waves of blocks (16 measured no faster at batch 64: NOTES run 7)
     return std::clamp((target + blocks - 1) / blocks, 1, 16);
 }
 
@@ -303,23 +296,10 @@ static int heads_per_block(int n_head, int n_kv_head, int n_reqs, int n_splits) 
     return group;
 }
 
-// Experiment switch (bench/NOTES.md run 7): LIGHTLLM_DECODE_UNROLL=8 gives
-// single-head blocks 8 keys per group in flight instead of 4.
-static bool decode_unroll8() {
-    static const bool on = [] {
-        const char* env = std::getenv("LIGHTLLM_DECODE_UNROLL");
-        return env && std::string(env) == "8";
-    }();
-    return on;
-}
-
 template <typename T, int D, int G>
 static void launch_grouped(const AttnArgs& a, int n_reqs, float* ws, int n_splits, cudaStream_t s) {
     dim3 grid(a.n_head / G, n_reqs, n_splits);
-    if (G == 1 && decode_unroll8())
-        launch_pdl(decode_attention_kernel<T, D, G, 8>, grid, kThreads, 0, s, a, ws, n_splits);
-    else
-        launch_pdl(decode_attention_kernel<T, D, G, 4>, grid, kThreads, 0, s, a, ws, n_splits);
+    launch_pdl(decode_attention_kernel<T, D, G>, grid, kThreads, 0, s, a, ws, n_splits);
     CUDA_CHECK_LAUNCH();
 }
 
