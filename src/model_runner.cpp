@@ -1,5 +1,6 @@
 // ModelRunner: start-up (backend choice, weights, KV sizing) and one engine
-// step (pack the StepSeqs into a Batch, forward, sample on the host).
+// step (pack the StepSeqs into a Batch, forward, sample: on the GPU through the
+// DecodeAccelerator when there is one, else on the host).
 //
 // KV capacity: --max-total-tokens when given; otherwise the device memory
 // still free after the weights and the activation workspace are allocated,
@@ -69,7 +70,7 @@ struct ModelRunner::Impl {
     // a batch bucket finds the same addresses every time it is replayed.
     Tensor step_arrays;
     std::vector<int32_t> h_step_arrays;
-    // CUDA only: decode steps as CUDA graphs, greedy sampling on the device.
+    // CUDA only: decode steps as CUDA graphs, sampling on the device.
     std::unique_ptr<DecodeAccelerator> accel;
 
     ~Impl() {
