@@ -53,6 +53,21 @@ public:
                  requests.size(), max_batch_);
         out.assign(size_t(n), SampledToken{});
         if (n == 0) return;
+        if (std::all_of(requests.begin(), requests.end(), [](const SampleRequest& r) { return plain_greedy(r.params); })) {
+            // Plain greedy rows (the common serving case): the single-pass
+            // argmax kernel gives the same ids and logprobs with less work.
+            Tensor t_results = results_.slice_rows(0, 2 * n);
+            Tensor t_ids = results_.slice_rows(0, n);
+            Tensor t_lp(static_cast<int32_t*>(results_.data) + n, DType::F32, Device::CUDA, {n});
+            be_.argmax_rows(logits, t_ids, &t_lp);
+            h_results_.resize(2 * size_t(n));
+            be_.download(t_results, h_results_.data());
+            for (int64_t i = 0; i < n; ++i) {
+                out[size_t(i)].id = h_results_[size_t(i)];
+                std::memcpy(&out[size_t(i)].logprob, &h_results_[size_t(n + i)], sizeof(float));
+            }
+            return;
+        }
         h_params_.assign(size_t(n), gpu::SampleRowParams{});
         h_pen_ids_.clear();
         h_pen_counts_.clear();
@@ -119,6 +134,12 @@ public:
     }
 
 private:
+    // Greedy with no penalties and no top logprobs: the argmax and its logprob.
+    static bool plain_greedy(const SamplingParams* p) {
+        return !p || (p->greedy() && p->n_logprobs <= 0 && p->repetition_penalty == 1.0f &&
+                      p->presence_penalty == 0.0f && p->frequency_penalty == 0.0f);
+    }
+
     static constexpr int kParamWords = int(sizeof(gpu::SampleRowParams) / sizeof(int32_t));
 
     // Appends the penalty entries of one row (see the header comment).
