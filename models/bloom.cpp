@@ -17,6 +17,7 @@
 // ignores; the slopes follow build_alibi_tensor for any head count.
 #include "bloom.h"
 #include "fused_qkv.h"
+#include "gelu_layer.h"
 #include "model_common.h"
 #include <cmath>
 #include <string>
@@ -26,50 +27,38 @@ namespace lightllm {
 
 namespace {
 
-// Activation buffers for up to max_tokens tokens (views are row slices).
-struct BloomWorkspace {
-    Tensor x;           // [T, n_embd] residual stream
-    Tensor h;           // [T, n_embd] normed input of the next sub-layer (and the raw embeddings)
-    Tensor qkv;         // [T, 3 n_embd]
-    Tensor q;           // [T, n_embd]
-    Tensor attn;        // [T, n_embd]
-    Tensor proj;        // [T, n_embd] dense or dense_4h_to_h output
-    Tensor up;          // [T, n_ff]
-    Tensor act;         // [T, n_ff]
-    LogitsWorkspace out;  // the logits tail's [L, ..] buffers
-};
-
 class BloomModel : public Model {
 public:
     BloomModel(const ModelConfig& cfg, Backend& backend);
-    ~BloomModel() override;
+    ~BloomModel() override { free_workspace(); }
 
     void load(const TensorSource& src);
     void randomize(uint64_t seed);
 
     const ModelConfig& config() const override { return cfg_; }
-    size_t weight_bytes() const override { return weight_bytes_; }
+    size_t weight_bytes() const override { return arena_.bytes(); }
     size_t workspace_bytes(int max_tokens, int max_logits) const override;
     void reserve(int max_tokens, int max_logits) override;
     Tensor forward(const Batch& batch, TokenKvPool& kv) override;
 
 private:
-    Tensor alloc_weight(std::initializer_list<int64_t> shape);
     void free_workspace();
 
     ModelConfig cfg_;
     Backend& be_;
     HeadShape heads_;
     AttentionParams attn_params_;
+    WeightArena arena_;
     BloomWeights w_;
-    std::vector<Tensor> owned_;  // every weight allocation, freed at destruction
-    size_t weight_bytes_ = 0;
-    BloomWorkspace ws_;
+    GeluLayerWorkspace ws_;
+    LogitsWorkspace out_;
     int max_tokens_ = 0;
     int max_logits_ = 0;
 };
 
-BloomModel::BloomModel(const ModelConfig& cfg, Backend& backend) : cfg_(cfg), be_(backend) {
+int64_t qkv_rows(const ModelConfig& c) { return 3 * int64_t(c.n_head) * c.head_dim; }
+
+BloomModel::BloomModel(const ModelConfig& cfg, Backend& backend) : cfg_(cfg), be_(backend), arena_(backend) {
     if (cfg.n_kv_head != cfg.n_head)
         fail("{}: BLOOM has one key/value head per query head (got {} and {})", cfg.hf_architecture, cfg.n_kv_head,
              cfg.n_head);
@@ -80,39 +69,13 @@ BloomModel::BloomModel(const ModelConfig& cfg, Backend& backend) : cfg_(cfg), be
     attn_params_.scale = 1.0f / std::sqrt(float(cfg.head_dim));
     attn_params_.alibi = true;
 
-    const int64_t E = cfg.n_embd, F = cfg.n_ff, QD = int64_t(cfg.n_head) * cfg.head_dim;
-    w_.tok_embd = alloc_weight({cfg.n_vocab, E});
-    w_.tok_norm = alloc_weight({E});
-    w_.tok_norm_b = alloc_weight({E});
-    w_.layers.resize(size_t(cfg.n_layer));
-    for (BloomLayerWeights& l : w_.layers) {
-        l.attn_norm = alloc_weight({E});
-        l.attn_norm_b = alloc_weight({E});
-        l.wqkv = alloc_weight({3 * QD, E});
-        l.bqkv = alloc_weight({3 * QD});
-        l.wo = alloc_weight({E, QD});
-        l.bo = alloc_weight({E});
-        l.ffn_norm = alloc_weight({E});
-        l.ffn_norm_b = alloc_weight({E});
-        l.w_up = alloc_weight({F, E});
-        l.b_up = alloc_weight({F});
-        l.w_down = alloc_weight({E, F});
-        l.b_down = alloc_weight({E});
-    }
-    w_.output_norm = alloc_weight({E});
-    w_.output_norm_b = alloc_weight({E});
-}
-
-BloomModel::~BloomModel() {
-    free_workspace();
-    for (Tensor& t : owned_) be_.free(t);
-}
-
-Tensor BloomModel::alloc_weight(std::initializer_list<int64_t> shape) {
-    Tensor t = be_.alloc(be_.compute_dtype(), shape);
-    owned_.push_back(t);
-    weight_bytes_ += t.nbytes();
-    return t;
+    const int64_t E = cfg.n_embd;
+    w_.tok_embd = arena_.alloc({cfg.n_vocab, E});
+    w_.tok_norm = arena_.alloc({E});
+    w_.tok_norm_b = arena_.alloc({E});
+    for (int il = 0; il < cfg.n_layer; ++il) w_.layers.push_back(alloc_gelu_layer(arena_, cfg, qkv_rows(cfg)));
+    w_.output_norm = arena_.alloc({E});
+    w_.output_norm_b = arena_.alloc({E});
 }
 
 void BloomModel::load(const TensorSource& src) {
@@ -127,7 +90,7 @@ void BloomModel::load(const TensorSource& src) {
     put(w_.tok_norm, root + "word_embeddings_layernorm.weight", {E});
     put(w_.tok_norm_b, root + "word_embeddings_layernorm.bias", {E});
     for (int il = 0; il < c.n_layer; ++il) {
-        BloomLayerWeights& l = w_.layers[size_t(il)];
+        GeluLayerWeights& l = w_.layers[size_t(il)];
         const std::string p = root + "h." + std::to_string(il) + ".";
         put(l.attn_norm, p + "input_layernorm.weight", {E});
         put(l.attn_norm_b, p + "input_layernorm.bias", {E});
@@ -149,7 +112,7 @@ void BloomModel::load(const TensorSource& src) {
     if (c.tie_word_embeddings || src.find("lm_head.weight") == nullptr) {
         w_.lm_head = w_.tok_embd;
     } else {
-        w_.lm_head = alloc_weight({c.n_vocab, E});
+        w_.lm_head = arena_.alloc({c.n_vocab, E});
         put(w_.lm_head, "lm_head.weight", {c.n_vocab, E});
     }
 }
@@ -157,65 +120,36 @@ void BloomModel::load(const TensorSource& src) {
 void BloomModel::randomize(uint64_t seed) {
     const float stddev = 0.02f;
     uint64_t k = 0;
-    auto fill = [&](Tensor& t, float value) {
-        std::vector<float> v(size_t(t.numel()), value);
-        be_.upload(t, v.data(), DType::F32);
-    };
-    auto norm = [&](Tensor& w, Tensor& b) {
-        fill(w, 1.0f);
-        fill(b, 0.0f);
-    };
     be_.fill_random(w_.tok_embd, seed + k++, stddev);
-    norm(w_.tok_norm, w_.tok_norm_b);
-    for (BloomLayerWeights& l : w_.layers) {
-        norm(l.attn_norm, l.attn_norm_b);
-        be_.fill_random(l.wqkv, seed + k++, stddev);
-        fill(l.bqkv, 0.0f);
-        be_.fill_random(l.wo, seed + k++, stddev);
-        fill(l.bo, 0.0f);
-        norm(l.ffn_norm, l.ffn_norm_b);
-        be_.fill_random(l.w_up, seed + k++, stddev);
-        fill(l.b_up, 0.0f);
-        be_.fill_random(l.w_down, seed + k++, stddev);
-        fill(l.b_down, 0.0f);
-    }
-    norm(w_.output_norm, w_.output_norm_b);
+    fill_constant(be_, w_.tok_norm, 1.0f);
+    fill_constant(be_, w_.tok_norm_b, 0.0f);
+    for (GeluLayerWeights& l : w_.layers) randomize_gelu_layer(be_, l, seed, k);
+    fill_constant(be_, w_.output_norm, 1.0f);
+    fill_constant(be_, w_.output_norm_b, 0.0f);
     if (cfg_.tie_word_embeddings) {
         w_.lm_head = w_.tok_embd;
     } else {
-        w_.lm_head = alloc_weight({cfg_.n_vocab, cfg_.n_embd});
+        w_.lm_head = arena_.alloc({cfg_.n_vocab, cfg_.n_embd});
         be_.fill_random(w_.lm_head, seed + k++, stddev);
     }
 }
 
 size_t BloomModel::workspace_bytes(int max_tokens, int max_logits) const {
     const ModelConfig& c = cfg_;
-    const size_t T = size_t(max_tokens), L = size_t(max_logits), E = size_t(c.n_embd);
-    const size_t QD = size_t(c.n_head) * c.head_dim;
-    const size_t elems = T * (3 * E + 5 * QD + 2 * size_t(c.n_ff)) + L * (E + size_t(c.n_vocab));
+    const size_t T = size_t(max_tokens), L = size_t(max_logits);
+    const size_t elems = T * gelu_workspace_elems_per_token(c, qkv_rows(c)) + L * (size_t(c.n_embd) + size_t(c.n_vocab));
     return elems * dtype_size(be_.compute_dtype()) + L * size_t(c.n_vocab) * sizeof(float);
 }
 
 void BloomModel::free_workspace() {
-    for (Tensor* t : {&ws_.x, &ws_.h, &ws_.qkv, &ws_.q, &ws_.attn, &ws_.proj, &ws_.up, &ws_.act})
-        if (!t->empty()) be_.free(*t);
-    free_logits_workspace(be_, ws_.out);
+    free_gelu_workspace(be_, ws_);
+    free_logits_workspace(be_, out_);
 }
 
 void BloomModel::reserve(int max_tokens, int max_logits) {
     free_workspace();
-    const ModelConfig& c = cfg_;
-    const DType dt = be_.compute_dtype();
-    const int64_t T = max_tokens, QD = int64_t(c.n_head) * c.head_dim;
-    ws_.x = be_.alloc(dt, {T, c.n_embd});
-    ws_.h = be_.alloc(dt, {T, c.n_embd});
-    ws_.qkv = be_.alloc(dt, {T, 3 * QD});
-    ws_.q = be_.alloc(dt, {T, QD});
-    ws_.attn = be_.alloc(dt, {T, QD});
-    ws_.proj = be_.alloc(dt, {T, c.n_embd});
-    ws_.up = be_.alloc(dt, {T, c.n_ff});
-    ws_.act = be_.alloc(dt, {T, c.n_ff});
-    ws_.out = alloc_logits_workspace(be_, c, max_logits);
+    ws_ = alloc_gelu_workspace(be_, cfg_, qkv_rows(cfg_), max_tokens);
+    out_ = alloc_logits_workspace(be_, cfg_, max_logits);
     max_tokens_ = max_tokens;
     max_logits_ = max_logits;
 }
@@ -225,42 +159,19 @@ Tensor BloomModel::forward(const Batch& batch, TokenKvPool& kv) {
     LL_CHECK(n > 0 && n <= max_tokens_ && n_out <= max_logits_, "bloom forward: {} tokens / {} logits, reserved {} / {}",
              n, n_out, max_tokens_, max_logits_);
     const float eps = cfg_.norm_eps;
-    Tensor x = ws_.x.slice_rows(0, n), h = ws_.h.slice_rows(0, n), qkv = ws_.qkv.slice_rows(0, n);
-    Tensor q = ws_.q.slice_rows(0, n), attn = ws_.attn.slice_rows(0, n), proj = ws_.proj.slice_rows(0, n);
-    Tensor up = ws_.up.slice_rows(0, n), act = ws_.act.slice_rows(0, n);
-    const Tensor no_rope;
+    Tensor x = ws_.x.slice_rows(0, n), h = ws_.h.slice_rows(0, n);
 
     be_.embedding(batch.ids, w_.tok_embd, h);
     dump("tok_embd", -1, h);
     be_.layer_norm(h, w_.tok_norm, w_.tok_norm_b, x, eps);
     dump("tok_norm", -1, x);
-    for (int il = 0; il < cfg_.n_layer; ++il) {
-        const BloomLayerWeights& l = w_.layers[size_t(il)];
-        KvLayer& kvl = kv.layer(il);
-        be_.layer_norm(x, l.attn_norm, l.attn_norm_b, h, eps);
-        dump("attn_norm", il, h);
-        be_.linear(h, l.wqkv, l.bqkv, qkv);
-        dump("qkv", il, qkv);
-        be_.rope_store_kv(qkv, batch.positions, no_rope, heads_, batch.slots, kvl, q);  // rope_dim 0: split + store
-        be_.attention(q, kvl, batch.attn, heads_, attn_params_, attn);
-        dump("attn", il, attn);
-        be_.linear(attn, l.wo, l.bo, proj);
-        dump("attn_out", il, proj);
-        be_.add(x, proj, x);
-        be_.layer_norm(x, l.ffn_norm, l.ffn_norm_b, h, eps);
-        dump("ffn_norm", il, h);
-        be_.linear(h, l.w_up, l.b_up, up);
-        be_.gelu(up, act);
-        dump("ffn_act", il, act);
-        be_.linear(act, l.w_down, l.b_down, proj);
-        dump("ffn_out", il, proj);
-        be_.add(x, proj, x);
-        dump("layer_out", il, x);
-    }
+    for (int il = 0; il < cfg_.n_layer; ++il)
+        gelu_layer_forward(be_, w_.layers[size_t(il)], cfg_, heads_, attn_params_, batch, kv.layer(il), ws_, n, il,
+                           dump_fn());
     be_.layer_norm(x, w_.output_norm, w_.output_norm_b, h, eps);
     dump("output_norm", -1, h);
 
-    const Tensor logits = compute_logits(be_, h, batch, w_.lm_head, ws_.out);  // [n_out, n_vocab] F32
+    const Tensor logits = compute_logits(be_, h, batch, w_.lm_head, out_);  // [n_out, n_vocab] F32
     if (n_out > 0) dump("logits", -1, logits);
     return logits;
 }

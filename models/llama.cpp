@@ -40,19 +40,18 @@ struct LlamaWorkspace {
 class LlamaModel : public Model {
 public:
     LlamaModel(const ModelConfig& cfg, Backend& backend, int64_t max_context);
-    ~LlamaModel() override;
+    ~LlamaModel() override { free_workspace(); }
 
     void load(const TensorSource& src);
     void randomize(uint64_t seed);
 
     const ModelConfig& config() const override { return cfg_; }
-    size_t weight_bytes() const override { return weight_bytes_; }
+    size_t weight_bytes() const override { return arena_.bytes(); }
     size_t workspace_bytes(int max_tokens, int max_logits) const override;
     void reserve(int max_tokens, int max_logits) override;
     Tensor forward(const Batch& batch, TokenKvPool& kv) override;
 
 private:
-    Tensor alloc_weight(std::initializer_list<int64_t> shape);
     static bool is_baichuan2(const ModelConfig& c);
     void upload_row_normalized(Tensor& dst, const TensorInfo& info);
     void free_workspace();
@@ -62,9 +61,8 @@ private:
     HeadShape heads_;
     AttentionParams attn_params_;
     bool tied_ = false;
+    WeightArena arena_;
     LlamaWeights w_;
-    std::vector<Tensor> owned_;  // every weight allocation, freed at destruction
-    size_t weight_bytes_ = 0;
     LlamaWorkspace ws_;
     int max_tokens_ = 0;
     int max_logits_ = 0;
@@ -72,7 +70,8 @@ private:
 
 int64_t qkv_rows(const ModelConfig& c) { return int64_t(c.n_head + 2 * c.n_kv_head) * c.head_dim; }
 
-LlamaModel::LlamaModel(const ModelConfig& cfg, Backend& backend, int64_t max_context) : cfg_(cfg), be_(backend) {
+LlamaModel::LlamaModel(const ModelConfig& cfg, Backend& backend, int64_t max_context)
+    : cfg_(cfg), be_(backend), arena_(backend) {
     heads_.n_head = cfg.n_head;
     heads_.n_kv_head = cfg.n_kv_head;
     heads_.head_dim = cfg.head_dim;
@@ -82,36 +81,23 @@ LlamaModel::LlamaModel(const ModelConfig& cfg, Backend& backend, int64_t max_con
     attn_params_.alibi = cfg.alibi;
 
     const int64_t E = cfg.n_embd, F = cfg.n_ff, QD = int64_t(cfg.n_head) * cfg.head_dim;
-    w_.tok_embd = alloc_weight({cfg.n_vocab, E});
+    w_.tok_embd = arena_.alloc({cfg.n_vocab, E});
     w_.layers.resize(size_t(cfg.n_layer));
     for (LlamaLayerWeights& l : w_.layers) {
-        l.attn_norm = alloc_weight({E});
-        l.wqkv = alloc_weight({qkv_rows(cfg), E});
-        if (cfg.qkv_bias) l.bqkv = alloc_weight({qkv_rows(cfg)});
-        l.wo = alloc_weight({E, QD});
-        l.ffn_norm = alloc_weight({E});
-        l.w_gate_up = alloc_weight({2 * F, E});
-        l.w_down = alloc_weight({E, F});
+        l.attn_norm = arena_.alloc({E});
+        l.wqkv = arena_.alloc({qkv_rows(cfg), E});
+        if (cfg.qkv_bias) l.bqkv = arena_.alloc({qkv_rows(cfg)});
+        l.wo = arena_.alloc({E, QD});
+        l.ffn_norm = arena_.alloc({E});
+        l.w_gate_up = arena_.alloc({2 * F, E});
+        l.w_down = arena_.alloc({E, F});
     }
-    w_.output_norm = alloc_weight({E});
+    w_.output_norm = arena_.alloc({E});
     if (heads_.rope_dim > 0) {
         const std::vector<float> inv_freq = rope_inv_freq(cfg, max_context);
-        w_.inv_freq = be_.alloc(DType::F32, {int64_t(inv_freq.size())});
+        w_.inv_freq = arena_.alloc_table(DType::F32, {int64_t(inv_freq.size())});
         be_.upload(w_.inv_freq, inv_freq.data(), DType::F32);
-        owned_.push_back(w_.inv_freq);
     }
-}
-
-LlamaModel::~LlamaModel() {
-    free_workspace();
-    for (Tensor& t : owned_) be_.free(t);
-}
-
-Tensor LlamaModel::alloc_weight(std::initializer_list<int64_t> shape) {
-    Tensor t = be_.alloc(be_.compute_dtype(), shape);
-    owned_.push_back(t);
-    weight_bytes_ += t.nbytes();
-    return t;
 }
 
 void LlamaModel::load(const TensorSource& src) {
@@ -149,7 +135,7 @@ void LlamaModel::load(const TensorSource& src) {
     if (tied_) {
         w_.lm_head = w_.tok_embd;
     } else {
-        w_.lm_head = alloc_weight({c.n_vocab, E});
+        w_.lm_head = arena_.alloc({c.n_vocab, E});
         if (is_baichuan2(c)) {
             upload_row_normalized(w_.lm_head, src.require("lm_head.weight", {c.n_vocab, E}));
         } else {
@@ -196,7 +182,7 @@ void LlamaModel::randomize(uint64_t seed) {
     if (tied_) {
         w_.lm_head = w_.tok_embd;
     } else {
-        w_.lm_head = alloc_weight({cfg_.n_vocab, cfg_.n_embd});
+        w_.lm_head = arena_.alloc({cfg_.n_vocab, cfg_.n_embd});
         be_.fill_random(w_.lm_head, seed + k++, stddev);
     }
 }

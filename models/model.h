@@ -51,6 +51,7 @@ protected:
     void dump(const char* name, int il, const Tensor& t) const {
         if (dump_) dump_(name, il, t);
     }
+    const TensorDumpFn& dump_fn() const { return dump_; }  // for layer helpers shared by architectures
 
 private:
     TensorDumpFn dump_;

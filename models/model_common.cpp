@@ -1,7 +1,24 @@
-// The logits tail shared by the architectures.
+// WeightArena and the logits tail shared by the architectures.
 #include "model_common.h"
 
 namespace lightllm {
+
+WeightArena::~WeightArena() {
+    for (Tensor& t : owned_) be_.free(t);
+}
+
+Tensor WeightArena::alloc(std::initializer_list<int64_t> shape) {
+    Tensor t = be_.alloc(be_.compute_dtype(), shape);
+    owned_.push_back(t);
+    bytes_ += t.nbytes();
+    return t;
+}
+
+Tensor WeightArena::alloc_table(DType dtype, std::initializer_list<int64_t> shape) {
+    Tensor t = be_.alloc(dtype, shape);
+    owned_.push_back(t);
+    return t;
+}
 
 LogitsWorkspace alloc_logits_workspace(Backend& be, const ModelConfig& c, int max_logits) {
     const DType dt = be.compute_dtype();

@@ -1,10 +1,32 @@
-// Pieces every architecture's forward shares: the logits tail (the rows that
-// need logits -> lm_head -> F32) and its buffers.
+// Pieces every architecture shares: the device tensors a model owns
+// (WeightArena) and the logits tail (the rows that need logits -> lm_head ->
+// F32) with its buffers.
 #pragma once
 
 #include "model.h"
+#include <vector>
 
 namespace lightllm {
+
+// The device tensors a model owns, freed when the arena goes.
+class WeightArena {
+public:
+    explicit WeightArena(Backend& be) : be_(be) {}
+    ~WeightArena();
+    WeightArena(const WeightArena&) = delete;
+    WeightArena& operator=(const WeightArena&) = delete;
+
+    // A weight in the backend's compute dtype, counted in bytes().
+    Tensor alloc(std::initializer_list<int64_t> shape);
+    // A table of another dtype (RoPE frequencies), not counted as weights.
+    Tensor alloc_table(DType dtype, std::initializer_list<int64_t> shape);
+    size_t bytes() const { return bytes_; }
+
+private:
+    Backend& be_;
+    std::vector<Tensor> owned_;
+    size_t bytes_ = 0;
+};
 
 // Buffers of the logits tail for up to L = max_logits rows.
 struct LogitsWorkspace {

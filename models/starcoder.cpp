@@ -17,6 +17,7 @@
 // and a tanh-approximated GELU (gelu_pytorch_tanh, gelu_fast, gelu_new).
 #include "starcoder.h"
 #include "fused_qkv.h"
+#include "gelu_layer.h"
 #include "model_common.h"
 #include <cmath>
 #include <string>
@@ -26,45 +27,31 @@ namespace lightllm {
 
 namespace {
 
-// Activation buffers for up to max_tokens tokens (views are row slices).
-struct StarCoderWorkspace {
-    Tensor x;           // [T, n_embd] residual stream
-    Tensor h;           // [T, n_embd] normed input of the next sub-layer (and the position embeddings)
-    Tensor qkv;         // [T, (n_head + 2 n_kv_head) * head_dim]
-    Tensor q;           // [T, n_head * head_dim]
-    Tensor attn;        // [T, n_head * head_dim]
-    Tensor proj;        // [T, n_embd] c_proj output
-    Tensor up;          // [T, n_ff]
-    Tensor act;         // [T, n_ff]
-    LogitsWorkspace out;  // the logits tail's [L, ..] buffers
-};
-
 class StarCoderModel : public Model {
 public:
     StarCoderModel(const ModelConfig& cfg, Backend& backend, int64_t max_context);
-    ~StarCoderModel() override;
+    ~StarCoderModel() override { free_workspace(); }
 
     void load(const TensorSource& src);
     void randomize(uint64_t seed);
 
     const ModelConfig& config() const override { return cfg_; }
-    size_t weight_bytes() const override { return weight_bytes_; }
+    size_t weight_bytes() const override { return arena_.bytes(); }
     size_t workspace_bytes(int max_tokens, int max_logits) const override;
     void reserve(int max_tokens, int max_logits) override;
     Tensor forward(const Batch& batch, TokenKvPool& kv) override;
 
 private:
-    Tensor alloc_weight(std::initializer_list<int64_t> shape);
     void free_workspace();
 
     ModelConfig cfg_;
     Backend& be_;
     HeadShape heads_;
     AttentionParams attn_params_;
+    WeightArena arena_;
     StarCoderWeights w_;
-    std::vector<Tensor> owned_;  // every weight allocation, freed at destruction
-    size_t weight_bytes_ = 0;
-    StarCoderWorkspace ws_;
+    GeluLayerWorkspace ws_;  // h holds the position embeddings before the first layer
+    LogitsWorkspace out_;
     int max_tokens_ = 0;
     int max_logits_ = 0;
 };
@@ -72,7 +59,7 @@ private:
 int64_t qkv_rows(const ModelConfig& c) { return int64_t(c.n_head + 2 * c.n_kv_head) * c.head_dim; }
 
 StarCoderModel::StarCoderModel(const ModelConfig& cfg, Backend& backend, int64_t max_context)
-    : cfg_(cfg), be_(backend) {
+    : cfg_(cfg), be_(backend), arena_(backend) {
     if (max_context > cfg.max_position)
         fail("{}: context length {} exceeds the model's {} learned positions (n_positions)", cfg.hf_architecture,
              max_context, cfg.max_position);
@@ -85,38 +72,12 @@ StarCoderModel::StarCoderModel(const ModelConfig& cfg, Backend& backend, int64_t
     heads_.rope_dim = 0;
     attn_params_.scale = 1.0f / std::sqrt(float(cfg.head_dim));
 
-    const int64_t E = cfg.n_embd, F = cfg.n_ff, QD = int64_t(cfg.n_head) * cfg.head_dim;
-    w_.tok_embd = alloc_weight({cfg.n_vocab, E});
-    w_.pos_embd = alloc_weight({cfg.max_position, E});
-    w_.layers.resize(size_t(cfg.n_layer));
-    for (StarCoderLayerWeights& l : w_.layers) {
-        l.attn_norm = alloc_weight({E});
-        l.attn_norm_b = alloc_weight({E});
-        l.wqkv = alloc_weight({qkv_rows(cfg), E});
-        l.bqkv = alloc_weight({qkv_rows(cfg)});
-        l.wo = alloc_weight({E, QD});
-        l.bo = alloc_weight({E});
-        l.ffn_norm = alloc_weight({E});
-        l.ffn_norm_b = alloc_weight({E});
-        l.w_up = alloc_weight({F, E});
-        l.b_up = alloc_weight({F});
-        l.w_down = alloc_weight({E, F});
-        l.b_down = alloc_weight({E});
-    }
-    w_.output_norm = alloc_weight({E});
-    w_.output_norm_b = alloc_weight({E});
-}
-
-StarCoderModel::~StarCoderModel() {
-    free_workspace();
-    for (Tensor& t : owned_) be_.free(t);
-}
-
-Tensor StarCoderModel::alloc_weight(std::initializer_list<int64_t> shape) {
-    Tensor t = be_.alloc(be_.compute_dtype(), shape);
-    owned_.push_back(t);
-    weight_bytes_ += t.nbytes();
-    return t;
+    const int64_t E = cfg.n_embd;
+    w_.tok_embd = arena_.alloc({cfg.n_vocab, E});
+    w_.pos_embd = arena_.alloc({cfg.max_position, E});
+    for (int il = 0; il < cfg.n_layer; ++il) w_.layers.push_back(alloc_gelu_layer(arena_, cfg, qkv_rows(cfg)));
+    w_.output_norm = arena_.alloc({E});
+    w_.output_norm_b = arena_.alloc({E});
 }
 
 void StarCoderModel::load(const TensorSource& src) {
@@ -136,7 +97,7 @@ void StarCoderModel::load(const TensorSource& src) {
     put(w_.tok_embd, "transformer.wte.weight", {c.n_vocab, E});
     put(w_.pos_embd, "transformer.wpe.weight", {c.max_position, E});
     for (int il = 0; il < c.n_layer; ++il) {
-        StarCoderLayerWeights& l = w_.layers[size_t(il)];
+        GeluLayerWeights& l = w_.layers[size_t(il)];
         const std::string p = "transformer.h." + std::to_string(il) + ".";
         put(l.attn_norm, p + "ln_1.weight", {E});
         put(l.attn_norm_b, p + "ln_1.bias", {E});
@@ -156,7 +117,7 @@ void StarCoderModel::load(const TensorSource& src) {
     if (c.tie_word_embeddings || src.find("lm_head.weight") == nullptr) {
         w_.lm_head = w_.tok_embd;
     } else {
-        w_.lm_head = alloc_weight({c.n_vocab, E});
+        w_.lm_head = arena_.alloc({c.n_vocab, E});
         put(w_.lm_head, "lm_head.weight", {c.n_vocab, E});
     }
 }
@@ -164,66 +125,35 @@ void StarCoderModel::load(const TensorSource& src) {
 void StarCoderModel::randomize(uint64_t seed) {
     const float stddev = 0.02f;
     uint64_t k = 0;
-    auto fill = [&](Tensor& t, float value) {
-        std::vector<float> v(size_t(t.numel()), value);
-        be_.upload(t, v.data(), DType::F32);
-    };
-    auto norm = [&](Tensor& w, Tensor& b) {
-        fill(w, 1.0f);
-        fill(b, 0.0f);
-    };
     be_.fill_random(w_.tok_embd, seed + k++, stddev);
     be_.fill_random(w_.pos_embd, seed + k++, stddev);
-    for (StarCoderLayerWeights& l : w_.layers) {
-        norm(l.attn_norm, l.attn_norm_b);
-        be_.fill_random(l.wqkv, seed + k++, stddev);
-        fill(l.bqkv, 0.0f);
-        be_.fill_random(l.wo, seed + k++, stddev);
-        fill(l.bo, 0.0f);
-        norm(l.ffn_norm, l.ffn_norm_b);
-        be_.fill_random(l.w_up, seed + k++, stddev);
-        fill(l.b_up, 0.0f);
-        be_.fill_random(l.w_down, seed + k++, stddev);
-        fill(l.b_down, 0.0f);
-    }
-    norm(w_.output_norm, w_.output_norm_b);
+    for (GeluLayerWeights& l : w_.layers) randomize_gelu_layer(be_, l, seed, k);
+    fill_constant(be_, w_.output_norm, 1.0f);
+    fill_constant(be_, w_.output_norm_b, 0.0f);
     if (cfg_.tie_word_embeddings) {
         w_.lm_head = w_.tok_embd;
     } else {
-        w_.lm_head = alloc_weight({cfg_.n_vocab, cfg_.n_embd});
+        w_.lm_head = arena_.alloc({cfg_.n_vocab, cfg_.n_embd});
         be_.fill_random(w_.lm_head, seed + k++, stddev);
     }
 }
 
 size_t StarCoderModel::workspace_bytes(int max_tokens, int max_logits) const {
     const ModelConfig& c = cfg_;
-    const size_t T = size_t(max_tokens), L = size_t(max_logits), E = size_t(c.n_embd);
-    const size_t QD = size_t(c.n_head) * c.head_dim;
-    const size_t elems =
-        T * (3 * E + size_t(qkv_rows(c)) + 2 * QD + 2 * size_t(c.n_ff)) + L * (E + size_t(c.n_vocab));
+    const size_t T = size_t(max_tokens), L = size_t(max_logits);
+    const size_t elems = T * gelu_workspace_elems_per_token(c, qkv_rows(c)) + L * (size_t(c.n_embd) + size_t(c.n_vocab));
     return elems * dtype_size(be_.compute_dtype()) + L * size_t(c.n_vocab) * sizeof(float);
 }
 
 void StarCoderModel::free_workspace() {
-    for (Tensor* t : {&ws_.x, &ws_.h, &ws_.qkv, &ws_.q, &ws_.attn, &ws_.proj, &ws_.up, &ws_.act})
-        if (!t->empty()) be_.free(*t);
-    free_logits_workspace(be_, ws_.out);
+    free_gelu_workspace(be_, ws_);
+    free_logits_workspace(be_, out_);
 }
 
 void StarCoderModel::reserve(int max_tokens, int max_logits) {
     free_workspace();
-    const ModelConfig& c = cfg_;
-    const DType dt = be_.compute_dtype();
-    const int64_t T = max_tokens, QD = int64_t(c.n_head) * c.head_dim;
-    ws_.x = be_.alloc(dt, {T, c.n_embd});
-    ws_.h = be_.alloc(dt, {T, c.n_embd});
-    ws_.qkv = be_.alloc(dt, {T, qkv_rows(c)});
-    ws_.q = be_.alloc(dt, {T, QD});
-    ws_.attn = be_.alloc(dt, {T, QD});
-    ws_.proj = be_.alloc(dt, {T, c.n_embd});
-    ws_.up = be_.alloc(dt, {T, c.n_ff});
-    ws_.act = be_.alloc(dt, {T, c.n_ff});
-    ws_.out = alloc_logits_workspace(be_, c, max_logits);
+    ws_ = alloc_gelu_workspace(be_, cfg_, qkv_rows(cfg_), max_tokens);
+    out_ = alloc_logits_workspace(be_, cfg_, max_logits);
     max_tokens_ = max_tokens;
     max_logits_ = max_logits;
 }
@@ -232,43 +162,19 @@ Tensor StarCoderModel::forward(const Batch& batch, TokenKvPool& kv) {
     const int n = batch.n_tokens, n_out = batch.n_logits;
     LL_CHECK(n > 0 && n <= max_tokens_ && n_out <= max_logits_,
              "starcoder forward: {} tokens / {} logits, reserved {} / {}", n, n_out, max_tokens_, max_logits_);
-    const float eps = cfg_.norm_eps;
-    Tensor x = ws_.x.slice_rows(0, n), h = ws_.h.slice_rows(0, n), qkv = ws_.qkv.slice_rows(0, n);
-    Tensor q = ws_.q.slice_rows(0, n), attn = ws_.attn.slice_rows(0, n), proj = ws_.proj.slice_rows(0, n);
-    Tensor up = ws_.up.slice_rows(0, n), act = ws_.act.slice_rows(0, n);
-    const Tensor no_rope;
+    Tensor x = ws_.x.slice_rows(0, n), h = ws_.h.slice_rows(0, n);
 
     be_.embedding(batch.ids, w_.tok_embd, x);
     be_.embedding(batch.positions, w_.pos_embd, h);
     be_.add(x, h, x);
     dump("tok_pos_embd", -1, x);
-    for (int il = 0; il < cfg_.n_layer; ++il) {
-        const StarCoderLayerWeights& l = w_.layers[size_t(il)];
-        KvLayer& kvl = kv.layer(il);
-        be_.layer_norm(x, l.attn_norm, l.attn_norm_b, h, eps);
-        dump("attn_norm", il, h);
-        be_.linear(h, l.wqkv, l.bqkv, qkv);
-        dump("qkv", il, qkv);
-        be_.rope_store_kv(qkv, batch.positions, no_rope, heads_, batch.slots, kvl, q);  // rope_dim 0: split + store
-        be_.attention(q, kvl, batch.attn, heads_, attn_params_, attn);
-        dump("attn", il, attn);
-        be_.linear(attn, l.wo, l.bo, proj);
-        dump("attn_out", il, proj);
-        be_.add(x, proj, x);
-        be_.layer_norm(x, l.ffn_norm, l.ffn_norm_b, h, eps);
-        dump("ffn_norm", il, h);
-        be_.linear(h, l.w_up, l.b_up, up);
-        be_.gelu(up, act);
-        dump("ffn_act", il, act);
-        be_.linear(act, l.w_down, l.b_down, proj);
-        dump("ffn_out", il, proj);
-        be_.add(x, proj, x);
-        dump("layer_out", il, x);
-    }
-    be_.layer_norm(x, w_.output_norm, w_.output_norm_b, h, eps);
+    for (int il = 0; il < cfg_.n_layer; ++il)
+        gelu_layer_forward(be_, w_.layers[size_t(il)], cfg_, heads_, attn_params_, batch, kv.layer(il), ws_, n, il,
+                           dump_fn());
+    be_.layer_norm(x, w_.output_norm, w_.output_norm_b, h, cfg_.norm_eps);
     dump("output_norm", -1, h);
 
-    const Tensor logits = compute_logits(be_, h, batch, w_.lm_head, ws_.out);  // [n_out, n_vocab] F32
+    const Tensor logits = compute_logits(be_, h, batch, w_.lm_head, out_);  // [n_out, n_vocab] F32
     if (n_out > 0) dump("logits", -1, logits);
     return logits;
 }

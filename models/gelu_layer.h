@@ -1,0 +1,53 @@
+// The decoder layer BLOOM and StarCoder share: pre-LayerNorm with biases,
+// fused qkv with bias, attention without RoPE (the model's AttentionParams
+// carry ALiBi or not), output projection, then LayerNorm and a GELU (tanh) MLP,
+// each sub-layer added to the residual stream:
+//   h = LN(x);  x += wo attn(split(wqkv h + bqkv)) + bo
+//   h = LN(x);  x += w_down gelu(w_up h + b_up) + b_down
+// What differs between the two (embeddings, tensor names, KV heads, ALiBi)
+// stays in their own files.
+#pragma once
+#include "model.h"
+#include "model_common.h"
+
+namespace lightllm {
+
+struct GeluLayerWeights {
+    Tensor attn_norm, attn_norm_b;  // [n_embd] first LayerNorm weight, bias
+    Tensor wqkv;                    // [qkv_rows, n_embd]: q rows, then k, then v
+    Tensor bqkv;                    // [qkv_rows]
+    Tensor wo, bo;                  // [n_embd, n_head * head_dim], [n_embd]
+    Tensor ffn_norm, ffn_norm_b;    // [n_embd] second LayerNorm
+    Tensor w_up, b_up;              // [n_ff, n_embd], [n_ff]
+    Tensor w_down, b_down;          // [n_embd, n_ff], [n_embd]
+};
+
+// Activation buffers for up to T tokens (views are row slices).
+struct GeluLayerWorkspace {
+    Tensor x;     // [T, n_embd] residual stream
+    Tensor h;     // [T, n_embd] normed input of the next sub-layer (also free before the first layer)
+    Tensor qkv;   // [T, qkv_rows]
+    Tensor q;     // [T, n_head * head_dim]
+    Tensor attn;  // [T, n_head * head_dim]
+    Tensor proj;  // [T, n_embd] attention or MLP output
+    Tensor up;    // [T, n_ff]
+    Tensor act;   // [T, n_ff]
+};
+
+GeluLayerWeights alloc_gelu_layer(WeightArena& arena, const ModelConfig& c, int64_t qkv_rows);
+// Seeded random matrices (stddev 0.02, seeds seed + k++), LayerNorms 1 / 0, biases 0.
+void randomize_gelu_layer(Backend& be, GeluLayerWeights& l, uint64_t seed, uint64_t& k);
+// Fills `t` with `value` (norm weights, biases of dummy models).
+void fill_constant(Backend& be, Tensor& t, float value);
+
+GeluLayerWorkspace alloc_gelu_workspace(Backend& be, const ModelConfig& c, int64_t qkv_rows, int64_t max_tokens);
+void free_gelu_workspace(Backend& be, GeluLayerWorkspace& ws);
+// Elements (in the compute dtype) of one token's rows of the workspace.
+size_t gelu_workspace_elems_per_token(const ModelConfig& c, int64_t qkv_rows);
+
+// One layer over the first n rows of ws.x (in place); `dump` sees its intermediates.
+void gelu_layer_forward(Backend& be, const GeluLayerWeights& l, const ModelConfig& c, const HeadShape& heads,
+                        const AttentionParams& attn_params, const Batch& batch, KvLayer& kv, GeluLayerWorkspace& ws,
+                        int n, int il, const TensorDumpFn& dump);
+
+}  // namespace lightllm
