@@ -189,10 +189,9 @@ void LlamaModel::randomize(uint64_t seed) {
 
 size_t LlamaModel::workspace_bytes(int max_tokens, int max_logits) const {
     const ModelConfig& c = cfg_;
-    const size_t T = size_t(max_tokens), L = size_t(max_logits), QD = size_t(c.n_head) * c.head_dim;
-    const size_t elems = T * (3 * size_t(c.n_embd) + size_t(qkv_rows(c)) + 2 * QD + 3 * size_t(c.n_ff)) +
-                         L * (size_t(c.n_embd) + size_t(c.n_vocab));
-    return elems * dtype_size(be_.compute_dtype()) + L * size_t(c.n_vocab) * sizeof(float);
+    const size_t T = size_t(max_tokens), QD = size_t(c.n_head) * c.head_dim;
+    const size_t per_token = 3 * size_t(c.n_embd) + size_t(qkv_rows(c)) + 2 * QD + 3 * size_t(c.n_ff);
+    return T * per_token * dtype_size(be_.compute_dtype()) + logits_workspace_bytes(be_, c, max_logits);
 }
 
 void LlamaModel::free_workspace() {

@@ -30,6 +30,12 @@ LogitsWorkspace alloc_logits_workspace(Backend& be, const ModelConfig& c, int ma
     return ws;
 }
 
+size_t logits_workspace_bytes(const Backend& be, const ModelConfig& c, int max_logits) {
+    const size_t L = size_t(max_logits);
+    return L * (size_t(c.n_embd) + size_t(c.n_vocab)) * dtype_size(be.compute_dtype()) +
+           L * size_t(c.n_vocab) * sizeof(float);
+}
+
 void free_logits_workspace(Backend& be, LogitsWorkspace& ws) {
     for (Tensor* t : {&ws.last, &ws.logits, &ws.logits_f32})
         if (!t->empty()) be.free(*t);

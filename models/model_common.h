@@ -37,6 +37,8 @@ struct LogitsWorkspace {
 
 // Allocates them in the backend's compute dtype (logits_f32 in F32).
 LogitsWorkspace alloc_logits_workspace(Backend& be, const ModelConfig& c, int max_logits);
+// Device bytes alloc_logits_workspace takes for max_logits rows.
+size_t logits_workspace_bytes(const Backend& be, const ModelConfig& c, int max_logits);
 // Gives them back to the backend (those allocated).
 void free_logits_workspace(Backend& be, LogitsWorkspace& ws);
 

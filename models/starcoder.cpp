@@ -139,10 +139,8 @@ void StarCoderModel::randomize(uint64_t seed) {
 }
 
 size_t StarCoderModel::workspace_bytes(int max_tokens, int max_logits) const {
-    const ModelConfig& c = cfg_;
-    const size_t T = size_t(max_tokens), L = size_t(max_logits);
-    const size_t elems = T * gelu_workspace_elems_per_token(c, qkv_rows(c)) + L * (size_t(c.n_embd) + size_t(c.n_vocab));
-    return elems * dtype_size(be_.compute_dtype()) + L * size_t(c.n_vocab) * sizeof(float);
+    return size_t(max_tokens) * gelu_workspace_elems_per_token(cfg_, qkv_rows(cfg_)) * dtype_size(be_.compute_dtype()) +
+           logits_workspace_bytes(be_, cfg_, max_logits);
 }
 
 void StarCoderModel::free_workspace() {
