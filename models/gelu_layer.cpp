@@ -1,6 +1,5 @@
 // The pre-LN GELU decoder layer of BLOOM and StarCoder (see gelu_layer.h).
 #include "gelu_layer.h"
-#include <vector>
 
 namespace lightllm {
 
@@ -20,11 +19,6 @@ GeluLayerWeights alloc_gelu_layer(WeightArena& arena, const ModelConfig& c, int6
     l.w_down = arena.alloc({E, F});
     l.b_down = arena.alloc({E});
     return l;
-}
-
-void fill_constant(Backend& be, Tensor& t, float value) {
-    std::vector<float> v(size_t(t.numel()), value);
-    be.upload(t, v.data(), DType::F32);
 }
 
 void randomize_gelu_layer(Backend& be, GeluLayerWeights& l, uint64_t seed, uint64_t& k) {

@@ -163,21 +163,17 @@ void LlamaModel::upload_row_normalized(Tensor& dst, const TensorInfo& info) {
 void LlamaModel::randomize(uint64_t seed) {
     const float stddev = 0.02f;
     uint64_t k = 0;
-    auto ones = [&](Tensor& t) {
-        std::vector<float> v(size_t(t.numel()), 1.0f);
-        be_.upload(t, v.data(), DType::F32);
-    };
     be_.fill_random(w_.tok_embd, seed + k++, stddev);
     for (LlamaLayerWeights& l : w_.layers) {
-        ones(l.attn_norm);
+        fill_constant(be_, l.attn_norm, 1.0f);
         be_.fill_random(l.wqkv, seed + k++, stddev);
         if (!l.bqkv.empty()) be_.fill_random(l.bqkv, seed + k++, stddev);
         be_.fill_random(l.wo, seed + k++, stddev);
-        ones(l.ffn_norm);
+        fill_constant(be_, l.ffn_norm, 1.0f);
         be_.fill_random(l.w_gate_up, seed + k++, stddev);
         be_.fill_random(l.w_down, seed + k++, stddev);
     }
-    ones(w_.output_norm);
+    fill_constant(be_, w_.output_norm, 1.0f);
     tied_ = cfg_.tie_word_embeddings;
     if (tied_) {
         w_.lm_head = w_.tok_embd;

@@ -20,6 +20,11 @@ Tensor WeightArena::alloc_table(DType dtype, std::initializer_list<int64_t> shap
     return t;
 }
 
+void fill_constant(Backend& be, Tensor& t, float value) {
+    std::vector<float> v(size_t(t.numel()), value);
+    be.upload(t, v.data(), DType::F32);
+}
+
 LogitsWorkspace alloc_logits_workspace(Backend& be, const ModelConfig& c, int max_logits) {
     const DType dt = be.compute_dtype();
     const int64_t L = max_logits;

@@ -28,6 +28,9 @@ private:
     size_t bytes_ = 0;
 };
 
+// Fills `t` with `value` (norm weights and biases of dummy models).
+void fill_constant(Backend& be, Tensor& t, float value);
+
 // Buffers of the logits tail for up to L = max_logits rows.
 struct LogitsWorkspace {
     Tensor last;        // [L, n_embd] final-normed rows that need logits
