@@ -16,25 +16,27 @@ namespace lightllm::gpu {
 constexpr int kGemvWarps = 8;
 constexpr int kGemvUnroll = 8;
 
-__device__ __forceinline__ float dot8(uint4 a, uint4 b, __half) {
-    const __half2* ha = reinterpret_cast<const __half2*>(&a);
-    const __half2* hb = reinterpret_cast<const __half2*>(&b);
+// Paired 16-bit values and their conversion to two floats.
+template <typename T> struct Pair2;
+template <> struct Pair2<__half> {
+    using type = __half2;
+    static __device__ __forceinline__ float2 to_float2(type v) { return __half22float2(v); }
+};
+template <> struct Pair2<__nv_bfloat16> {
+    using type = __nv_bfloat162;
+    static __device__ __forceinline__ float2 to_float2(type v) { return __bfloat1622float2(v); }
+};
+
+// Dot product of 8 values of T held in 16 bytes each, fp32 sums.
+template <typename T>
+__device__ __forceinline__ float dot8(uint4 a, uint4 b) {
+    using P = Pair2<T>;
+    const typename P::type* pa = reinterpret_cast<const typename P::type*>(&a);
+    const typename P::type* pb = reinterpret_cast<const typename P::type*>(&b);
     float s = 0.0f;
 #pragma unroll
     for (int i = 0; i < 4; ++i) {
-        float2 fa = __half22float2(ha[i]), fb = __half22float2(hb[i]);
-        s = fmaf(fa.x, fb.x, s);
-        s = fmaf(fa.y, fb.y, s);
-    }
-    return s;
-}
-__device__ __forceinline__ float dot8(uint4 a, uint4 b, __nv_bfloat16) {
-    const __nv_bfloat162* ha = reinterpret_cast<const __nv_bfloat162*>(&a);
-    const __nv_bfloat162* hb = reinterpret_cast<const __nv_bfloat162*>(&b);
-    float s = 0.0f;
-#pragma unroll
-    for (int i = 0; i < 4; ++i) {
-        float2 fa = __bfloat1622float2(ha[i]), fb = __bfloat1622float2(hb[i]);
+        float2 fa = P::to_float2(pa[i]), fb = P::to_float2(pb[i]);
         s = fmaf(fa.x, fb.x, s);
         s = fmaf(fa.y, fb.y, s);
     }
@@ -80,7 +82,7 @@ static __global__ __launch_bounds__(kGemvWarps * 32) void gemv_kernel(const T* _
             int cc = c + u * 32;
             if (cc >= chunks) break;
 #pragma unroll
-            for (int j = 0; j < N; ++j) acc[j] += dot8(wv[u], __ldg(xr + j * x_stride + cc), T{});
+            for (int j = 0; j < N; ++j) acc[j] += dot8<T>(wv[u], __ldg(xr + j * x_stride + cc));
         }
         c += 32 * kGemvUnroll;
         if (c >= chunks) break;
