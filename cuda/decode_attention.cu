@@ -286,10 +286,7 @@ constexpr int kMaxHeadsPerBlock = 4;
 // (fewer, fatter blocks would idle SMs: the split count was chosen for the
 // ungrouped grid); else 1. Depends only on the launch shape, so a captured
 // graph replays the same choice.
-static int heads_per_block(int n_head, int n_kv_head, int n_reqs, int n_splits) {
-    int dev = 0, n_sm = 0;
-    CUDA_CHECK(cudaGetDevice(&dev));
-    CUDA_CHECK(cudaDeviceGetAttribute(&n_sm, cudaDevAttrMultiProcessorCount, dev));
+static int heads_per_block(int n_head, int n_kv_head, int n_reqs, int n_splits, int n_sm) {
     int ratio = n_head / n_kv_head, group = kMaxHeadsPerBlock;
     while (group > 1 && ratio % group != 0) group /= 2;
     while (group > 1 && int64_t(n_reqs) * (n_head / group) * n_splits < n_sm) group /= 2;
@@ -304,9 +301,9 @@ static void launch_grouped(const AttnArgs& a, int n_reqs, float* ws, int n_split
 }
 
 template <typename T, int D>
-static void launch_decode(const AttnArgs& a, int n_reqs, float* ws, int n_splits, cudaStream_t s) {
+static void launch_decode(const AttnArgs& a, int n_reqs, float* ws, int n_splits, int group, cudaStream_t s) {
     static_assert(kMaxHeadsPerBlock == 4, "instantiate the kernel for the largest group");
-    switch (heads_per_block(a.n_head, a.n_kv_head, n_reqs, n_splits)) {
+    switch (group) {
         case 4: launch_grouped<T, D, 4>(a, n_reqs, ws, n_splits, s); break;
         case 2: launch_grouped<T, D, 2>(a, n_reqs, ws, n_splits, s); break;
         default: launch_grouped<T, D, 1>(a, n_reqs, ws, n_splits, s); break;
@@ -318,18 +315,19 @@ static void launch_decode(const AttnArgs& a, int n_reqs, float* ws, int n_splits
 }
 
 template <typename T>
-static void dispatch_decode(const AttnArgs& a, int n_reqs, float* ws, int n_splits, cudaStream_t s) {
+static void dispatch_decode(const AttnArgs& a, int n_reqs, float* ws, int n_splits, int group, cudaStream_t s) {
     switch (a.head_dim) {
-        case 64: launch_decode<T, 64>(a, n_reqs, ws, n_splits, s); break;
-        case 80: launch_decode<T, 80>(a, n_reqs, ws, n_splits, s); break;
-        case 96: launch_decode<T, 96>(a, n_reqs, ws, n_splits, s); break;
-        case 128: launch_decode<T, 128>(a, n_reqs, ws, n_splits, s); break;
+        case 64: launch_decode<T, 64>(a, n_reqs, ws, n_splits, group, s); break;
+        case 80: launch_decode<T, 80>(a, n_reqs, ws, n_splits, group, s); break;
+        case 96: launch_decode<T, 96>(a, n_reqs, ws, n_splits, group, s); break;
+        case 128: launch_decode<T, 128>(a, n_reqs, ws, n_splits, group, s); break;
         default: LL_CHECK(false, "decode attention: head_dim {}", a.head_dim);
     }
 }
 
 void decode_attention(const Tensor& q, const KvLayer& kv, const AttentionBatch& batch, const HeadShape& heads,
-                      const AttentionParams& params, Tensor& out, void* workspace, int n_splits, cudaStream_t s) {
+                      const AttentionParams& params, Tensor& out, void* workspace, int n_splits, int n_sm,
+                      cudaStream_t s) {
     AttnArgs a = make_attn_args(q, kv, batch, heads, params, out);
     LL_CHECK(attention_fast_path(q.dtype, heads.head_dim), "decode attention: dtype {} head_dim {}",
              dtype_name(q.dtype), heads.head_dim);
@@ -337,8 +335,9 @@ void decode_attention(const Tensor& q, const KvLayer& kv, const AttentionBatch& 
     LL_CHECK(n_splits == 1 || workspace != nullptr, "decode attention: no workspace for {} splits", n_splits);
     if (batch.n_reqs == 0) return;
     float* ws = static_cast<float*>(workspace);
-    if (q.dtype == DType::F16) dispatch_decode<__half>(a, batch.n_reqs, ws, n_splits, s);
-    else dispatch_decode<__nv_bfloat16>(a, batch.n_reqs, ws, n_splits, s);
+    const int group = heads_per_block(a.n_head, a.n_kv_head, batch.n_reqs, n_splits, n_sm);
+    if (q.dtype == DType::F16) dispatch_decode<__half>(a, batch.n_reqs, ws, n_splits, group, s);
+    else dispatch_decode<__nv_bfloat16>(a, batch.n_reqs, ws, n_splits, group, s);
 }
 
 }  // namespace lightllm::gpu
