@@ -152,6 +152,19 @@ GenerationCall make_call(const OpenAiRequest& req, Shape shape, const Tokenizer&
     return call;
 }
 
+// The response shape of a parsed request: chat or not, and its id prefix.
+Shape shape_of(const OpenAiRequest& req, const OpenAiContext& ctx, bool chat) {
+    Shape s;
+    s.chat = chat;
+    s.logprobs = req.params.n_logprobs >= 0;
+    s.include_usage = req.stream && req.include_usage;
+    s.n = req.n;
+    s.id = (chat ? "chatcmpl-" : "cmpl-") + ctx.id;
+    s.model = ctx.model;
+    s.created = ctx.created;
+    return s;
+}
+
 }  // namespace
 
 const char* openai_finish_reason(FinishReason r) {
@@ -167,28 +180,13 @@ const char* openai_finish_reason(FinishReason r) {
 GenerationCall openai_completion_call(const json& body, const RequestLimits& limits, const OpenAiContext& ctx,
                                       const Tokenizer& tok) {
     OpenAiRequest req = parse_completion_request(body, limits, ctx);
-    Shape s;
-    s.logprobs = req.params.n_logprobs >= 0;
-    s.include_usage = req.stream && req.include_usage;
-    s.n = req.n;
-    s.id = "cmpl-" + ctx.id;
-    s.model = ctx.model;
-    s.created = ctx.created;
-    return make_call(req, s, tok);
+    return make_call(req, shape_of(req, ctx, false), tok);
 }
 
 GenerationCall openai_chat_call(const json& body, const RequestLimits& limits, const OpenAiContext& ctx,
                                 const Tokenizer& tok) {
     OpenAiRequest req = parse_chat_request(body, limits, ctx);
-    Shape s;
-    s.chat = true;
-    s.logprobs = req.params.n_logprobs >= 0;
-    s.include_usage = req.stream && req.include_usage;
-    s.n = req.n;
-    s.id = "chatcmpl-" + ctx.id;
-    s.model = ctx.model;
-    s.created = ctx.created;
-    return make_call(req, s, tok);
+    return make_call(req, shape_of(req, ctx, true), tok);
 }
 
 json openai_models(const std::string& model, int64_t created, int max_context, int vocab_size) {
