@@ -72,6 +72,15 @@ inline std::string http_post(const std::string& path, const std::string& body) {
            std::to_string(body.size()) + "\r\n\r\n" + body;
 }
 
+// The request limits the parser tests use: the scripted model's 64-token
+// context and 28-token vocabulary.
+inline RequestLimits scripted_limits() {
+    RequestLimits l;
+    l.max_context = 64;
+    l.n_vocab = 28;
+    return l;
+}
+
 // Polls `cond` for up to `ms` milliseconds.
 template <typename F>
 bool eventually(F cond, int ms = 5000) {

@@ -6,19 +6,14 @@
 #include <doctest/doctest.h>
 
 using namespace lightllm;
+using lightllm::testing::scripted_limits;
 using lightllm::testing::TestServer;
 
 namespace {
 
-RequestLimits limits() {
-    RequestLimits l;
-    l.max_context = 64;
-    l.n_vocab = 28;
-    return l;
-}
 
 LightllmRequest parse(const std::string& body, bool stream = false) {
-    return parse_lightllm_request(json::parse(body), limits(), 42, stream);
+    return parse_lightllm_request(json::parse(body), scripted_limits(), 42, stream);
 }
 
 // The status and message of the ApiError that parsing `body` throws.
@@ -164,7 +159,7 @@ TEST_CASE("lightllm_api: /generate response shape, one sequence and several") {
 
 TEST_CASE("lightllm_api: /generate_stream sends each token's line when the next shows whether it is last") {
     lightllm::testing::LetterTokenizer tok;
-    GenerationCall call = lightllm_call(json::parse(R"({"inputs": "abc", "parameters": {"max_new_tokens": 3}})"), limits(), 1, true, tok);
+    GenerationCall call = lightllm_call(json::parse(R"({"inputs": "abc", "parameters": {"max_new_tokens": 3}})"), scripted_limits(), 1, true, tok);
     REQUIRE(call.stream);
     CHECK(std::string(call.content_type) == "text/event-stream");
     ChoiceOutput o;

@@ -9,24 +9,19 @@
 
 using namespace lightllm;
 using lightllm::testing::eventually;
+using lightllm::testing::scripted_limits;
 using lightllm::testing::TestServer;
 
 namespace {
 
-RequestLimits limits() {
-    RequestLimits l;
-    l.max_context = 64;
-    l.n_vocab = 28;
-    return l;
-}
 
 OpenAiContext ctx() { return {"abc123", "fake-letters", 1700000000, 99}; }
 
 std::pair<int, ApiError> error_of(const std::string& body, bool chat) {
     try {
         json j = json::parse(body);
-        if (chat) parse_chat_request(j, limits(), ctx());
-        else parse_completion_request(j, limits(), ctx());
+        if (chat) parse_chat_request(j, scripted_limits(), ctx());
+        else parse_completion_request(j, scripted_limits(), ctx());
     } catch (const ApiError& e) {
         return {e.status, e};
     }
@@ -56,7 +51,7 @@ TEST_CASE("openai_api: completion fields map onto sampling params") {
     OpenAiRequest r = parse_completion_request(json::parse(R"({"model": "m", "prompt": "abc", "max_tokens": 7,
         "temperature": 0, "top_p": 0.5, "stop": ["x", "yz"], "seed": 3, "presence_penalty": -1.5, "frequency_penalty": 2,
         "n": 2, "logprobs": 2, "stream": true, "stream_options": {"include_usage": true}, "user": "ignored", "whatever": 1})"),
-        limits(), ctx());
+        scripted_limits(), ctx());
     CHECK(r.prompts.size() == 1);
     CHECK(r.prompts[0].prompt == "abc");
     CHECK(r.params.max_new_tokens == 7);
@@ -75,13 +70,13 @@ TEST_CASE("openai_api: completion fields map onto sampling params") {
     CHECK(inputs[0].params.seed == 3);
     CHECK(inputs[1].params.seed == 4);
 
-    OpenAiRequest d = parse_completion_request(json::parse(R"({"prompt": "a"})"), limits(), ctx());
+    OpenAiRequest d = parse_completion_request(json::parse(R"({"prompt": "a"})"), scripted_limits(), ctx());
     CHECK(d.params.max_new_tokens == 16);
     CHECK(d.params.temperature == doctest::Approx(1.0));
     CHECK(d.params.n_logprobs == -1);
     CHECK(d.params.stop.empty());
 
-    OpenAiRequest many = parse_completion_request(json::parse(R"({"prompt": ["ab", [1, 2]], "n": 2})"), limits(), ctx());
+    OpenAiRequest many = parse_completion_request(json::parse(R"({"prompt": ["ab", [1, 2]], "n": 2})"), scripted_limits(), ctx());
     REQUIRE(many.inputs().size() == 4);
     CHECK(many.inputs()[2].prompt_ids == std::vector<int32_t>{1, 2});
 }
@@ -93,7 +88,7 @@ TEST_CASE("openai_api: chat messages, max_completion_tokens, logprobs") {
         {"role": "assistant", "content": null}],
         "max_completion_tokens": 9, "max_tokens": 3, "logprobs": true, "top_logprobs": 2, "response_format": {"type": "text"},
         "tool_choice": "none", "tools": []})"),
-        limits(), ctx());
+        scripted_limits(), ctx());
     REQUIRE(r.prompts.size() == 1);
     const auto& m = r.prompts[0].messages;
     REQUIRE(m.size() == 3);
@@ -102,9 +97,9 @@ TEST_CASE("openai_api: chat messages, max_completion_tokens, logprobs") {
     CHECK(m[2].content.empty());
     CHECK(r.params.max_new_tokens == 9);
     CHECK(r.params.n_logprobs == 2);
-    CHECK(parse_chat_request(json::parse(R"({"messages": [{"role": "user", "content": "x"}], "max_tokens": 3})"), limits(), ctx())
+    CHECK(parse_chat_request(json::parse(R"({"messages": [{"role": "user", "content": "x"}], "max_tokens": 3})"), scripted_limits(), ctx())
               .params.max_new_tokens == 3);
-    CHECK(parse_chat_request(json::parse(R"({"messages": [{"role": "user", "content": "x"}], "logprobs": true})"), limits(), ctx())
+    CHECK(parse_chat_request(json::parse(R"({"messages": [{"role": "user", "content": "x"}], "logprobs": true})"), scripted_limits(), ctx())
               .params.n_logprobs == 0);
 }
 

@@ -2,6 +2,7 @@
 #pragma once
 #include <array>
 #include <cstdio>
+#include <cstdint>
 #include <cstdlib>
 #include <string>
 #include <sys/wait.h>
@@ -46,3 +47,19 @@ inline CommandResult run_lightllm(const std::string& args, const std::string& st
 
 inline std::string test_data(const std::string& name) { return env_or("LIGHTLLM_TEST_DATA", LIGHTLLM_TEST_DATA) + "/" + name; }
 inline std::string shared_data(const std::string& name) { return env_or("LIGHTLLM_SHARED_DATA", LIGHTLLM_SHARED_DATA) + "/" + name; }
+
+// Feeds `exercise` 300 copies of `good`, each with 3 bytes overwritten at
+// places drawn from a fixed LCG seeded with `seed` (file-loader fuzzing: the
+// loader must answer with an Error or succeed, never crash).
+template <typename F>
+void exercise_corrupted_copies(const std::string& good, uint64_t seed, F exercise) {
+    uint64_t s = seed;
+    for (int i = 0; i < 300; ++i) {
+        std::string bad = good;
+        for (int k = 0; k < 3; ++k) {
+            s = s * 6364136223846793005ull + 1442695040888963407ull;
+            bad[size_t((s >> 33) % bad.size())] = char(s >> 20);
+        }
+        exercise(bad);
+    }
+}
