@@ -51,28 +51,43 @@ constexpr int kNormMaxVecs = 4;  // 16-byte vectors per thread in the vector ker
 // Add: x + delta is rounded, stored to `sum` (the residual, same as x) and normalized.
 template <typename T, bool Add>
 static __global__ void rms_norm_vec_kernel(const T* x, const T* delta, T* sum, const T* w, T* out, int d, float eps) {
+    const int nv = d / 8;
+    const uint4* wr = reinterpret_cast<const uint4*>(w);
+    // The weights depend on nothing earlier in the step: loaded before waiting.
+    uint4 wv[kNormMaxVecs];
+#pragma unroll
+    for (int k = 0; k < kNormMaxVecs; ++k) {
+        int c = threadIdx.x + k * blockDim.x;
+        if (c < nv) wv[k] = wr[c];
+    }
     pdl_wait();
     pdl_launch_dependents();
-    const int nv = d / 8;
     const uint4* xr = reinterpret_cast<const uint4*>(x + int64_t(blockIdx.x) * d);
     uint4* sr = Add ? reinterpret_cast<uint4*>(sum + int64_t(blockIdx.x) * d) : nullptr;
     const uint4* dr = Add ? reinterpret_cast<const uint4*>(delta + int64_t(blockIdx.x) * d) : nullptr;
     uint4* yr = reinterpret_cast<uint4*>(out + int64_t(blockIdx.x) * d);
-    const uint4* wr = reinterpret_cast<const uint4*>(w);
+    // Every load is issued before the first store (`sum` is `x`, so the
+    // compiler could not move loads above the stores itself).
+    uint4 a[kNormMaxVecs], b[kNormMaxVecs];
+#pragma unroll
+    for (int k = 0; k < kNormMaxVecs; ++k) {
+        int c = threadIdx.x + k * blockDim.x;
+        if (c >= nv) break;
+        a[k] = xr[c];
+        if (Add) b[k] = dr[c];
+    }
     float v[kNormMaxVecs][8];
     float ss = 0.0f;
 #pragma unroll
     for (int k = 0; k < kNormMaxVecs; ++k) {
         int c = threadIdx.x + k * blockDim.x;
         if (c >= nv) break;
-        uint4 a = xr[c];
-        T* av = reinterpret_cast<T*>(&a);
+        T* av = reinterpret_cast<T*>(&a[k]);
         if (Add) {
-            uint4 b = dr[c];
-            const T* bv = reinterpret_cast<const T*>(&b);
+            const T* bv = reinterpret_cast<const T*>(&b[k]);
 #pragma unroll
             for (int e = 0; e < 8; ++e) av[e] = from_float<T>(to_float(av[e]) + to_float(bv[e]));
-            sr[c] = a;
+            sr[c] = a[k];
         }
 #pragma unroll
         for (int e = 0; e < 8; ++e) {
@@ -85,8 +100,8 @@ static __global__ void rms_norm_vec_kernel(const T* x, const T* delta, T* sum, c
     for (int k = 0; k < kNormMaxVecs; ++k) {
         int c = threadIdx.x + k * blockDim.x;
         if (c >= nv) break;
-        uint4 wv = wr[c], o;
-        const T* wt = reinterpret_cast<const T*>(&wv);
+        uint4 o;
+        const T* wt = reinterpret_cast<const T*>(&wv[k]);
         T* ot = reinterpret_cast<T*>(&o);
 #pragma unroll
         for (int e = 0; e < 8; ++e) ot[e] = from_float<T>(v[k][e] * inv * to_float(wt[e]));

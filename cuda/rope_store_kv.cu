@@ -7,6 +7,9 @@
 //     half <= e < rope_dim:      y[e] = x[e] cos + x[e - half] sin
 // with angle = position * inv_freq[e mod half]; dims >= rope_dim are copied.
 // int8 KV: per (slot, kv head) symmetric scale, as in src/kv_quant.h.
+// 16-bit caches with rope_dim % 16 == 0 take the vector kernel instead: one
+// thread per 16-byte chunk of a head, the thread of chunk c < rope_dim / 16
+// rotating the chunk pair (c, c + rope_dim / 16) with one angle per dim.
 #include "common.cuh"
 #include "kernels.h"
 #include "launch.cuh"
@@ -88,6 +91,51 @@ static __global__ void rope_store_kv_kernel(const T* qkv, const int* positions, 
     }
 }
 
+template <typename T>
+static __global__ void rope_store_kv_vec_kernel(const T* qkv, const int* positions, const float* inv_freq,
+                                                const int* slots, T* q_out, T* k_cache, T* v_cache, int n_head,
+                                                int n_kv_head, int head_dim, int rope_dim) {
+    pdl_wait();
+    pdl_launch_dependents();
+    const int token = blockIdx.x, chunks = head_dim / 8, pairs = rope_dim / 16;
+    const int n_heads_total = n_head + 2 * n_kv_head;
+    const int item = blockIdx.y * blockDim.x + threadIdx.x, h = item / chunks, c = item - h * chunks;
+    if (h >= n_heads_total) return;
+    const bool is_v = h >= n_head + n_kv_head, rotated = !is_v && c < 2 * pairs;
+    if (rotated && c >= pairs) return;  // the partner chunk's thread writes it
+    T* dst;
+    if (h < n_head) {
+        dst = q_out + (int64_t(token) * n_head + h) * head_dim;
+    } else {
+        int slot = slots[token];
+        if (slot < 0) return;
+        int g = is_v ? h - n_head - n_kv_head : h - n_head;
+        dst = (is_v ? v_cache : k_cache) + (int64_t(slot) * n_kv_head + g) * head_dim;
+    }
+    const uint4* src = reinterpret_cast<const uint4*>(qkv + (int64_t(token) * n_heads_total + h) * head_dim);
+    uint4* out = reinterpret_cast<uint4*>(dst);
+    if (!rotated) {
+        out[c] = src[c];
+        return;
+    }
+    uint4 lo = src[c], hi = src[c + pairs], ylo, yhi;
+    const T* xl = reinterpret_cast<const T*>(&lo);
+    const T* xh = reinterpret_cast<const T*>(&hi);
+    T* yl = reinterpret_cast<T*>(&ylo);
+    T* yh = reinterpret_cast<T*>(&yhi);
+    const float pos = float(positions[token]);
+#pragma unroll
+    for (int e = 0; e < 8; ++e) {
+        float sn, cs;
+        sincosf(pos * inv_freq[c * 8 + e], &sn, &cs);
+        float a = to_float(xl[e]), b = to_float(xh[e]);
+        yl[e] = from_float<T>(a * cs - b * sn);
+        yh[e] = from_float<T>(b * cs + a * sn);
+    }
+    out[c] = ylo;
+    out[c + pairs] = yhi;
+}
+
 void rope_store_kv(const Tensor& qkv, const Tensor& positions, const Tensor& inv_freq, const HeadShape& heads,
                    const Tensor& slots, KvLayer& kv, Tensor& q_out, cudaStream_t s) {
     int64_t n = qkv.rows();
@@ -106,6 +154,21 @@ void rope_store_kv(const Tensor& qkv, const Tensor& positions, const Tensor& inv
              inv_freq.shape_str());
     if (n == 0) return;
     int n_heads_total = heads.n_head + 2 * heads.n_kv_head;
+    if (!int8 && qkv.dtype != DType::F32 && d % 8 == 0 && heads.rope_dim % 16 == 0) {
+        constexpr int kThreads = 128;
+        int items = n_heads_total * (d / 8);
+        dim3 grid(unsigned(n), unsigned((items + kThreads - 1) / kThreads));
+        auto launch = [&](auto tag) {
+            using T = decltype(tag);
+            launch_pdl(rope_store_kv_vec_kernel<T>, grid, kThreads, 0, s, qkv.ptr<T>(), positions.ptr<int>(),
+                       inv_freq.ptr<float>(), slots.ptr<int>(), q_out.ptr<T>(), kv.k.ptr<T>(), kv.v.ptr<T>(),
+                       heads.n_head, heads.n_kv_head, d, heads.rope_dim);
+        };
+        if (qkv.dtype == DType::F16) launch(__half{});
+        else launch(__nv_bfloat16{});
+        CUDA_CHECK_LAUNCH();
+        return;
+    }
     dim3 grid(unsigned(n), unsigned((n_heads_total + kHeadsPerBlock - 1) / kHeadsPerBlock));
     LL_DISPATCH_FLOAT(qkv.dtype, launch_pdl(rope_store_kv_kernel<scalar_t>, grid, 32 * kHeadsPerBlock, 0, s,
         qkv.ptr<scalar_t>(), positions.ptr<int>(), inv_freq.ptr<float>(), slots.ptr<int>(), q_out.ptr<scalar_t>(),

@@ -8,6 +8,7 @@
 #include "cuda_check.h"
 #include "cuda_graph_cache.h"
 #include "kernels.h"
+#include <cuda_profiler_api.h>
 #include <fmt/format.h>
 #include <algorithm>
 #include <cstdio>
@@ -296,5 +297,29 @@ TEST_CASE("cuda bench: kernels and a Llama-2-7B-shaped forward (LIGHTLLM_BENCH=1
     MESSAGE("bench on " << cb.name());
     bench_kernels(cb, DType::F16);
     bench_llama7b(cb);
+}
+
+// One eager Llama-2-7B decode step at batch 64 (context 192) between
+// cudaProfilerStart/Stop, for a kernel profiler started with the profiling
+// off (`ncu --profile-from-start off`): each kernel's own time, without the
+// warm-up and GEMM tuning around it.
+TEST_CASE("cuda bench: one decode step at batch 64 for a profiler (LIGHTLLM_BENCH_PROFILER=1)") {
+    const char* v = std::getenv("LIGHTLLM_BENCH_PROFILER");
+    if (!v || std::string(v) != "1") return;
+    LL_REQUIRE_GPU();
+    std::unique_ptr<Backend> be = make_cuda_backend(0, DType::F16);
+    be->set_gemm_tuning(true);
+    CudaBackend& cb = *as_cuda_backend(*be);
+    Llama7B m(cb, 64 * 256, 64, 64, 256);
+    AttentionBatch ab = m.setup(64, 1, 192);
+    for (int i = 0; i < 3; ++i) m.forward(ab);
+    cb.synchronize();
+    CUDA_CHECK(cudaProfilerStart());
+    m.forward(ab);
+    cb.synchronize();
+    CUDA_CHECK(cudaProfilerStop());
+    std::vector<int32_t> ids = download_raw<int32_t>(cb, m.ids_out.slice_rows(0, 64));
+    CHECK(ids[0] >= 0);
+    CHECK(ids[0] < Llama7B::kVocab);
 }
 #endif
