@@ -7,11 +7,14 @@
 // decode batch bucket), up to kCandidates of the heuristic's algorithms are
 // timed and the fastest kept; otherwise, inside a CUDA-graph capture, for
 // n > kTuneMaxRows or with LIGHTLLM_GEMM_TUNE=0 (runs reproducible across
-// processes) the heuristic's first choice is taken. Batches of at most 4 rows
+// processes) the heuristic's first choice is taken. Candidates are timed
+// with a cold L2 (a forward step streams every weight once, so a weight that
+// fits in L2 must not be timed from L2) and ranked by their median. Batches of at most 4 rows
 // go to the weight-streaming kernel of gemv.cu instead.
 #include "common.cuh"
 #include "kernels.h"
 #include <cublasLt.h>
+#include <algorithm>
 #include <cstdlib>
 #include <string>
 #include <tuple>
@@ -23,6 +26,7 @@ namespace {
 
 constexpr int kTuneMaxRows = 1024;
 constexpr int kCandidates = 24;
+constexpr int kTuneRuns = 5;  // timed runs per candidate, after one warm-up
 
 
 
@@ -56,8 +60,26 @@ LinearPlans::LinearPlans(void* workspace, size_t workspace_bytes) : ws_(workspac
 }
 
 LinearPlans::~LinearPlans() {
+    set_tuning(false);
     plans_.clear();
     cublasLtDestroy(lt_);
+}
+
+void LinearPlans::set_tuning(bool on) {
+    tuning_ = on;
+    if (on && !l2_flush_) {
+        int dev = 0, l2 = 0;
+        CUDA_CHECK(cudaGetDevice(&dev));
+        CUDA_CHECK(cudaDeviceGetAttribute(&l2, cudaDevAttrL2CacheSize, dev));
+        l2_flush_bytes_ = size_t(l2) * 2;
+        if (cudaMalloc(&l2_flush_, l2_flush_bytes_) != cudaSuccess) {
+            (void)cudaGetLastError();  // no room: tune with a warm L2
+            l2_flush_ = nullptr;
+        }
+    } else if (!on && l2_flush_) {
+        cudaFree(l2_flush_);
+        l2_flush_ = nullptr;
+    }
 }
 
 void LinearPlans::run(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& out, cudaStream_t s) {
@@ -111,7 +133,7 @@ void LinearPlans::run(const Tensor& x, const Tensor& w, const Tensor& bias, Tens
             const void* bp = bias.data;
             CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bp, sizeof(bp)));
         }
-        if (tune) {  // time each candidate (3 runs after one warm-up), keep the fastest
+        if (tune) {  // time each candidate (median of kTuneRuns cold-L2 runs), keep the fastest
             cudaEvent_t e0, e1;
             CUDA_CHECK(cudaEventCreate(&e0));
             CUDA_CHECK(cudaEventCreate(&e1));
@@ -119,18 +141,23 @@ void LinearPlans::run(const Tensor& x, const Tensor& w, const Tensor& bias, Tens
             for (int i = 0; i < found; ++i) {
                 if (res[i].state != CUBLAS_STATUS_SUCCESS) continue;
                 bool ok = true;
-                for (int rep = 0; rep < 4 && ok; ++rep) {
-                    if (rep == 1) CUDA_CHECK(cudaEventRecord(e0, s));
+                std::vector<float> times;
+                for (int rep = 0; rep <= kTuneRuns && ok; ++rep) {
+                    if (l2_flush_) CUDA_CHECK(cudaMemsetAsync(l2_flush_, rep, l2_flush_bytes_, s));
+                    CUDA_CHECK(cudaEventRecord(e0, s));
                     ok = cublasLtMatmul(lt_, p->desc, &alpha, w.data, p->a, x.data, p->b, &beta, out.data, p->c,
                                         out.data, p->c, &res[i].algo, ws_, ws_bytes_, s) == CUBLAS_STATUS_SUCCESS;
+                    CUDA_CHECK(cudaEventRecord(e1, s));
+                    CUDA_CHECK(cudaEventSynchronize(e1));
+                    float ms = 0;
+                    CUDA_CHECK(cudaEventElapsedTime(&ms, e0, e1));
+                    if (rep > 0) times.push_back(ms);
                 }
                 if (!ok) continue;
-                CUDA_CHECK(cudaEventRecord(e1, s));
-                CUDA_CHECK(cudaEventSynchronize(e1));
-                float ms = 0;
-                CUDA_CHECK(cudaEventElapsedTime(&ms, e0, e1));
-                if (ms < best) {
-                    best = ms;
+                std::nth_element(times.begin(), times.begin() + kTuneRuns / 2, times.end());
+                const float median = times[kTuneRuns / 2];
+                if (median < best) {
+                    best = median;
                     p->algo = res[i].algo;
                 }
             }

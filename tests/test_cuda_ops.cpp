@@ -234,9 +234,11 @@ TEST_CASE("cuda: rope_store_kv (full and partial rotary, f16/bf16 and int8 KV)")
 
 TEST_CASE("cuda: argmax_rows picks the first maximum and gives its log-softmax") {
     LL_REQUIRE_GPU();
-    for (DType dt : {DType::F16, DType::BF16, DType::F32}) {
+    for (auto [dt, vocab] : {std::pair{DType::F16, 32003}, {DType::BF16, 32003}, {DType::F32, 32003},
+                             {DType::F16, 32000}, {DType::BF16, 152064}, {DType::F32, 32000}}) {  // 16-byte rows: vector loads
+        CAPTURE(vocab);
         Backends b(dt == DType::F32 ? DType::F16 : dt);
-        const int n = 6, vocab = 32003;
+        const int n = 6;
         std::vector<float> host(size_t(n) * vocab);
         std::normal_distribution<float> nd(0.0f, 3.0f);
         for (float& x : host) x = round_to(dt, nd(b.rng));
