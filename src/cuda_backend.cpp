@@ -74,10 +74,13 @@ void CudaBackend::upload(Tensor& dst, const void* src, DType src_dtype) {
     LL_CHECK(dst.device == Device::CUDA && dst.data, "upload into a non-CUDA or empty tensor");
     int64_t n = dst.numel();
     if (src_dtype == dst.dtype) {
+        // `src` is pageable memory (this process allocates no pinned memory):
+        // the copy returns once `src` sits in the driver's staging buffer, so
+        // the caller may reuse it at once, and no stream sync is needed (a
+        // decode step's inputs no longer wait on one before its graph starts).
         timed("upload", [&] {
             CUDA_CHECK(cudaMemcpyAsync(dst.data, src, dst.nbytes(), cudaMemcpyHostToDevice, stream_));
         });
-        synchronize();
         return;
     }
     auto is_float = [](DType t) { return t == DType::F32 || t == DType::F16 || t == DType::BF16; };
