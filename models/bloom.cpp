@@ -109,7 +109,7 @@ void BloomModel::load(const TensorSource& src) {
     }
     put(w_.output_norm, root + "ln_f.weight", {E});
     put(w_.output_norm_b, root + "ln_f.bias", {E});
-    if (c.tie_word_embeddings || src.find("lm_head.weight") == nullptr) {
+    if (lm_head_tied(c, src)) {
         w_.lm_head = w_.tok_embd;
     } else {
         w_.lm_head = arena_.alloc({c.n_vocab, E});
@@ -126,12 +126,7 @@ void BloomModel::randomize(uint64_t seed) {
     for (GeluLayerWeights& l : w_.layers) randomize_gelu_layer(be_, l, seed, k);
     fill_constant(be_, w_.output_norm, 1.0f);
     fill_constant(be_, w_.output_norm_b, 0.0f);
-    if (cfg_.tie_word_embeddings) {
-        w_.lm_head = w_.tok_embd;
-    } else {
-        w_.lm_head = arena_.alloc({cfg_.n_vocab, cfg_.n_embd});
-        be_.fill_random(w_.lm_head, seed + k++, stddev);
-    }
+    w_.lm_head = random_lm_head(be_, arena_, cfg_, w_.tok_embd, seed + k, stddev);
 }
 
 size_t BloomModel::workspace_bytes(int max_tokens, int max_logits) const {

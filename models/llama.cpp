@@ -131,7 +131,7 @@ void LlamaModel::load(const TensorSource& src) {
         put(l.w_down, p + "mlp.down_proj.weight", {E, F});
     }
     put(w_.output_norm, "model.norm.weight", {E});
-    tied_ = c.tie_word_embeddings || src.find("lm_head.weight") == nullptr;
+    tied_ = lm_head_tied(c, src);
     if (tied_) {
         w_.lm_head = w_.tok_embd;
     } else {
@@ -175,12 +175,7 @@ void LlamaModel::randomize(uint64_t seed) {
     }
     fill_constant(be_, w_.output_norm, 1.0f);
     tied_ = cfg_.tie_word_embeddings;
-    if (tied_) {
-        w_.lm_head = w_.tok_embd;
-    } else {
-        w_.lm_head = arena_.alloc({cfg_.n_vocab, cfg_.n_embd});
-        be_.fill_random(w_.lm_head, seed + k++, stddev);
-    }
+    w_.lm_head = random_lm_head(be_, arena_, cfg_, w_.tok_embd, seed + k, stddev);
 }
 
 size_t LlamaModel::workspace_bytes(int max_tokens, int max_logits) const {

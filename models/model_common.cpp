@@ -25,6 +25,18 @@ void fill_constant(Backend& be, Tensor& t, float value) {
     be.upload(t, v.data(), DType::F32);
 }
 
+bool lm_head_tied(const ModelConfig& c, const TensorSource& src) {
+    return c.tie_word_embeddings || src.find("lm_head.weight") == nullptr;
+}
+
+Tensor random_lm_head(Backend& be, WeightArena& arena, const ModelConfig& c, const Tensor& tok_embd, uint64_t seed,
+                      float stddev) {
+    if (c.tie_word_embeddings) return tok_embd;
+    Tensor t = arena.alloc({c.n_vocab, c.n_embd});
+    be.fill_random(t, seed, stddev);
+    return t;
+}
+
 LogitsWorkspace alloc_logits_workspace(Backend& be, const ModelConfig& c, int max_logits) {
     const DType dt = be.compute_dtype();
     const int64_t L = max_logits;

@@ -31,6 +31,14 @@ private:
 // Fills `t` with `value` (norm weights and biases of dummy models).
 void fill_constant(Backend& be, Tensor& t, float value);
 
+// Whether the output projection is the token embedding: tied in the config,
+// or a checkpoint without lm_head.weight.
+bool lm_head_tied(const ModelConfig& c, const TensorSource& src);
+// A dummy model's output projection: tok_embd when the config ties them,
+// else a new [n_vocab, n_embd] weight of seeded normal values.
+Tensor random_lm_head(Backend& be, WeightArena& arena, const ModelConfig& c, const Tensor& tok_embd, uint64_t seed,
+                      float stddev);
+
 // Buffers of the logits tail for up to L = max_logits rows.
 struct LogitsWorkspace {
     Tensor last;        // [L, n_embd] final-normed rows that need logits
