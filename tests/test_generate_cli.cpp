@@ -72,7 +72,7 @@ TEST_CASE("generate cli: --chat one prompt, JSONL messages and the interactive c
         return;
     }
     // A terminal on stdin (through script): two turns; the second sees the first.
-    std::string cmd = env_or("LIGHTLLM_BINARY", LIGHTLLM_BINARY) + " " + tiny_args() + "--chat -n 6 --ignore-eos";
+    std::string cmd = lightllm_binary() + " " + tiny_args() + "--chat -n 6 --ignore-eos";
     auto r = run_command("printf 'hi\\nok\\n' | script -qec \"" + cmd + "\" /dev/null");
     std::vector<std::string> replies;
     std::istringstream in(r.out);

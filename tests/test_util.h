@@ -19,9 +19,16 @@ inline std::string env_or(const char* name, const char* fallback) {
     return v && *v ? v : fallback;
 }
 
+// The paths compiled into tests/test_paths.cpp (the only test file whose
+// flags name this checkout, so the rest compile the same in every checkout).
+extern const char* const kCompiledTestData;
+extern const char* const kCompiledSharedData;
+extern const char* const kCompiledBinary;
+inline std::string lightllm_binary() { return env_or("LIGHTLLM_BINARY", kCompiledBinary); }
+
 // Runs `lightllm ARGS` through the shell (stderr merged into out).
 inline CommandResult run_lightllm(const std::string& args, const std::string& stdin_text = "") {
-    std::string cmd = env_or("LIGHTLLM_BINARY", LIGHTLLM_BINARY) + " " + args + " 2>&1";
+    std::string cmd = lightllm_binary() + " " + args + " 2>&1";
     std::string tmp;
     if (!stdin_text.empty()) {
         char path[] = "/tmp/lightllm_test_stdin_XXXXXX";
@@ -45,8 +52,8 @@ inline CommandResult run_lightllm(const std::string& args, const std::string& st
     return r;
 }
 
-inline std::string test_data(const std::string& name) { return env_or("LIGHTLLM_TEST_DATA", LIGHTLLM_TEST_DATA) + "/" + name; }
-inline std::string shared_data(const std::string& name) { return env_or("LIGHTLLM_SHARED_DATA", LIGHTLLM_SHARED_DATA) + "/" + name; }
+inline std::string test_data(const std::string& name) { return env_or("LIGHTLLM_TEST_DATA", kCompiledTestData) + "/" + name; }
+inline std::string shared_data(const std::string& name) { return env_or("LIGHTLLM_SHARED_DATA", kCompiledSharedData) + "/" + name; }
 
 // Feeds `exercise` 300 copies of `good`, each with 3 bytes overwritten at
 // places drawn from a fixed LCG seeded with `seed` (file-loader fuzzing: the
