@@ -1,7 +1,7 @@
 // Small data-movement ops: add, gather_rows, set_token_slots, dtype
 // conversion and the seeded random fill used by --load-format dummy.
 // set_token_slots skips negative slots: the padding requests of a CUDA-graph
-// decode bucket (src/cuda_graph_cache.h) write nothing.
+// decode bucket (cuda/cuda_graph_cache.h) write nothing.
 #include "common.cuh"
 #include "kernels.h"
 #include "launch.cuh"
@@ -90,7 +90,7 @@ void convert(const void* src, DType src_dtype, void* dst, DType dst_dtype, int64
     CUDA_CHECK_LAUNCH();
 }
 
-// The same counter-based normal as the CPU backend (src/counter_rng.h), so a
+// The same counter-based normal as the CPU backend (src/core/counter_rng.h), so a
 // dummy model has the same weights on both backends.
 __device__ __forceinline__ uint64_t mix64(uint64_t x) {
     x += 0x9e3779b97f4a7c15ull;

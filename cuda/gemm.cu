@@ -6,7 +6,7 @@
 // tuning is on (set_tuning: ModelRunner's start-up warm-up, which runs every
 // decode batch bucket), up to kCandidates of the heuristic's algorithms are
 // timed and the fastest kept; otherwise, inside a CUDA-graph capture, for
-// n > kTuneMaxRows or with LIGHTLLM_GEMM_TUNE=0 (runs reproducible across
+// n > kTuneMaxRows or with --no-gemm-tune (runs reproducible across
 // processes) the heuristic's first choice is taken. Candidates are timed
 // with a cold L2 (a forward step streams every weight once, so a weight that
 // fits in L2 must not be timed from L2) and ranked by their median. Batches of at most 4 rows
@@ -53,10 +53,9 @@ struct LinearPlans::Plan {
     }
 };
 
-LinearPlans::LinearPlans(void* workspace, size_t workspace_bytes) : ws_(workspace), ws_bytes_(workspace_bytes) {
+LinearPlans::LinearPlans(void* workspace, size_t workspace_bytes, bool tune)
+    : ws_(workspace), ws_bytes_(workspace_bytes), tune_(tune) {
     CUBLAS_CHECK(cublasLtCreate(&lt_));
-    const char* env = std::getenv("LIGHTLLM_GEMM_TUNE");
-    tune_ = !(env && std::string(env) == "0");
 }
 
 LinearPlans::~LinearPlans() {

@@ -1,6 +1,6 @@
 // The CUDA ops: one public host function (a "launcher") per op, each taking
 // the stream it runs on. Semantics are those of the same-named op in
-// src/backend.h; shapes and dtypes are checked here, with LL_CHECK, because a
+// src/backend/backend.h; shapes and dtypes are checked here, with LL_CHECK, because a
 // mismatch is a bug in the caller. Kernels live in cuda/<op>.cu.
 #pragma once
 #include "backend.h"
@@ -24,7 +24,8 @@ void layer_norm(const Tensor& x, const Tensor& w, const Tensor& b, Tensor& out, 
 // per shape (gemm.cu); owned by the backend, used by its engine thread only.
 class LinearPlans {
 public:
-    LinearPlans(void* workspace, size_t workspace_bytes);
+    // tune: whether set_tuning(true) may time candidates (--no-gemm-tune: never).
+    LinearPlans(void* workspace, size_t workspace_bytes, bool tune);
     ~LinearPlans();
     LinearPlans(const LinearPlans&) = delete;
     LinearPlans& operator=(const LinearPlans&) = delete;
@@ -40,7 +41,7 @@ private:
     cublasLtHandle_t lt_ = nullptr;
     void* ws_;
     size_t ws_bytes_;
-    bool tune_ = true;     // LIGHTLLM_GEMM_TUNE=0 turns tuning off for good
+    bool tune_ = true;     // false: tuning off for good (CudaOptions::gemm_tune)
     bool tuning_ = false;  // set_tuning()
     // While tuning: a buffer larger than L2, rewritten before each timed run
     // so candidates read the weights from DRAM as in a model's forward (each
@@ -95,7 +96,7 @@ void reference_attention(const Tensor& q, const KvLayer& kv, const AttentionBatc
 // and, when logprobs is given ([n] F32), the log-softmax of the row at that id.
 void argmax_rows(const Tensor& logits, Tensor& ids, Tensor* logprobs, cudaStream_t s);
 
-// Full sampling with the host sampler's semantics (src/sampler.h), one row of
+// Full sampling with the host sampler's semantics (src/engine/sampler.h), one row of
 // logits per request (sample_rows.cu says how). Per-row parameters live on
 // the device; a row's penalty entries are pen_ids / pen_counts
 // [pen_begin, pen_end): its distinct penalized token ids (sorted, each in

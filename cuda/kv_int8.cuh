@@ -1,4 +1,4 @@
-// Device helpers for the int8 KV cache: the math of src/kv_quant.h (one F32
+// Device helpers for the int8 KV cache: the math of src/backend/kv_quant.h (one F32
 // scale per token per KV head, symmetric, round half to even, codes in
 // [-127, 127]) in the shapes the kernels use.
 //
@@ -61,7 +61,7 @@ __device__ __forceinline__ void kv_int8_load(const int8_t* p, float scale, float
 }
 
 // y <- H y for one head held by a warp (y[i] is dim lane + 32 i, head_dim a
-// power of two): kv_hadamard of src/kv_quant.h, the same butterflies in the
+// power of two): kv_hadamard of src/backend/kv_quant.h, the same butterflies in the
 // same order, so CPU and GPU agree bit for bit. All 32 lanes must call.
 template <int N>
 __device__ __forceinline__ void kv_hadamard_warp(float (&y)[N], int lane, int head_dim) {
@@ -88,9 +88,5 @@ __device__ __forceinline__ void kv_hadamard_warp(float (&y)[N], int lane, int he
     for (int i = 0; i < N; ++i) y[i] *= s;
 }
 
-// The scale of head (slot, h).
-__device__ __forceinline__ float kv_int8_head_scale(const float* scale, int64_t slot, int h, int n_kv_head) {
-    return __ldg(scale + slot * n_kv_head + h);
-}
 
 }  // namespace lightllm::gpu

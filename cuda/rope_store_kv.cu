@@ -6,7 +6,7 @@
 // For dim e < rope_dim/2:        y[e] = x[e] cos - x[e + half] sin
 //     half <= e < rope_dim:      y[e] = x[e] cos + x[e - half] sin
 // with angle = position * inv_freq[e mod half]; dims >= rope_dim are copied.
-// int8 KV: per (slot, kv head) symmetric scale, as in src/kv_quant.h.
+// int8 KV: per (slot, kv head) symmetric scale, as in src/backend/kv_quant.h.
 // 16-bit caches with rope_dim % 16 == 0 take the vector kernel instead: one
 // thread per 16-byte chunk of a head, the thread of chunk c < rope_dim / 16
 // rotating the chunk pair (c, c + rope_dim / 16) with one angle per dim.

@@ -1,4 +1,4 @@
-// Sampling on the device with the host sampler's semantics (src/sampler.h):
+// Sampling on the device with the host sampler's semantics (src/engine/sampler.h):
 // one block per row of logits [n, vocab]; only ids, logprobs and the top
 // logprobs leave the GPU.
 //

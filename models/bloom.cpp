@@ -39,7 +39,7 @@ public:
     size_t weight_bytes() const override { return arena_.bytes(); }
     size_t workspace_bytes(int max_tokens, int max_logits) const override;
     void reserve(int max_tokens, int max_logits) override;
-    Tensor forward(const Batch& batch, TokenKvPool& kv) override;
+    Tensor forward(const Batch& batch, KvLayers& kv) override;
 
 private:
     void free_workspace();
@@ -147,7 +147,7 @@ void BloomModel::reserve(int max_tokens, int max_logits) {
     max_logits_ = max_logits;
 }
 
-Tensor BloomModel::forward(const Batch& batch, TokenKvPool& kv) {
+Tensor BloomModel::forward(const Batch& batch, KvLayers& kv) {
     const int n = batch.n_tokens, n_out = batch.n_logits;
     LL_CHECK(n > 0 && n <= max_tokens_ && n_out <= max_logits_, "bloom forward: {} tokens / {} logits, reserved {} / {}",
              n, n_out, max_tokens_, max_logits_);
@@ -159,7 +159,7 @@ Tensor BloomModel::forward(const Batch& batch, TokenKvPool& kv) {
     be_.layer_norm(h, w_.tok_norm, w_.tok_norm_b, x, eps);
     dump("tok_norm", -1, x);
     for (int il = 0; il < cfg_.n_layer; ++il)
-        gelu_layer_forward(be_, w_.layers[size_t(il)], cfg_, heads_, attn_params_, batch, kv.layer(il), ws_, n, il,
+        gelu_layer_forward(be_, w_.layers[size_t(il)], cfg_, heads_, attn_params_, batch, kv[size_t(il)], ws_, n, il,
                            dump_fn());
     be_.layer_norm(x, w_.output_norm, w_.output_norm_b, h, eps);
     dump("output_norm", -1, h);

@@ -49,7 +49,7 @@ public:
     size_t weight_bytes() const override { return arena_.bytes(); }
     size_t workspace_bytes(int max_tokens, int max_logits) const override;
     void reserve(int max_tokens, int max_logits) override;
-    Tensor forward(const Batch& batch, TokenKvPool& kv) override;
+    Tensor forward(const Batch& batch, KvLayers& kv) override;
 
 private:
     static bool is_baichuan2(const ModelConfig& c);
@@ -209,7 +209,7 @@ void LlamaModel::reserve(int max_tokens, int max_logits) {
     max_logits_ = max_logits;
 }
 
-Tensor LlamaModel::forward(const Batch& batch, TokenKvPool& kv) {
+Tensor LlamaModel::forward(const Batch& batch, KvLayers& kv) {
     const int n = batch.n_tokens, n_out = batch.n_logits;
     LL_CHECK(n > 0 && n <= max_tokens_ && n_out <= max_logits_, "llama forward: {} tokens / {} logits, reserved {} / {}",
              n, n_out, max_tokens_, max_logits_);
@@ -223,7 +223,7 @@ Tensor LlamaModel::forward(const Batch& batch, TokenKvPool& kv) {
     dump("tok_embd", -1, x);
     for (int il = 0; il < cfg_.n_layer; ++il) {
         const LlamaLayerWeights& l = w_.layers[size_t(il)];
-        KvLayer& kvl = kv.layer(il);
+        KvLayer& kvl = kv[size_t(il)];
         if (il == 0) {
             be_.rms_norm(x, l.attn_norm, h, eps);
         } else {

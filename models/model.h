@@ -6,7 +6,6 @@
 #include "backend.h"
 #include "model_config.h"
 #include "tensor_source.h"
-#include "token_kv_pool.h"
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -41,9 +40,9 @@ public:
     virtual size_t workspace_bytes(int max_tokens, int max_logits) const = 0;
     // Allocates those buffers; forward() accepts batches within them.
     virtual void reserve(int max_tokens, int max_logits) = 0;
-    // Writes the new tokens' K/V into `kv` and returns logits
+    // Writes the new tokens' K/V into `kv` (one KvLayer per layer) and returns logits
     // [n_logits, n_vocab] F32 on the device, valid until the next forward.
-    virtual Tensor forward(const Batch& batch, TokenKvPool& kv) = 0;
+    virtual Tensor forward(const Batch& batch, KvLayers& kv) = 0;
     // Calls `dump` on each intermediate of later forwards (empty: none).
     void set_dump(TensorDumpFn dump) { dump_ = std::move(dump); }
 

@@ -39,7 +39,7 @@ public:
     size_t weight_bytes() const override { return arena_.bytes(); }
     size_t workspace_bytes(int max_tokens, int max_logits) const override;
     void reserve(int max_tokens, int max_logits) override;
-    Tensor forward(const Batch& batch, TokenKvPool& kv) override;
+    Tensor forward(const Batch& batch, KvLayers& kv) override;
 
 private:
     void free_workspace();
@@ -151,7 +151,7 @@ void StarCoderModel::reserve(int max_tokens, int max_logits) {
     max_logits_ = max_logits;
 }
 
-Tensor StarCoderModel::forward(const Batch& batch, TokenKvPool& kv) {
+Tensor StarCoderModel::forward(const Batch& batch, KvLayers& kv) {
     const int n = batch.n_tokens, n_out = batch.n_logits;
     LL_CHECK(n > 0 && n <= max_tokens_ && n_out <= max_logits_,
              "starcoder forward: {} tokens / {} logits, reserved {} / {}", n, n_out, max_tokens_, max_logits_);
@@ -162,7 +162,7 @@ Tensor StarCoderModel::forward(const Batch& batch, TokenKvPool& kv) {
     be_.add(x, h, x);
     dump("tok_pos_embd", -1, x);
     for (int il = 0; il < cfg_.n_layer; ++il)
-        gelu_layer_forward(be_, w_.layers[size_t(il)], cfg_, heads_, attn_params_, batch, kv.layer(il), ws_, n, il,
+        gelu_layer_forward(be_, w_.layers[size_t(il)], cfg_, heads_, attn_params_, batch, kv[size_t(il)], ws_, n, il,
                            dump_fn());
     be_.layer_norm(x, w_.output_norm, w_.output_norm_b, h, cfg_.norm_eps);
     dump("output_norm", -1, h);

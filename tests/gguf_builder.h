@@ -1,6 +1,6 @@
 // GgufBuilder: writes small synthetic GGUF files for tests (metadata of every
 // value type and tensors with arbitrary bytes). Follows the layout described
-// in src/gguf_reader.h; independent of the reader so that it can test it.
+// in src/formats/gguf_reader.h; independent of the reader so that it can test it.
 #pragma once
 #include <cstdint>
 #include <cstdio>

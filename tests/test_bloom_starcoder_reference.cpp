@@ -42,7 +42,7 @@ const char* kFixtures[] = {"tiny-bloom", "tiny-bloom-6h", "tiny-starcoder", "tin
 EngineOptions options(const std::string& dir) {
     EngineOptions o;
     o.model_path = test_data(dir);
-    o.device = "cpu";
+    o.device = DeviceChoice::Cpu;
     o.max_total_tokens = 512;
     o.max_running_requests = 4;
     o.max_prefill_tokens = 64;

@@ -28,8 +28,8 @@ const char* kFixtures[] = {"tiny-bloom", "tiny-bloom-6h", "tiny-starcoder", "tin
 EngineOptions options(const std::string& name, const std::string& device, const std::string& dtype) {
     EngineOptions o;
     o.model_path = test_data(name);
-    o.device = device;
-    o.dtype = dtype;
+    o.device = parse_device(device);
+    o.dtype = parse_compute_dtype(dtype);
     o.max_total_tokens = 1024;
     o.max_running_requests = 8;
     o.max_prefill_tokens = 64;

@@ -28,8 +28,8 @@ namespace {
 EngineOptions options(const std::string& model, const std::string& device, const std::string& dtype) {
     EngineOptions o;
     o.model_path = model;
-    o.device = device;
-    o.dtype = dtype;
+    o.device = parse_device(device);
+    o.dtype = parse_compute_dtype(dtype);
     o.max_total_tokens = 4096;
     o.max_running_requests = 64;
     o.max_prefill_tokens = 64;
@@ -144,18 +144,16 @@ TEST_CASE("cuda model: decode steps replayed from CUDA graphs equal eager steps 
         for (int i = 0; i < len; ++i) p.push_back((i * 31 + len) % 1000);
         prompts.push_back(p);
     }
-    auto run = [&](const char* graphs) {
-        setenv("LIGHTLLM_CUDA_GRAPHS", graphs, 1);
-        setenv("LIGHTLLM_GEMM_TUNE", "0", 1);  // the same GEMM algorithms in both runners
+    auto run = [&](bool graphs) {
         EngineOptions o = options(cfg, "cuda", "bf16");
         o.load_dummy = true;
         o.max_prefill_tokens = 1024;
+        o.cuda.graphs = graphs;
+        o.cuda.gemm_tune = false;  // the same GEMM algorithms in both runners
         ModelRunner r(o);
-        unsetenv("LIGHTLLM_CUDA_GRAPHS");
-        unsetenv("LIGHTLLM_GEMM_TUNE");
         return greedy_batch(r, prompts, 12);
     };
-    BatchOut eager = run("0"), graph = run("1");
+    BatchOut eager = run(false), graph = run(true);
     CHECK(graph.ids == eager.ids);
     CHECK(graph.logprobs == eager.logprobs);
 }

@@ -1,5 +1,5 @@
 // Device sampling (DecodeAccelerator::sample, cuda/sample_rows.cu) against the
-// host sampler (src/sampler.h), the oracle: on random logits over vocabulary
+// host sampler (src/engine/sampler.h), the oracle: on random logits over vocabulary
 // sizes, batch sizes and mixed per-row parameters (greedy, temperature,
 // top_k, top_p, min_p, penalties with histories, seeds, top logprobs), the
 // device must return the host's token for every row. The one allowed
@@ -112,7 +112,7 @@ void check_rows(Backend& gpu, DType dt, int vocab, const std::vector<float>& log
     REQUIRE(logits.size() == size_t(n) * size_t(vocab));
     Tensor t = gpu.alloc(dt, {n, vocab});
     gpu.upload(t, logits.data(), DType::F32);
-    std::unique_ptr<DecodeAccelerator> accel = DecodeAccelerator::make(gpu, n);
+    std::unique_ptr<DecodeAccelerator> accel = gpu.make_decode_accelerator(n);
     REQUIRE(accel);
     std::vector<DecodeAccelerator::SampleRequest> requests;
     for (const RowCase& r : rows) requests.push_back({&r.p, &r.prompt, &r.output});
@@ -328,7 +328,7 @@ TEST_CASE("cuda: sample_rows repeats a draw for the same (seed, output length) a
     check_rows(*gpu, DType::F32, vocab, logits, rows, tally);
     Tensor t = gpu->alloc(DType::F32, {n, vocab});
     gpu->upload(t, logits.data(), DType::F32);
-    std::unique_ptr<DecodeAccelerator> accel = DecodeAccelerator::make(*gpu, n);
+    std::unique_ptr<DecodeAccelerator> accel = gpu->make_decode_accelerator(n);
     std::vector<DecodeAccelerator::SampleRequest> requests;
     for (const RowCase& r : rows) requests.push_back({&r.p, &r.prompt, &r.output});
     std::vector<SampledToken> got;
@@ -360,7 +360,7 @@ TEST_CASE("cuda bench: sample_rows on a 152064-token vocabulary (LIGHTLLM_BENCH=
         const std::vector<float> logits = random_logits(rng, DType::F32, max_n, vocab, 3.0f);
         gpu->upload(t, logits.data(), DType::F32);
     }
-    std::unique_ptr<DecodeAccelerator> accel = DecodeAccelerator::make(*gpu, max_n);
+    std::unique_ptr<DecodeAccelerator> accel = gpu->make_decode_accelerator(max_n);
     struct Config {
         const char* name;
         SamplingParams p;

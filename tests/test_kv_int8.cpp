@@ -1,4 +1,4 @@
-// The int8 KV cache: the quantization math (src/kv_quant.h) against its
+// The int8 KV cache: the quantization math (src/backend/kv_quant.h) against its
 // definition, the pool's byte accounting, the CPU ops with an I8 cache against
 // the same ops on an fp32 cache holding the dequantized values, and the CUDA
 // ops with an I8 cache against the CPU ones (skipped without a GPU), and the
@@ -488,13 +488,13 @@ TEST_CASE("kv_int8: cuda rope_store_kv and attention with an int8 cache match th
 TEST_CASE("kv_int8: --kv-cache-dtype int8 sizes the pool by real bytes (about twice the f16 tokens)") {
     EngineOptions opts;
     opts.model_path = test_data("kv_tiny_byte_llama");
-    opts.device = "cpu";
+    opts.device = DeviceChoice::Cpu;
     // About 64 MiB of the host's free memory: ~260k f16 tokens, below the
     // addressable cap (max_running_requests x max_context = 1M).
     opts.mem_fraction = float(double(64 << 20) / double(make_cpu_backend()->free_memory()));
     opts.max_running_requests = 1024;
     auto capacity_of = [&](const std::string& kv) {
-        opts.kv_cache_dtype = kv;
+        opts.kv_cache_dtype = parse_kv_cache_dtype(kv);
         ModelRunner runner(opts);
         return std::make_pair(runner.kv_pool().capacity(), runner.kv_pool().dtype());
     };
@@ -505,6 +505,5 @@ TEST_CASE("kv_int8: --kv-cache-dtype int8 sizes the pool by real bytes (about tw
     // 2 layers x K,V x 1 head: 32 x 2 bytes in f16, 32 + 4 (scale) bytes in int8.
     const double ratio = double(i8.first) / double(f16.first);
     CHECK(ratio == doctest::Approx(64.0 / 36.0).epsilon(0.05));  // free memory moves a little between the two
-    opts.kv_cache_dtype = "int4";
-    CHECK_THROWS_AS(ModelRunner{opts}, Error);
+    CHECK_THROWS_WITH_AS(parse_kv_cache_dtype("int4"), doctest::Contains("--kv-cache-dtype"), Error);
 }

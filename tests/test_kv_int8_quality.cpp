@@ -110,9 +110,9 @@ struct Comparison {
 
 Comparison compare(EngineOptions opts, const std::vector<std::vector<int32_t>>& windows, int chunk, int n_decode,
                    const std::string& ref_dtype) {
-    opts.kv_cache_dtype = ref_dtype;
+    opts.kv_cache_dtype = parse_kv_cache_dtype(ref_dtype);
     const Scores ref = score_windows(opts, windows, chunk, n_decode);
-    opts.kv_cache_dtype = "int8";
+    opts.kv_cache_dtype = DTypeChoice::I8;
     const Scores q = score_windows(opts, windows, chunk, n_decode);
     REQUIRE(ref.n == q.n);
     Comparison c;
@@ -161,7 +161,7 @@ TEST_CASE("kv_int8 quality: tiny byte-level llama (transformers-trained fixture)
     }
     EngineOptions opts;
     opts.model_path = dir;
-    opts.device = on_cuda() ? "cuda" : "cpu";
+    opts.device = on_cuda() ? DeviceChoice::Cuda : DeviceChoice::Cpu;
     opts.max_total_tokens = window;
     opts.max_context = window;
     opts.max_running_requests = 128;  // also the logit rows of one step
@@ -169,7 +169,7 @@ TEST_CASE("kv_int8 quality: tiny byte-level llama (transformers-trained fixture)
 
     if (!on_cuda()) {
         // The fixture runs as transformers runs it, before any cache dtype is compared.
-        opts.kv_cache_dtype = "f32";
+        opts.kv_cache_dtype = DTypeChoice::F32;
         const Scores f32 = score_windows(opts, windows, 128, 0);
         CHECK(f32.n == ref["n_predictions"].get<int64_t>());
         CHECK(f32.perplexity() == doctest::Approx(ref["perplexity"].get<double>()).epsilon(2e-3));
@@ -197,7 +197,7 @@ TEST_CASE("kv_int8 quality: SmolLM2-135M-Instruct") {
 
     EngineOptions opts;
     opts.model_path = model;
-    opts.device = on_cuda() ? "cuda" : "cpu";
+    opts.device = on_cuda() ? DeviceChoice::Cuda : DeviceChoice::Cpu;
     opts.max_total_tokens = window;
     opts.max_context = window;
     opts.max_running_requests = 256;  // also the logit rows of one step

@@ -23,7 +23,7 @@ const char* kFixtures[] = {"tiny-llama-gqa",          "tiny-llama-mha-tied", "ti
 EngineOptions options(const std::string& dir) {
     EngineOptions o;
     o.model_path = test_data(dir);
-    o.device = "cpu";
+    o.device = DeviceChoice::Cpu;
     o.max_total_tokens = 512;
     o.max_running_requests = 4;
     o.max_prefill_tokens = 64;
@@ -83,12 +83,11 @@ TEST_CASE("model runner: clear errors for a bad model path, device and dummy pre
     EngineOptions o = options("no-such-model");
     CHECK_THROWS_AS(ModelRunner{o}, Error);
     o = options("tiny-llama-gqa");
-    o.device = "tpu";
-    CHECK_THROWS_WITH_AS(ModelRunner{o}, doctest::Contains("--device"), Error);
+    CHECK_THROWS_WITH_AS(parse_device("tpu"), doctest::Contains("--device"), Error);
     EngineOptions d;
     d.model_path = "no-such-preset";
     d.load_dummy = true;
-    d.device = "cpu";
+    d.device = DeviceChoice::Cpu;
     CHECK_THROWS_WITH_AS(ModelRunner{d}, doctest::Contains("tiny-llama"), Error);  // lists the known presets
 }
 
@@ -96,7 +95,7 @@ TEST_CASE("model runner: dummy weights from a preset run and are reproducible") 
     EngineOptions o;
     o.model_path = "tiny-llama";
     o.load_dummy = true;
-    o.device = "cpu";
+    o.device = DeviceChoice::Cpu;
     o.max_running_requests = 2;
     o.max_prefill_tokens = 32;
     o.max_context = 128;
@@ -126,7 +125,7 @@ TEST_CASE("llama reference: f16, bf16 and int8 KV caches stay close to transform
     for (const auto& [dtype, tol] : kinds) {
         CAPTURE(dtype);
         EngineOptions o = options("tiny-llama-gqa");
-        o.kv_cache_dtype = dtype;
+        o.kv_cache_dtype = parse_kv_cache_dtype(dtype);
         ModelRunner runner(o);
         Seq s(runner);
         const double rel = max_diff(runner.forward_all_logits(s.feed(prompt, false)), want) / max_abs(want);

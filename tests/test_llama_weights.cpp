@@ -5,6 +5,7 @@
 #include "counter_rng.h"
 #include "cpu_backend.h"
 #include "model.h"
+#include "token_kv_pool.h"
 #include "model_files.h"
 #include "test_util.h"
 #include <fstream>
@@ -118,7 +119,7 @@ std::vector<float> prefill_logits(const ModelConfig& c, const TensorSource& src,
     b.n_tokens = n;
     b.n_logits = 1;
     be.set_token_slots(table.table(), i32(rows), b.positions, b.slots);
-    const Tensor logits = model->forward(b, kv);
+    const Tensor logits = model->forward(b, kv.layers());
     std::vector<float> out(size_t(c.n_vocab));
     be.download(logits, out.data());
     for (Tensor& t : owned) be.free(t);

@@ -53,7 +53,7 @@ struct Collector {
 PipelineOptions tiny_options() {
     PipelineOptions o;
     o.engine.model_path = test_data("tiny-llama-gqa");
-    o.engine.device = "cpu";
+    o.engine.device = DeviceChoice::Cpu;
     o.engine.max_total_tokens = 4096;
     o.engine.max_running_requests = 16;
     o.tokenizer_path = test_data("tiny-tokenizer");

@@ -61,7 +61,7 @@ TEST_CASE("smollm2: CPU greedy tokens equal transformers' for every reference pr
     auto ref = load_reference();
     EngineOptions opts;
     opts.model_path = model;
-    opts.device = "cpu";
+    opts.device = DeviceChoice::Cpu;
     opts.max_total_tokens = 512;
     opts.max_running_requests = 4;
     opts.max_context = 512;

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Chat template fixtures: Jinja templates in the style of each family that
-src/chat_template.cpp recognises (written for lightllm's tests, following the
+src/tokenizer/chat_template.cpp recognises (written for lightllm's tests, following the
 families' published formats), rendered with transformers'
 render_jinja_template for a few conversations. Writes
 tests/data/chat_templates.json; the C++ formatter must reproduce every

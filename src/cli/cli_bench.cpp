@@ -9,6 +9,7 @@
 #include "check.h"
 #include "cli.h"
 #include "cli_options.h"
+#include "model_config.h"
 #include "http_bench_client.h"
 #include "tokenizer.h"
 #include <algorithm>
@@ -59,8 +60,8 @@ BenchConfig make_config(const BenchArgs& a, const PipelineOptions& o, const Pipe
     BenchConfig c;
     c.model = o.engine.model_path;
     c.device = p.device_name();
-    c.dtype = o.engine.dtype;
-    c.kv_cache_dtype = o.engine.kv_cache_dtype;
+    c.dtype = dtype_choice_name(o.engine.dtype);
+    c.kv_cache_dtype = dtype_choice_name(o.engine.kv_cache_dtype);
     c.workload = describe_workload(a.workload);
     c.seed = a.workload.seed;
     c.commit = LIGHTLLM_GIT_COMMIT;

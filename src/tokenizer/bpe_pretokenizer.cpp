@@ -135,16 +135,6 @@ void split(const CodePoints& t, Matcher m, std::vector<std::pair<size_t, size_t>
 
 }  // namespace
 
-const char* bpe_pre_kind_name(BpePreKind k) {
-    switch (k) {
-        case BpePreKind::Gpt2: return "gpt-2";
-        case BpePreKind::Llama3: return "llama-bpe";
-        case BpePreKind::Qwen2: return "qwen2";
-        case BpePreKind::Starcoder: return "starcoder";
-        case BpePreKind::DeepseekCoder: return "deepseek-coder";
-    }
-    return "?";
-}
 
 BpePreKind bpe_pre_kind_from_name(const std::string& name, const std::string& what) {
     for (const char* n : {"gpt-2", "default", "gpt2", "mpt", "olmo", "phi-2", "roberta-bpe", "jais", "gpt-neox"})

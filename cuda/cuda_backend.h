@@ -14,11 +14,15 @@ namespace lightllm {
 namespace gpu {
 class LinearPlans;
 }
+class CudaBackend;
+class DecodeAccelerator;
+// Defined in cuda/decode_accelerator.cpp.
+std::unique_ptr<DecodeAccelerator> make_cuda_decode_accelerator(CudaBackend& backend, int max_batch, bool graphs);
 class CudaOpProfile;
 
 class CudaBackend : public Backend {
 public:
-    CudaBackend(int device_index, DType compute_dtype);
+    CudaBackend(int device_index, DType compute_dtype, const CudaOptions& options = {});
     ~CudaBackend() override;
     CudaBackend(const CudaBackend&) = delete;
     CudaBackend& operator=(const CudaBackend&) = delete;
@@ -36,6 +40,7 @@ public:
     void synchronize() override;
     bool enable_op_profile() override;
     void set_gemm_tuning(bool on) override;
+    std::unique_ptr<DecodeAccelerator> make_decode_accelerator(int max_batch) override;
 
     void embedding(const Tensor& ids, const Tensor& table, Tensor& out) override;
     void rms_norm(const Tensor& x, const Tensor& w, Tensor& out, float eps) override;
@@ -64,7 +69,7 @@ public:
     cudaStream_t stream() const { return stream_; }
     // The --profile-ops table so far (empty when profiling is off).
     std::string op_profile_report();
-    int sm_count() const { return sm_count_; }
+    const CudaOptions& options() const { return options_; }
 
 private:
     void* decode_workspace(size_t bytes);
@@ -75,6 +80,7 @@ private:
 
     int device_ = 0;
     DType compute_dtype_;
+    CudaOptions options_;
     cudaStream_t stream_ = nullptr;
     void* cublas_workspace_ = nullptr;
     std::unique_ptr<gpu::LinearPlans> linear_;

@@ -4,6 +4,7 @@
 // --shutdown-grace seconds (a second signal cancels them at once) and exits 0.
 #include "cli.h"
 #include "cli_options.h"
+#include "model_config.h"
 #include "http_server.h"
 #include "request_validation.h"
 #include "tokenizer.h"

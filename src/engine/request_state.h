@@ -7,8 +7,8 @@
 // prefilled in chunks, a whole prompt + output being recomputed after a pause,
 // or the last sampled token waiting for its decode step).
 #pragma once
-#include "pipeline.h"
 #include "request.h"
+#include "request_handle.h"
 #include <atomic>
 #include <cstdint>
 #include <memory>

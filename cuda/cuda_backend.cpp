@@ -1,7 +1,7 @@
 // CudaBackend: memory, transfers and the dispatch of each op to its launcher
-// (cuda/kernels.h). Also the factory hooks of backend_registry.h.
+// (cuda/kernels.h). Also make_cuda_backend and cuda_device_available (backend.h).
 #include "cuda_backend.h"
-#include "backend_registry.h"
+#include "decode_accelerator.h"
 #include "cuda_check.h"
 #include "cuda_op_profile.h"
 #include "kernels.h"
@@ -16,7 +16,8 @@ constexpr size_t kCublasWorkspaceBytes = size_t(32) << 20;
 constexpr size_t kStagingBytes = size_t(64) << 20;
 }  // namespace
 
-CudaBackend::CudaBackend(int device_index, DType compute_dtype) : device_(device_index), compute_dtype_(compute_dtype) {
+CudaBackend::CudaBackend(int device_index, DType compute_dtype, const CudaOptions& options)
+    : device_(device_index), compute_dtype_(compute_dtype), options_(options) {
     LL_CHECK(compute_dtype == DType::F16 || compute_dtype == DType::BF16 || compute_dtype == DType::F32,
              "cuda backend: compute dtype {}", dtype_name(compute_dtype));
     int n_devices = 0;
@@ -29,7 +30,7 @@ CudaBackend::CudaBackend(int device_index, DType compute_dtype) : device_(device
     device_name_ = prop.name;
     CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
     CUDA_CHECK(cudaMalloc(&cublas_workspace_, kCublasWorkspaceBytes));
-    linear_ = std::make_unique<gpu::LinearPlans>(cublas_workspace_, kCublasWorkspaceBytes);
+    linear_ = std::make_unique<gpu::LinearPlans>(cublas_workspace_, kCublasWorkspaceBytes, options.gemm_tune);
 }
 
 CudaBackend::~CudaBackend() {
@@ -242,12 +243,16 @@ void CudaBackend::argmax_rows(const Tensor& logits, Tensor& ids, Tensor* logprob
 
 // ---- factory hooks ----
 
-std::unique_ptr<Backend> make_cuda_backend_impl(int device_index, DType compute_dtype) {
-    if (!cuda_device_available_impl()) return nullptr;
-    return std::make_unique<CudaBackend>(device_index, compute_dtype);
+std::unique_ptr<DecodeAccelerator> CudaBackend::make_decode_accelerator(int max_batch) {
+    return make_cuda_decode_accelerator(*this, max_batch, options_.graphs);
 }
 
-bool cuda_device_available_impl() {
+std::unique_ptr<Backend> make_cuda_backend(int device_index, DType compute_dtype, const CudaOptions& options) {
+    if (!cuda_device_available()) return nullptr;
+    return std::make_unique<CudaBackend>(device_index, compute_dtype, options);
+}
+
+bool cuda_device_available() {
     int n = 0;
     if (cudaGetDeviceCount(&n) != cudaSuccess) {
         cudaGetLastError();

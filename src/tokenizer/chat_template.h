@@ -14,7 +14,7 @@
 // The result contains the special tokens as text: encode it with
 // add_bos = false and parse_special = true (what transformers does).
 #pragma once
-#include "request.h"
+#include "chat_message.h"
 #include "tokenizer.h"
 #include <string>
 #include <vector>

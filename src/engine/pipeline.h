@@ -6,7 +6,9 @@
 // from any thread at any time and frees the request's KV slots within one
 // engine step.
 #pragma once
+#include "engine_options.h"
 #include "request.h"
+#include "request_handle.h"
 #include "router_stats.h"
 #include <atomic>
 #include <cstdint>
@@ -15,6 +17,7 @@
 namespace lightllm {
 
 class Tokenizer;
+struct ModelConfig;
 
 struct Overloaded : Error {
     using Error::Error;
@@ -30,18 +33,6 @@ struct PipelineOptions {
     // at EOS produces (1: all; lower admits more but may pause requests).
     float expected_output_fraction = 1.0f;
     std::string step_log;              // --step-log: one JSON line per engine step (router.h)
-};
-
-class RequestHandle {
-public:
-    uint64_t id() const { return id_; }
-    void cancel() { cancelled_.store(true, std::memory_order_relaxed); }
-    bool cancelled() const { return cancelled_.load(std::memory_order_relaxed); }
-    explicit RequestHandle(uint64_t id) : id_(id) {}
-
-private:
-    uint64_t id_;
-    std::atomic<bool> cancelled_{false};
 };
 
 // Live numbers, for /metrics and bench: the router's, with n_waiting also

@@ -2,16 +2,17 @@
 // interface that exists in every build (make() returns nullptr on the CPU
 // backend or without CUDA, so the runner needs no #ifdef):
 //  - decode steps (every sequence feeds one token) replayed from CUDA graphs,
-//    one per batch-size bucket (src/cuda_graph_cache.h says why this is safe
+//    one per batch-size bucket (cuda/cuda_graph_cache.h says why this is safe
 //    and how a batch is padded to its bucket);
 //  - sampling on the device (greedy, or the host sampler's full semantics:
 //    temperature, top_k, top_p, min_p, penalties, seeded draws): only the
 //    chosen ids, their logprobs and any top logprobs come back to the host
 //    instead of [n, n_vocab] F32 logits.
-// LIGHTLLM_CUDA_GRAPHS=0 in the environment turns the graphs off.
+// Backend::make_decode_accelerator() makes one (cuda/decode_accelerator.cpp);
+// CudaOptions::graphs (--no-cuda-graphs) turns the graphs off.
 #pragma once
 #include "backend.h"
-#include "model_runner.h"
+#include "sampled_token.h"
 #include "sampling_params.h"
 #include <cstdint>
 #include <functional>
@@ -22,8 +23,6 @@ namespace lightllm {
 
 class DecodeAccelerator {
 public:
-    // nullptr unless `backend` is the CUDA backend. max_batch: most sequences in one step.
-    static std::unique_ptr<DecodeAccelerator> make(Backend& backend, int max_batch);
     virtual ~DecodeAccelerator() = default;
 
     // The padded batch size a decode step of n_reqs sequences runs at as a
@@ -35,7 +34,7 @@ public:
     // logits tensor.
     virtual Tensor run_graph(int bucket, const std::function<Tensor()>& forward) = 0;
 
-    // One row's request: what sample_token (src/sampler.h) takes besides the
+    // One row's request: what sample_token (src/engine/sampler.h) takes besides the
     // logits. Null pointers: the default greedy parameters / no tokens.
     struct SampleRequest {
         const SamplingParams* params = nullptr;

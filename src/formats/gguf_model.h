@@ -39,9 +39,6 @@ namespace lightllm {
 // general.architecture.
 ModelConfig gguf_model_config(const GgufFile& file);
 
-// The GGUF architecture name lightllm reads for an HF family, and back.
-std::string gguf_arch_for_model_type(const std::string& model_type);
-
 class GgufHfTensorSource : public TensorSource {
 public:
     // `cfg` from gguf_model_config(*file). Tensors with no HF counterpart

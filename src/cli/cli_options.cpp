@@ -12,10 +12,14 @@ void add_engine_flags(CLI::App& cmd, EngineFlags& f) {
     cmd.add_option("--load-format", f.load_format, "auto: read the weights; dummy: seeded random weights")
         ->check(CLI::IsMember({"auto", "dummy"}))
         ->capture_default_str();
-    cmd.add_option("--device", e.device, "cpu, cuda or auto")->capture_default_str();
-    cmd.add_option("--dtype", e.dtype, "Compute dtype on CUDA: auto, f16, bf16, f32")->capture_default_str();
-    cmd.add_option("--kv-cache-dtype", e.kv_cache_dtype, "KV cache dtype: auto, f16, bf16, f32, int8")
+    cmd.add_option("--device", f.device, "cpu, cuda or auto")->capture_default_str();
+    cmd.add_option("--dtype", f.dtype, "Compute dtype on CUDA: auto, f16, bf16, f32")->capture_default_str();
+    cmd.add_option("--kv-cache-dtype", f.kv_cache_dtype, "KV cache dtype: auto, f16, bf16, f32, int8")
         ->capture_default_str();
+    cmd.add_flag("--no-cuda-graphs", f.no_cuda_graphs, "Run decode steps eagerly instead of replaying CUDA graphs");
+    cmd.add_flag("--no-gemm-tune", f.no_gemm_tune,
+                 "Take cuBLASLt's first heuristic choice per GEMM shape instead of timing candidates at start-up");
+    cmd.add_flag("--no-pdl", f.no_pdl, "Launch kernels without programmatic dependent launch (sm_90+)");
     cmd.add_option("--max-total-tokens", e.max_total_tokens, "KV cache capacity in tokens (0: from --mem-fraction)")
         ->capture_default_str();
     cmd.add_option("--mem-fraction", e.mem_fraction, "Share of free device memory for the KV cache")
@@ -43,6 +47,12 @@ void add_engine_flags(CLI::App& cmd, EngineFlags& f) {
 PipelineOptions engine_options(const EngineFlags& f) {
     PipelineOptions o = f.pipeline;
     o.engine.load_dummy = f.load_format == "dummy";
+    o.engine.device = parse_device(f.device);
+    o.engine.dtype = parse_compute_dtype(f.dtype);
+    o.engine.kv_cache_dtype = parse_kv_cache_dtype(f.kv_cache_dtype);
+    o.engine.cuda.graphs = !f.no_cuda_graphs;
+    o.engine.cuda.gemm_tune = !f.no_gemm_tune;
+    o.engine.cuda.pdl = !f.no_pdl;
     const EngineOptions& e = o.engine;
     if (e.max_total_tokens < 0) fail("--max-total-tokens must be >= 0 (got {})", e.max_total_tokens);
     if (!(e.mem_fraction > 0.0f && e.mem_fraction <= 1.0f)) fail("--mem-fraction must be in (0, 1] (got {})", e.mem_fraction);

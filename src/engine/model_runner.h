@@ -7,6 +7,8 @@
 #include "backend.h"
 #include "model_config.h"
 #include "req_to_token_table.h"
+#include "engine_options.h"
+#include "sampled_token.h"
 #include "sampling_params.h"
 #include "token_kv_pool.h"
 #include <memory>
@@ -14,21 +16,6 @@
 #include <vector>
 
 namespace lightllm {
-
-struct EngineOptions {
-    std::string model_path;           // HF directory, .gguf file, or a preset name with load_dummy
-    std::string device = "auto";      // cpu | cuda | auto
-    bool load_dummy = false;          // --load-format dummy: random weights from a preset
-    std::string dtype = "auto";       // auto | f16 | bf16 | f32 (CUDA compute dtype)
-    std::string kv_cache_dtype = "auto";  // auto | f16 | bf16 | int8
-    int64_t max_total_tokens = 0;     // KV capacity in tokens; 0: from --mem-fraction
-    float mem_fraction = 0.9f;        // of free memory after weights and workspace
-    int max_running_requests = 1024;  // as LightLLM's running_max_req_size (1000)
-    int max_prefill_tokens = 8192;    // packed new tokens per step (chunked prefill size)
-    int max_context = 0;              // 0: the model's max_position
-    uint64_t dummy_seed = 0;
-    bool profile_ops = false;         // time every op on the GPU, table to stderr at exit (no CUDA graphs)
-};
 
 // One request's share of an engine step.
 struct StepSeq {
@@ -41,17 +28,6 @@ struct StepSeq {
     const SamplingParams* params = nullptr;
     const std::vector<int32_t>* prompt = nullptr;  // for repetition penalty
     const std::vector<int32_t>* output = nullptr;  // generated so far: penalties, RNG position
-};
-
-struct TokenLogprob {
-    int32_t id = 0;
-    float logprob = 0.0f;
-};
-
-struct SampledToken {
-    int32_t id = 0;
-    float logprob = 0.0f;              // log-softmax of the raw logits at id
-    std::vector<TokenLogprob> top;     // params->n_logprobs best, when asked
 };
 
 class ModelRunner {

@@ -3,7 +3,8 @@
 // the detokenizer thread: on_token for each new token (with its new, complete
 // UTF-8 text, possibly empty), then on_finish exactly once.
 #pragma once
-#include "model_runner.h"
+#include "chat_message.h"
+#include "sampled_token.h"
 #include "sampling_params.h"
 #include <chrono>
 #include <functional>
@@ -11,11 +12,6 @@
 #include <vector>
 
 namespace lightllm {
-
-struct ChatMessage {
-    std::string role;     // system | user | assistant
-    std::string content;
-};
 
 struct RequestInput {
     // Exactly one of these three is the prompt.

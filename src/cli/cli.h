@@ -11,7 +11,4 @@ void add_bench_command(CLI::App& root, int& exit_code);
 void add_serve_command(CLI::App& root, int& exit_code);
 void add_convert_command(CLI::App& root, int& exit_code);
 
-// Prints "lightllm <what>: not implemented yet" and returns the exit code 2.
-int not_implemented(const char* what);
-
 }  // namespace lightllm

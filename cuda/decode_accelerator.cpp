@@ -1,26 +1,22 @@
 // DecodeAccelerator on the CUDA backend: a CudaGraphCache plus the device
 // buffers of sampling (per-row parameters, penalty entries, ids, logprobs,
-// top logprobs). Without CUDA, make() returns nullptr.
+// top logprobs); CudaBackend::make_decode_accelerator() makes it.
 //
 // Penalty entries of a row (cuda/kernels.h, sample_rows): the distinct ids of
 // prompt + output when repetition_penalty != 1, else of the output alone
 // (only rows with some penalty have any), sorted, with their output counts;
 // counted through a vocabulary-sized scratch array that is reset after each row.
 #include "decode_accelerator.h"
-#include <algorithm>
-#include <cstdlib>
-#include <cstring>
-#include <map>
-#include <string>
-#ifdef LIGHTLLM_WITH_CUDA
 #include "cuda_backend.h"
 #include "cuda_graph_cache.h"
 #include "kernels.h"
-#endif
+#include <algorithm>
+#include <cstring>
+#include <map>
+#include <string>
 
 namespace lightllm {
 
-#ifdef LIGHTLLM_WITH_CUDA
 namespace {
 
 class CudaDecodeAccelerator : public DecodeAccelerator {
@@ -195,15 +191,9 @@ private:
 
 }  // namespace
 
-std::unique_ptr<DecodeAccelerator> DecodeAccelerator::make(Backend& backend, int max_batch) {
-    auto* cuda = dynamic_cast<CudaBackend*>(&backend);
-    if (!cuda || max_batch <= 0) return nullptr;
-    const char* env = std::getenv("LIGHTLLM_CUDA_GRAPHS");
-    bool graphs = !(env && std::string(env) == "0");
-    return std::make_unique<CudaDecodeAccelerator>(*cuda, max_batch, graphs);
+std::unique_ptr<DecodeAccelerator> make_cuda_decode_accelerator(CudaBackend& backend, int max_batch, bool graphs) {
+    if (max_batch <= 0) return nullptr;
+    return std::make_unique<CudaDecodeAccelerator>(backend, max_batch, graphs);
 }
-#else
-std::unique_ptr<DecodeAccelerator> DecodeAccelerator::make(Backend&, int) { return nullptr; }
-#endif
 
 }  // namespace lightllm

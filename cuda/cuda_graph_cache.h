@@ -34,7 +34,6 @@ public:
     // may only queue device work on the stream: no synchronization, no
     // host<->device copies, no allocation.
     void run(int64_t key, const std::function<void()>& enqueue);
-    size_t n_graphs() const { return graphs_.size(); }
 
     // The bucket a decode batch of n requests runs in (1, 2, 4, 8, then
     // multiples of 8 up to 64, then of 32); 0 if n > max_bucket.

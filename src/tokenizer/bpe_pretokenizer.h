@@ -23,7 +23,6 @@ namespace lightllm {
 
 enum class BpePreKind { Gpt2, Llama3, Qwen2, Starcoder, DeepseekCoder };
 
-const char* bpe_pre_kind_name(BpePreKind k);
 // Throws Error (mentioning `what`, e.g. the file) for names it does not know.
 BpePreKind bpe_pre_kind_from_name(const std::string& name, const std::string& what);
 

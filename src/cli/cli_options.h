@@ -10,14 +10,21 @@ namespace lightllm {
 struct EngineFlags {
     PipelineOptions pipeline;
     std::string load_format = "auto";  // auto | dummy
+    std::string device = "auto";       // parsed into pipeline.engine by engine_options()
+    std::string dtype = "auto";
+    std::string kv_cache_dtype = "auto";
+    bool no_cuda_graphs = false;
+    bool no_gemm_tune = false;
+    bool no_pdl = false;
 };
 
 // -m/--model, --tokenizer, --load-format, --device, --dtype, --kv-cache-dtype,
 // --max-total-tokens, --mem-fraction, --max-running-requests,
 // --max-prefill-tokens, --max-context, --max-wait-steps,
-// --max-waiting-requests, --expected-output-fraction, --seed-weights.
+// --max-waiting-requests, --expected-output-fraction, --seed-weights,
+// --no-cuda-graphs, --no-gemm-tune, --no-pdl.
 void add_engine_flags(CLI::App& cmd, EngineFlags& flags);
-// Checks the values and fills pipeline.engine.load_dummy; throws Error naming the flag.
+// Checks the values, parses the enum flags and fills pipeline.engine; throws Error naming the flag.
 PipelineOptions engine_options(const EngineFlags& flags);
 
 // -n/--max-tokens, --temperature, --top-k, --top-p, --min-p,

@@ -10,7 +10,6 @@
 
 namespace lightllm {
 
-enum class KvDType : uint8_t { Auto, F16, BF16, F32, I8 };
 
 struct KvPoolShape {
     int n_layer = 0;
@@ -41,8 +40,9 @@ public:
     void free(const int32_t* slots, size_t n);
     void free(const std::vector<int32_t>& slots) { free(slots.data(), slots.size()); }
 
-    KvLayer& layer(int il) { return layers_[il]; }
-    const KvLayer& layer(int il) const { return layers_[il]; }
+    KvLayer& layer(int il) { return layers_[size_t(il)]; }
+    const KvLayer& layer(int il) const { return layers_[size_t(il)]; }
+    KvLayers& layers() { return layers_; }
 
 private:
     Backend* backend_ = nullptr;
@@ -50,7 +50,7 @@ private:
     int64_t capacity_ = 0;
     std::vector<int32_t> free_slots_;  // stack of free slot indices
     std::vector<uint8_t> used_;        // [capacity] 1 while a slot is handed out
-    std::vector<KvLayer> layers_;
+    KvLayers layers_;
 };
 
 }  // namespace lightllm

@@ -1,7 +1,7 @@
 // Backend: the op interface that models are written against, plus the memory
 // it runs in. Two implementations, chosen once at start-up:
-//   - CpuBackend  (src/cpu_backend.cpp): fp32 math, plain loops, the oracle;
-//   - CudaBackend (src/cuda_backend.cpp + cuda/*.cu): the product.
+//   - CpuBackend  (src/backend/cpu_backend.cpp): fp32 math, plain loops, the oracle;
+//   - CudaBackend (cuda/cuda_backend.cpp + cuda/*.cu): the product.
 // Every op has the same semantics on both; tests/test_cuda_ops.cpp checks the
 // CUDA version of each op against the CPU one.
 //
@@ -14,6 +14,7 @@
 #include <initializer_list>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace lightllm {
 
@@ -24,6 +25,8 @@ struct KvLayer {
     Tensor k_scale;  // int8 mode only: [capacity, n_kv_head] F32 (symmetric, per token per head)
     Tensor v_scale;  // int8 mode only: [capacity, n_kv_head] F32
 };
+// Every layer's K/V, [n_layer] (the engine's TokenKvPool owns the memory).
+using KvLayers = std::vector<KvLayer>;
 
 // Shape of the attention heads of one layer.
 struct HeadShape {
@@ -57,6 +60,16 @@ struct AttentionParams {
                              // (cpu_backend.h; BLOOM's rule, as in BLOOM/Baichuan-13B)
 };
 
+class DecodeAccelerator;
+
+// The CUDA backend's speed-ups, each switchable for measurements and tests
+// (--no-cuda-graphs, --no-gemm-tune, --no-pdl).
+struct CudaOptions {
+    bool graphs = true;     // decode steps replayed from CUDA graphs
+    bool gemm_tune = true;  // time cuBLASLt candidates per shape at start-up
+    bool pdl = true;        // programmatic dependent launch (sm_90+)
+};
+
 class Backend {
 public:
     virtual ~Backend() = default;
@@ -86,6 +99,10 @@ public:
     // algorithms and keep the fastest (CUDA: a few ms per shape). ModelRunner
     // turns it on for its start-up warm-up only. A no-op on the CPU backend.
     virtual void set_gemm_tuning(bool on) {}
+    // Decode-step CUDA graphs and on-device sampling (decode_accelerator.h),
+    // for steps of up to max_batch sequences; nullptr where the backend has
+    // none (the CPU backend).
+    virtual std::unique_ptr<DecodeAccelerator> make_decode_accelerator(int max_batch);
 
     // ---- ops ----
     // out[i, :] = table[ids[i], :]                        ids [n] I32, table [n_vocab, d]
@@ -103,7 +120,7 @@ public:
     // positions[i] * inv_freq[j]); writes rotated q to q_out [n, n_head*head_dim]
     // and k, v into the cache at slots[i].            positions, slots [n] I32, inv_freq [rope_dim/2] F32
     // Int8 cache (kv.k.dtype == I8): K and V quantized per token per head
-    // (src/kv_quant.h); when head_dim is a power of two, q_out and the stored
+    // (src/backend/kv_quant.h); when head_dim is a power of two, q_out and the stored
     // keys are Hadamard-rotated (H q, H k), which attention does not notice.
     virtual void rope_store_kv(const Tensor& qkv, const Tensor& positions, const Tensor& inv_freq,
                                const HeadShape& heads, const Tensor& slots, KvLayer& kv, Tensor& q_out) = 0;
@@ -131,7 +148,8 @@ public:
 std::unique_ptr<Backend> make_cpu_backend();
 // Returns nullptr when lightllm was built without CUDA. `compute_dtype` (F16
 // or BF16) is the dtype of activations and weights on that backend.
-std::unique_ptr<Backend> make_cuda_backend(int device_index, DType compute_dtype = DType::BF16);
+std::unique_ptr<Backend> make_cuda_backend(int device_index, DType compute_dtype = DType::BF16,
+                                           const CudaOptions& options = {});
 // True when built with CUDA and a GPU is present.
 bool cuda_device_available();
 

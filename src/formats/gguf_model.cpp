@@ -154,12 +154,6 @@ int64_t unpermuted_source_row(int64_t r, int64_t head_dim) {
 
 }  // namespace
 
-std::string gguf_arch_for_model_type(const std::string& model_type) {
-    for (const auto& a : kGgufArchs)
-        if (model_type == a.model_type) return a.gguf;
-    if (model_type == "mistral") return "llama";
-    return {};
-}
 
 ModelConfig gguf_model_config(const GgufFile& f) {
     const std::string arch_name = f.get_string("general.architecture");

@@ -35,8 +35,6 @@ public:
     RouterStats stats() const;
 
 private:
-    void run(EngineFactory make_engine, const RouterOptions& opts);
-
     EventSink on_events_;
     BlockingQueue<std::unique_ptr<EngineRequest>> input_;
     std::atomic<bool> stopping_{false};

@@ -25,30 +25,35 @@ namespace {
 
 std::unique_ptr<Backend> choose_backend(const EngineOptions& o, const ModelConfig& cfg) {
     bool cuda = false;
-    if (o.device == "cuda") {
-        if (!cuda_device_available()) fail("--device cuda: no CUDA device found (or lightllm was built without CUDA)");
-        cuda = true;
-    } else if (o.device == "auto") {
-        cuda = cuda_device_available();
-    } else if (o.device != "cpu") {
-        fail("--device '{}': expected cpu, cuda or auto", o.device);
+    switch (o.device) {
+        case DeviceChoice::Cuda:
+            if (!cuda_device_available()) fail("--device cuda: no CUDA device found (or lightllm was built without CUDA)");
+            cuda = true;
+            break;
+        case DeviceChoice::Auto: cuda = cuda_device_available(); break;
+        case DeviceChoice::Cpu: break;
     }
     if (!cuda) return make_cpu_backend();
     DType dt = cfg.dtype == DType::F16 ? DType::F16 : DType::BF16;
-    if (o.dtype == "f16") dt = DType::F16;
-    else if (o.dtype == "bf16") dt = DType::BF16;
-    else if (o.dtype == "f32") dt = DType::F32;
-    else if (o.dtype != "auto") fail("--dtype '{}': expected auto, f16, bf16 or f32", o.dtype);
-    return make_cuda_backend(0, dt);
+    switch (o.dtype) {
+        case DTypeChoice::F16: dt = DType::F16; break;
+        case DTypeChoice::BF16: dt = DType::BF16; break;
+        case DTypeChoice::F32: dt = DType::F32; break;
+        case DTypeChoice::Auto: break;
+        case DTypeChoice::I8: fail("--dtype int8: int8 is a KV cache dtype only");
+    }
+    return make_cuda_backend(0, dt, o.cuda);
 }
 
-DType kv_dtype_for(const std::string& s, const Backend& be) {
-    if (s == "auto") return be.compute_dtype();
-    if (s == "f16") return DType::F16;
-    if (s == "bf16") return DType::BF16;
-    if (s == "f32") return DType::F32;
-    if (s == "int8") return DType::I8;
-    fail("--kv-cache-dtype '{}': expected auto, f16, bf16, f32 or int8", s);
+DType kv_dtype_for(DTypeChoice c, const Backend& be) {
+    switch (c) {
+        case DTypeChoice::Auto: return be.compute_dtype();
+        case DTypeChoice::F16: return DType::F16;
+        case DTypeChoice::BF16: return DType::BF16;
+        case DTypeChoice::F32: return DType::F32;
+        case DTypeChoice::I8: return DType::I8;
+    }
+    return be.compute_dtype();
 }
 
 }  // namespace
@@ -120,7 +125,7 @@ ModelRunner::ModelRunner(const EngineOptions& opts) : impl_(std::make_unique<Imp
     m.model->reserve(m.max_tokens, m.max_logits);
     m.step_arrays = be.alloc(DType::I32, {4 * int64_t(m.max_tokens) + m.max_logits + 3 * int64_t(m.max_tokens) + 1});
     m.table = std::make_unique<ReqToTokenTable>(be, opts.max_running_requests, m.max_context);
-    m.accel = DecodeAccelerator::make(be, m.max_logits);
+    m.accel = be.make_decode_accelerator(m.max_logits);
 
     const DType kv_dtype = kv_dtype_for(opts.kv_cache_dtype, be);
     const KvPoolShape shape{m.cfg.n_layer, m.cfg.n_kv_head, m.cfg.head_dim};
@@ -232,7 +237,7 @@ Tensor ModelRunner::Impl::forward(const std::vector<StepSeq>& seqs, const std::v
     b.n_logits = n_out;
     auto run_forward = [&] {
         be.set_token_slots(table->table(), rows_t, b.positions, b.slots);
-        return model->forward(b, *kv);
+        return model->forward(b, kv->layers());
     };
     Tensor logits = bucket ? accel->run_graph(bucket, run_forward) : run_forward();
     return logits.slice_rows(0, int64_t(rows_wanted.size()));

@@ -1,0 +1,10 @@
+// The CUDA factories of backend.h in a build without the CUDA backend
+// (compiled only when LIGHTLLM_CUDA is off).
+#include "backend.h"
+
+namespace lightllm {
+
+std::unique_ptr<Backend> make_cuda_backend(int, DType, const CudaOptions&) { return nullptr; }
+bool cuda_device_available() { return false; }
+
+}  // namespace lightllm
