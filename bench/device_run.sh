@@ -37,7 +37,7 @@ LIGHTLLM_KV_QUALITY_DEVICE=cuda timeout 200 "$tests" -tc='*quality*' 2>&1 | tee 
 
 echo "== benchmarks"
 rm -f "$out/bench.jsonl"
-LIGHTLLM_BENCH=1 LIGHTLLM_BENCH_OUT="$out/bench.jsonl" timeout 300 "$tests" -tc='cuda bench*' 2>&1 | tee "$out/bench.log" | grep -E "^bench|doctest|ERROR"
+LIGHTLLM_BENCH_OUT="$out/bench.jsonl" timeout 300 "$dist/bin/lightllm_kernel_bench" 2>&1 | tee "$out/bench.log" | grep -E "^bench|doctest|ERROR"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 
 if [ "${DEVICE_RUN_ALL:-0}" = 1 ]; then

@@ -224,12 +224,6 @@ void check_same_tokenizer(const std::string& a_path, const std::string& b_path, 
     }
 }
 
-std::string demo_model_path() {
-    const char* env = std::getenv("LIGHTLLM_DEMO_MODEL");
-    if (env && *env) return env;
-    const char* home = std::getenv("HOME");
-    return std::string(home ? home : "") + "/.cache/lightllm/SmolLM2-135M-Instruct.Q4_1.gguf";
-}
 
 }  // namespace
 

@@ -160,10 +160,7 @@ TEST_CASE("cuda model: decode steps replayed from CUDA graphs equal eager steps 
 
 TEST_CASE("cuda model: SmolLM2 (the demo GGUF), CUDA vs CPU logits and greedy tokens vs transformers") {
     LL_REQUIRE_GPU();
-    const char* home = std::getenv("HOME");
-    const std::string dir = std::getenv("LIGHTLLM_DEMO_DIR") ? std::getenv("LIGHTLLM_DEMO_DIR")
-                                                             : std::string(home ? home : "/root") + "/.cache/lightllm";
-    const std::string model = dir + "/SmolLM2-135M-Instruct.Q4_1.gguf";
+    const std::string model = demo_model_path();
     if (!fs::exists(model)) {
         MESSAGE("skipped: demo model not found at " << model << " (run third_party/fetch_demo_model.sh)");
         return;

@@ -22,21 +22,7 @@ using namespace lightllm;
 
 namespace {
 
-std::string demo_model_path() {
-    const char* env = std::getenv("LIGHTLLM_DEMO_MODEL");
-    if (env && *env) return env;
-    const char* home = std::getenv("HOME");
-    return std::string(home ? home : "") + "/.cache/lightllm/SmolLM2-135M-Instruct.Q4_1.gguf";
-}
 
-std::string error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "(no error)";
-}
 
 std::vector<uint8_t> f32_bytes(const std::vector<float>& v) {
     std::vector<uint8_t> b(v.size() * 4);

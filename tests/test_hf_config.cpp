@@ -29,14 +29,6 @@ ModelConfig fixture(const std::string& name) {
     return parse_hf_config(read_text(test_data("hf_configs/" + name + ".json")), name + ".json");
 }
 
-std::string error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "(no error)";
-}
 
 // Llama-3.2-1B-Instruct's config.json as published (trimmed of unused keys).
 const char* kLlama32 = R"({

@@ -179,9 +179,7 @@ TEST_CASE("kv_int8 quality: tiny byte-level llama (transformers-trained fixture)
 }
 
 TEST_CASE("kv_int8 quality: SmolLM2-135M-Instruct") {
-    const std::string home = std::getenv("HOME") ? std::getenv("HOME") : "/root";
-    const std::string model = env_or("LIGHTLLM_DEMO_DIR", (home + "/.cache/lightllm").c_str()) +
-                              "/SmolLM2-135M-Instruct.Q4_1.gguf";
+    const std::string model = demo_model_path();
     if (!file_exists(model)) {
         MESSAGE("skipped: demo model not found at " << model << " (run third_party/fetch_demo_model.sh)");
         return;

@@ -55,14 +55,6 @@ std::string st_bytes(const std::string& header, const std::string& data) {
     return out + header + data;
 }
 
-std::string error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "(no error)";
-}
 
 }  // namespace
 

@@ -15,10 +15,6 @@
 
 using namespace lightllm;
 
-static std::string demo_model_path() {
-    std::string dir = env_or("LIGHTLLM_DEMO_DIR", (std::string(std::getenv("HOME") ? std::getenv("HOME") : "/root") + "/.cache/lightllm").c_str());
-    return dir + "/SmolLM2-135M-Instruct.Q4_1.gguf";
-}
 
 static bool file_exists(const std::string& p) {
     struct stat st;

@@ -21,15 +21,6 @@ namespace {
 
 std::string tmp_path(const std::string& name) { return "/tmp/lightllm_test_" + std::to_string(getpid()) + "_" + name; }
 
-std::string error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "";
-}
-
 // GGUF tokenizer.ggml.pre of each fixture family (the other families use their own name).
 std::string gguf_pre_name(const std::string& family) {
     if (family == "gpt2") return "gpt-2";

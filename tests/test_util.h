@@ -1,9 +1,11 @@
 // Helpers shared by tests: run the lightllm binary, find test data.
 #pragma once
+#include "check.h"
 #include <array>
 #include <cstdio>
 #include <cstdint>
 #include <cstdlib>
+#include <functional>
 #include <string>
 #include <sys/wait.h>
 
@@ -50,6 +52,26 @@ inline CommandResult run_lightllm(const std::string& args, const std::string& st
     r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     if (!tmp.empty()) std::remove(tmp.c_str());
     return r;
+}
+
+// The demo model (SmolLM2-135M-Instruct, third_party/fetch_demo_model.sh):
+// LIGHTLLM_DEMO_MODEL, else LIGHTLLM_DEMO_DIR/<file>, else ~/.cache/lightllm/<file>.
+inline std::string demo_model_path() {
+    const char* model = std::getenv("LIGHTLLM_DEMO_MODEL");
+    if (model && *model) return model;
+    const char* home = std::getenv("HOME");
+    const std::string dir = env_or("LIGHTLLM_DEMO_DIR", (std::string(home ? home : "/root") + "/.cache/lightllm").c_str());
+    return dir + "/SmolLM2-135M-Instruct.Q4_1.gguf";
+}
+
+// The message of the lightllm::Error that f throws, or "(no error)".
+inline std::string error_of(const std::function<void()>& f) {
+    try {
+        f();
+    } catch (const lightllm::Error& e) {
+        return e.what();
+    }
+    return "(no error)";
 }
 
 inline std::string test_data(const std::string& name) { return env_or("LIGHTLLM_TEST_DATA", kCompiledTestData) + "/" + name; }

@@ -83,9 +83,4 @@ inline std::vector<VocabCase> load_vocab_cases(const std::string& inp_path, cons
 
 // The SmolLM2 demo model (byte-level BPE vocabulary "smollm", ChatML
 // template), fetched by third_party/fetch_demo_model.sh; LIGHTLLM_DEMO_MODEL overrides.
-inline std::string demo_gguf_path() {
-    const char* env = std::getenv("LIGHTLLM_DEMO_MODEL");
-    if (env && *env) return env;
-    const char* home = std::getenv("HOME");
-    return std::string(home ? home : "") + "/.cache/lightllm/SmolLM2-135M-Instruct.Q4_1.gguf";
-}
+inline std::string demo_gguf_path() { return demo_model_path(); }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # make dist: a self-contained folder to copy to a GPU machine.
-#   dist/bin/lightllm, dist/bin/lightllm_tests   (stripped)
+#   dist/bin/lightllm, dist/bin/lightllm_tests, dist/bin/lightllm_kernel_bench (CUDA builds; stripped)
 #   dist/lib/       shared libraries ldd shows that the target is not expected
 #                   to have: everything except glibc, libstdc++/libgcc, the
 #                   NVIDIA driver, CUDA runtime, cuBLAS and NCCL
@@ -20,14 +20,16 @@ for b in lightllm lightllm_tests; do
 done
 rm -rf "$out"
 mkdir -p "$out/bin" "$out/lib" "$out/share/lightllm" "$out/tests" "$out/bench"
-for b in lightllm lightllm_tests; do
+bins=(lightllm lightllm_tests)
+[ -x "$build/lightllm_kernel_bench" ] && bins+=(lightllm_kernel_bench)
+for b in "${bins[@]}"; do
     cp "$build/$b" "$out/bin/$b"
     strip --strip-unneeded "$out/bin/$b"
 done
 ln -s ../lib "$out/bin/lib"
 
 skip='^(linux-vdso|ld-linux|libc\.so|libm\.so|libpthread|libdl\.so|librt\.so|libstdc\+\+|libgcc_s|libcuda\.so|libcudart|libcublas|libcublasLt|libnccl|libnvidia)'
-for b in "$out/bin/lightllm" "$out/bin/lightllm_tests"; do
+for b in "${bins[@]/#/$out/bin/}"; do
     ldd "$b" | awk '$2 == "=>" && $3 ~ /^\// {print $1, $3}'
 done | sort -u | while read -r name path; do
     if [[ ! "$name" =~ $skip ]]; then
