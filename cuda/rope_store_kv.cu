@@ -21,21 +21,39 @@ namespace lightllm::gpu {
 constexpr int kMaxDimPerLane = 8;  // head_dim <= 256
 constexpr int kHeadsPerBlock = 4;
 
+// One launch's pointers and shape. Caches: k/v_cache for 16-bit / f32 caches,
+// k/v_cache8 plus k/v_scale for int8 ones (the other pair null).
 template <typename T>
-static __global__ void rope_store_kv_kernel(const T* qkv, const int* positions, const float* inv_freq,
-                                            const int* slots, T* q_out, T* k_cache, T* v_cache, int8_t* k_cache8,
-                                            int8_t* v_cache8, float* k_scale, float* v_scale, int n_head,
-                                            int n_kv_head, int head_dim, int rope_dim, bool rotate) {
+struct RopeStoreArgs {
+    const T* qkv;            // [n, (n_head + 2 n_kv_head) * head_dim]
+    const int* positions;    // [n]
+    const float* inv_freq;   // [rope_dim / 2]
+    const int* slots;        // [n] KV slot of each token (-1: write no K/V)
+    T* q_out;                // [n, n_head * head_dim]
+    T* k_cache;              // [capacity, n_kv_head, head_dim]
+    T* v_cache;
+    int8_t* k_cache8;
+    int8_t* v_cache8;
+    float* k_scale;          // [capacity, n_kv_head]
+    float* v_scale;
+    int n_head, n_kv_head, head_dim, rope_dim;
+    bool rotate;             // int8 keys (and queries) Hadamard-rotated
+};
+
+template <typename T>
+static __global__ void rope_store_kv_kernel(RopeStoreArgs<T> a) {
     pdl_wait();
     pdl_launch_dependents();
+    const T* qkv = a.qkv;
+    const int n_head = a.n_head, n_kv_head = a.n_kv_head, head_dim = a.head_dim, rope_dim = a.rope_dim;
     int token = blockIdx.x;
     int lane = threadIdx.x & 31;
     int n_heads_total = n_head + 2 * n_kv_head;
     int h = blockIdx.y * kHeadsPerBlock + (threadIdx.x >> 5);
     if (h >= n_heads_total) return;
     const T* row = qkv + int64_t(token) * n_heads_total * head_dim;
-    float pos = float(positions[token]);
-    int slot = slots[token];
+    float pos = float(a.positions[token]);
+    int slot = a.slots[token];
     int half = rope_dim / 2;
     {
         const T* src = row + h * head_dim;
@@ -51,20 +69,20 @@ static __global__ void rope_store_kv_kernel(const T* qkv, const int* positions, 
             if (!is_v && e < rope_dim) {
                 float sn, cs;
                 int j = e < half ? e : e - half;
-                sincosf(pos * inv_freq[j], &sn, &cs);
+                sincosf(pos * a.inv_freq[j], &sn, &cs);
                 x = e < half ? x * cs - to_float(src[e + half]) * sn : x * cs + to_float(src[e - half]) * sn;
             }
             y[i] = x;
             amax = fmaxf(amax, fabsf(x));
         }
-        if (rotate && !is_v) {  // int8 keys are stored Hadamard-rotated, queries to match: see kv_quant.h
+        if (a.rotate && !is_v) {  // int8 keys are stored Hadamard-rotated, queries to match: see kv_quant.h
             kv_hadamard_warp(y, lane, head_dim);
             amax = 0.0f;
 #pragma unroll
             for (int i = 0; i < kMaxDimPerLane; ++i) amax = fmaxf(amax, fabsf(y[i]));
         }
         if (h < n_head) {
-            T* dst = q_out + (int64_t(token) * n_head + h) * head_dim;
+            T* dst = a.q_out + (int64_t(token) * n_head + h) * head_dim;
 #pragma unroll
             for (int i = 0; i < kMaxDimPerLane; ++i)
                 if (lane + 32 * i < head_dim) dst[lane + 32 * i] = from_float<T>(y[i]);
@@ -73,17 +91,17 @@ static __global__ void rope_store_kv_kernel(const T* qkv, const int* positions, 
         if (slot < 0) return;
         int g = is_v ? h - n_head - n_kv_head : h - n_head;
         int64_t base = (int64_t(slot) * n_kv_head + g) * head_dim;
-        if (k_cache8 != nullptr) {
+        if (a.k_cache8 != nullptr) {
             amax = warp_max(amax);
             float scale = kv_int8_scale(amax);
-            int8_t* dst = (is_v ? v_cache8 : k_cache8) + base;
+            int8_t* dst = (is_v ? a.v_cache8 : a.k_cache8) + base;
 #pragma unroll
             for (int i = 0; i < kMaxDimPerLane; ++i)
                 if (lane + 32 * i < head_dim)
                     dst[lane + 32 * i] = kv_int8_quantize(y[i], scale);
-            if (lane == 0) (is_v ? v_scale : k_scale)[int64_t(slot) * n_kv_head + g] = scale;
+            if (lane == 0) (is_v ? a.v_scale : a.k_scale)[int64_t(slot) * n_kv_head + g] = scale;
         } else {
-            T* dst = (is_v ? v_cache : k_cache) + base;
+            T* dst = (is_v ? a.v_cache : a.k_cache) + base;
 #pragma unroll
             for (int i = 0; i < kMaxDimPerLane; ++i)
                 if (lane + 32 * i < head_dim) dst[lane + 32 * i] = from_float<T>(y[i]);
@@ -92,11 +110,10 @@ static __global__ void rope_store_kv_kernel(const T* qkv, const int* positions, 
 }
 
 template <typename T>
-static __global__ void rope_store_kv_vec_kernel(const T* qkv, const int* positions, const float* inv_freq,
-                                                const int* slots, T* q_out, T* k_cache, T* v_cache, int n_head,
-                                                int n_kv_head, int head_dim, int rope_dim) {
+static __global__ void rope_store_kv_vec_kernel(RopeStoreArgs<T> a) {
     pdl_wait();
     pdl_launch_dependents();
+    const int n_head = a.n_head, n_kv_head = a.n_kv_head, head_dim = a.head_dim, rope_dim = a.rope_dim;
     const int token = blockIdx.x, chunks = head_dim / 8, pairs = rope_dim / 16;
     const int n_heads_total = n_head + 2 * n_kv_head;
     const int item = blockIdx.y * blockDim.x + threadIdx.x, h = item / chunks, c = item - h * chunks;
@@ -105,14 +122,14 @@ static __global__ void rope_store_kv_vec_kernel(const T* qkv, const int* positio
     if (rotated && c >= pairs) return;  // the partner chunk's thread writes it
     T* dst;
     if (h < n_head) {
-        dst = q_out + (int64_t(token) * n_head + h) * head_dim;
+        dst = a.q_out + (int64_t(token) * n_head + h) * head_dim;
     } else {
-        int slot = slots[token];
+        int slot = a.slots[token];
         if (slot < 0) return;
         int g = is_v ? h - n_head - n_kv_head : h - n_head;
-        dst = (is_v ? v_cache : k_cache) + (int64_t(slot) * n_kv_head + g) * head_dim;
+        dst = (is_v ? a.v_cache : a.k_cache) + (int64_t(slot) * n_kv_head + g) * head_dim;
     }
-    const uint4* src = reinterpret_cast<const uint4*>(qkv + (int64_t(token) * n_heads_total + h) * head_dim);
+    const uint4* src = reinterpret_cast<const uint4*>(a.qkv + (int64_t(token) * n_heads_total + h) * head_dim);
     uint4* out = reinterpret_cast<uint4*>(dst);
     if (!rotated) {
         out[c] = src[c];
@@ -123,11 +140,11 @@ static __global__ void rope_store_kv_vec_kernel(const T* qkv, const int* positio
     const T* xh = reinterpret_cast<const T*>(&hi);
     T* yl = reinterpret_cast<T*>(&ylo);
     T* yh = reinterpret_cast<T*>(&yhi);
-    const float pos = float(positions[token]);
+    const float pos = float(a.positions[token]);
 #pragma unroll
     for (int e = 0; e < 8; ++e) {
         float sn, cs;
-        sincosf(pos * inv_freq[c * 8 + e], &sn, &cs);
+        sincosf(pos * a.inv_freq[c * 8 + e], &sn, &cs);
         float a = to_float(xl[e]), b = to_float(xh[e]);
         yl[e] = from_float<T>(a * cs - b * sn);
         yh[e] = from_float<T>(b * cs + a * sn);
@@ -154,15 +171,37 @@ void rope_store_kv(const Tensor& qkv, const Tensor& positions, const Tensor& inv
              inv_freq.shape_str());
     if (n == 0) return;
     int n_heads_total = heads.n_head + 2 * heads.n_kv_head;
+    auto args = [&](auto tag) {
+        using T = decltype(tag);
+        RopeStoreArgs<T> a{};
+        a.qkv = qkv.ptr<T>();
+        a.positions = positions.ptr<int>();
+        a.inv_freq = inv_freq.ptr<float>();
+        a.slots = slots.ptr<int>();
+        a.q_out = q_out.ptr<T>();
+        if (int8) {
+            a.k_cache8 = kv.k.ptr<int8_t>();
+            a.v_cache8 = kv.v.ptr<int8_t>();
+            a.k_scale = kv.k_scale.ptr<float>();
+            a.v_scale = kv.v_scale.ptr<float>();
+        } else {
+            a.k_cache = kv.k.ptr<T>();
+            a.v_cache = kv.v.ptr<T>();
+        }
+        a.n_head = heads.n_head;
+        a.n_kv_head = heads.n_kv_head;
+        a.head_dim = d;
+        a.rope_dim = heads.rope_dim;
+        a.rotate = int8 && kv_int8_rotates(d);
+        return a;
+    };
     if (!int8 && qkv.dtype != DType::F32 && d % 8 == 0 && heads.rope_dim % 16 == 0) {
         constexpr int kThreads = 128;
         int items = n_heads_total * (d / 8);
         dim3 grid(unsigned(n), unsigned((items + kThreads - 1) / kThreads));
         auto launch = [&](auto tag) {
             using T = decltype(tag);
-            launch_pdl(rope_store_kv_vec_kernel<T>, grid, kThreads, 0, s, qkv.ptr<T>(), positions.ptr<int>(),
-                       inv_freq.ptr<float>(), slots.ptr<int>(), q_out.ptr<T>(), kv.k.ptr<T>(), kv.v.ptr<T>(),
-                       heads.n_head, heads.n_kv_head, d, heads.rope_dim);
+            launch_pdl(rope_store_kv_vec_kernel<T>, grid, kThreads, 0, s, args(T{}));
         };
         if (qkv.dtype == DType::F16) launch(__half{});
         else launch(__nv_bfloat16{});
@@ -171,11 +210,7 @@ void rope_store_kv(const Tensor& qkv, const Tensor& positions, const Tensor& inv
     }
     dim3 grid(unsigned(n), unsigned((n_heads_total + kHeadsPerBlock - 1) / kHeadsPerBlock));
     LL_DISPATCH_FLOAT(qkv.dtype, launch_pdl(rope_store_kv_kernel<scalar_t>, grid, 32 * kHeadsPerBlock, 0, s,
-        qkv.ptr<scalar_t>(), positions.ptr<int>(), inv_freq.ptr<float>(), slots.ptr<int>(), q_out.ptr<scalar_t>(),
-        int8 ? nullptr : kv.k.ptr<scalar_t>(), int8 ? nullptr : kv.v.ptr<scalar_t>(),
-        int8 ? kv.k.ptr<int8_t>() : nullptr, int8 ? kv.v.ptr<int8_t>() : nullptr,
-        int8 ? kv.k_scale.ptr<float>() : nullptr, int8 ? kv.v_scale.ptr<float>() : nullptr, heads.n_head,
-        heads.n_kv_head, d, heads.rope_dim, int8 && kv_int8_rotates(d)));
+                                            args(scalar_t{})));
     CUDA_CHECK_LAUNCH();
 }
 
