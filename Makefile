@@ -1,11 +1,11 @@
-# Thin wrapper over CMake. Targets: all (default), test, demo, dist, clean.
+# Thin wrapper over CMake. Targets: all (default), test, demo, dist, clean, sharegpt (bench workload).
 BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 DEMO_DIR ?= $(HOME)/.cache/lightllm
 DEMO_MODEL = $(DEMO_DIR)/SmolLM2-135M-Instruct.Q4_1.gguf
 
-.PHONY: all deps configure test demo dist clean
+.PHONY: all deps configure test demo dist clean sharegpt
 
 all: deps configure
 	cmake --build $(BUILD) -j $(JOBS)
@@ -25,6 +25,9 @@ test: all
 demo: all
 	@third_party/fetch_demo_model.sh $(DEMO_DIR)
 	$(BUILD)/lightllm generate --chat -m $(DEMO_MODEL) -n 64 -p "What is the capital of France?"
+
+sharegpt: all
+	@bench/prepare_sharegpt.sh $(DEMO_DIR) $(BUILD)
 
 dist: all
 	@third_party/make_dist.sh $(BUILD) dist

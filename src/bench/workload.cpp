@@ -1,5 +1,6 @@
 #include "workload.h"
 #include "check.h"
+#include "sharegpt_dataset.h"
 #include "tokenizer.h"
 #include <nlohmann/json.hpp>
 #include <algorithm>
@@ -68,32 +69,15 @@ std::vector<json> read_objects(const std::string& path) {
     return out;
 }
 
-std::vector<WorkloadItem> sharegpt(const WorkloadSpec& s, const Tokenizer* tok, std::mt19937_64& rng) {
-    if (!tok) fail("--dataset-name sharegpt needs the model's tokenizer (dummy presets have none); use jsonl");
-    std::vector<json> convs = read_objects(s.dataset_path);
-    std::vector<std::pair<std::string, std::string>> pairs;
-    for (const json& c : convs) {
-        if (!c.is_object() || !c.contains("conversations") || !c["conversations"].is_array()) continue;
-        const json& turns = c["conversations"];
-        if (turns.size() < 2 || !turns[0].contains("value") || !turns[1].contains("value")) continue;
-        if (!turns[0]["value"].is_string() || !turns[1]["value"].is_string()) continue;
-        pairs.emplace_back(turns[0]["value"].get<std::string>(), turns[1]["value"].get<std::string>());
-    }
-    if (pairs.empty()) fail("{}: no conversations with two turns (expected ShareGPT's \"conversations\")", s.dataset_path);
-    std::shuffle(pairs.begin(), pairs.end(), rng);
-    std::vector<WorkloadItem> items;
-    for (const auto& [prompt, reply] : pairs) {
-        if (int(items.size()) == s.num_prompts) break;
-        int n_in = int(tok->encode(prompt, false).size());
-        int n_out = s.output_len_given ? s.output_len : int(tok->encode(reply, false).size());
-        if (n_in < 4 || n_out < 4 || n_in > 1024 || n_in + n_out > 2048) continue;
-        WorkloadItem it;
-        it.prompt = prompt;
-        it.n_prompt = n_in;
-        it.max_new_tokens = n_out;
-        items.push_back(std::move(it));
-    }
-    return items;
+std::vector<WorkloadItem> sharegpt(const WorkloadSpec& s, const Tokenizer* tok) {
+    if (!tok)
+        fail("--dataset-name sharegpt needs the model's tokenizer: for a dummy preset run bench/prepare_sharegpt.sh "
+             "(the Llama-3 presets find its tokenizer) or give --tokenizer");
+    ShareGptSampling sampling;
+    sampling.num_prompts = s.num_prompts;
+    sampling.seed = s.seed;
+    sampling.fixed_output_len = s.output_len_given ? s.output_len : 0;
+    return sample_sharegpt(read_sharegpt(s.dataset_path), *tok, sampling);
 }
 
 std::vector<WorkloadItem> jsonl(const WorkloadSpec& s, const Tokenizer* tok, int n_vocab, std::mt19937_64& rng) {
@@ -152,7 +136,7 @@ std::vector<WorkloadItem> make_workload(const WorkloadSpec& s, const Tokenizer* 
         }
     } else if (s.dataset_name == "sharegpt" || s.dataset_name == "jsonl") {
         if (s.dataset_path.empty()) fail("--dataset-name {} needs --dataset-path", s.dataset_name);
-        items = s.dataset_name == "sharegpt" ? sharegpt(s, tok, rng) : jsonl(s, tok, n_vocab, rng);
+        items = s.dataset_name == "sharegpt" ? sharegpt(s, tok) : jsonl(s, tok, n_vocab, rng);
     } else {
         fail("--dataset-name '{}': expected random, synthetic, sharegpt or jsonl", s.dataset_name);
     }

@@ -4,11 +4,10 @@
 //              lengths uniform in [len*(1-r), len*(1+r)] (r: --range-ratio)
 //   synthetic  lengths log-normal around --input-len / --output-len (sigma
 //              0.6, a long tail like chat traffic), random prompt ids
-//   sharegpt   a ShareGPT JSON (or JSON Lines) file: the first human turn is
-//              the prompt, the first reply's token length is the output
-//              length; shuffled with the seed; pairs with a prompt or reply
-//              under 4 tokens, a prompt over 1024 or a total over 2048 are
-//              dropped (as vLLM's benchmark_serving does)
+//   sharegpt   a ShareGPT JSON (or JSON Lines) file sampled exactly as vLLM's
+//              benchmark_serving does (sharegpt_dataset.h): first turn the
+//              prompt, the second turn's token count the output length,
+//              Python's shuffle with the seed, vLLM's length filters
 //   jsonl      one object per line: "prompt" (text) and/or "prompt_len", and
 //              "output_len" (or "max_tokens"); bench/data/sharegpt_sample.jsonl
 //              is one, made by bench/make_sharegpt_sample.py
@@ -27,7 +26,7 @@ class Tokenizer;
 struct WorkloadItem {
     std::string prompt;               // text, tokenized by the pipeline; or
     std::vector<int32_t> prompt_ids;  // ids
-    int n_prompt = 0;                 // prompt tokens (BOS not counted)
+    int n_prompt = 0;                 // prompt tokens (with BOS where the tokenizer adds one)
     int max_new_tokens = 0;
     double arrival_s = 0.0;           // when to send it, from the start
 };

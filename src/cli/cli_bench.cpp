@@ -11,6 +11,7 @@
 #include "cli_options.h"
 #include "model_config.h"
 #include "http_bench_client.h"
+#include "presets.h"
 #include "tokenizer.h"
 #include <algorithm>
 #include <cmath>
@@ -36,6 +37,7 @@ struct BenchArgs {
     float temperature = 0.0f;
     std::vector<int> batch;
     int n_warmup = 1;
+    bool workload_only = false;
 };
 
 double parse_rate(const std::string& s) {
@@ -187,10 +189,37 @@ int run_batched(const BenchArgs& a) {
     return 0;
 }
 
+// --workload-only: the workload's size, without loading a model (the
+// tokenizer of --tokenizer, of the model path, or a dummy preset's prepared one).
+int print_workload(const BenchArgs& a) {
+    const PipelineOptions o = engine_options(a.engine);
+    const std::string tok_path = !o.tokenizer_path.empty() ? o.tokenizer_path
+                                 : o.engine.load_dummy   ? std::string()
+                                                         : o.engine.model_path;
+    std::unique_ptr<Tokenizer> tok = tok_path.empty() ? nullptr : load_tokenizer(tok_path);
+    const int n_vocab = tok ? tok->n_vocab() : load_preset_config(o.engine.model_path).n_vocab;
+    std::vector<WorkloadItem> items = make_workload(a.workload, tok.get(), n_vocab);
+    int64_t n_in = 0, n_out = 0;
+    for (const WorkloadItem& it : items) {
+        n_in += it.n_prompt;
+        n_out += it.max_new_tokens;
+    }
+    std::fputs(fmt::format("Workload: {}\nPrompts: {}\nTotal input tokens: {}\nTotal output tokens: {}\n",
+                           describe_workload(a.workload), items.size(), n_in, n_out)
+                   .c_str(),
+               stdout);
+    write_json(a.json_path, {{"workload", describe_workload(a.workload)},
+                             {"prompts", items.size()},
+                             {"total_input_tokens", n_in},
+                             {"total_output_tokens", n_out}});
+    return 0;
+}
+
 // In-process runs; bench --url is handled in the callback below
 // (run_http_bench, http_bench_client.h), on the same driver and report.
 int run_bench(BenchArgs a) {
     a.workload.request_rate = parse_rate(a.request_rate);
+    if (a.workload_only) return print_workload(a);
     return a.batch.empty() ? run_serving(a) : run_batched(a);
 }
 
@@ -220,6 +249,8 @@ void add_bench_command(CLI::App& root, int& exit_code) {
     cmd->add_option("--warmup", a->n_warmup, "Tiny requests run before measuring")->capture_default_str();
     cmd->add_option("--batch", a->batch, "Static-batch mode: batch sizes (comma-separated), with --input-len/--output-len")
         ->delimiter(',');
+    cmd->add_flag("--workload-only", a->workload_only,
+                  "Print the workload's prompt count and token totals, and exit without running a model");
     // Online bench (H6, http_bench_client.h): --url drives a running server
     // over HTTP instead of a model loaded here; -m is then optional.
     auto http = std::make_shared<HttpBenchOptions>();

@@ -1,5 +1,7 @@
 #include "cli_options.h"
 #include "check.h"
+#include "presets.h"
+#include <cstdlib>
 
 namespace lightllm {
 
@@ -8,7 +10,7 @@ void add_engine_flags(CLI::App& cmd, EngineFlags& f) {
     cmd.add_option("-m,--model", e.model_path,
                    "Model: a Hugging Face directory, a .gguf file, or a preset name with --load-format dummy")
         ->required();
-    cmd.add_option("--tokenizer", f.pipeline.tokenizer_path, "Tokenizer directory or file (default: the model's)");
+    cmd.add_option("--tokenizer", f.pipeline.tokenizer_path, "Tokenizer directory or file (default: the model's; a dummy preset's prepared one under ~/.cache/lightllm)");
     cmd.add_option("--load-format", f.load_format, "auto: read the weights; dummy: seeded random weights")
         ->check(CLI::IsMember({"auto", "dummy"}))
         ->capture_default_str();
@@ -53,6 +55,13 @@ PipelineOptions engine_options(const EngineFlags& f) {
     o.engine.cuda.graphs = !f.no_cuda_graphs;
     o.engine.cuda.gemm_tune = !f.no_gemm_tune;
     o.engine.cuda.pdl = !f.no_pdl;
+    // A dummy preset may name a tokenizer that bench/prepare_sharegpt.sh
+    // keeps under ~/.cache/lightllm (the Llama-3 presets do): real text is
+    // then tokenized as the real model would.
+    if (o.engine.load_dummy && o.tokenizer_path.empty()) {
+        const char* home = std::getenv("HOME");
+        if (home && *home) o.tokenizer_path = preset_tokenizer_dir(o.engine.model_path, std::string(home) + "/.cache/lightllm");
+    }
     const EngineOptions& e = o.engine;
     if (e.max_total_tokens < 0) fail("--max-total-tokens must be >= 0 (got {})", e.max_total_tokens);
     if (!(e.mem_fraction > 0.0f && e.mem_fraction <= 1.0f)) fail("--mem-fraction must be in (0, 1] (got {})", e.mem_fraction);

@@ -14,6 +14,12 @@ namespace lightllm {
 // nothing matches.
 ModelConfig load_preset_config(const std::string& name_or_path);
 
+// The tokenizer folder a preset names with "lightllm_tokenizer" (a folder
+// under `cache_root`, e.g. ~/.cache/lightllm/llama3-tokenizer, written by
+// bench/prepare_sharegpt.sh), when it holds a tokenizer.json; "" otherwise
+// (no such preset, no such key, or not prepared).
+std::string preset_tokenizer_dir(const std::string& name_or_path, const std::string& cache_root);
+
 // Names of the presets found in the search directories, sorted.
 std::vector<std::string> preset_names();
 
