@@ -12,6 +12,7 @@
 #include "model_config.h"
 #include "http_bench_client.h"
 #include "presets.h"
+#include "roofline.h"
 #include "tokenizer.h"
 #include <algorithm>
 #include <cmath>
@@ -38,6 +39,7 @@ struct BenchArgs {
     std::vector<int> batch;
     int n_warmup = 1;
     bool workload_only = false;
+    DevicePeaks peaks;  // --peak-tflops / --peak-bandwidth; measured when not given
 };
 
 double parse_rate(const std::string& s) {
@@ -91,6 +93,8 @@ void warm_up(Pipeline& p, int n, int n_vocab) {
 struct ServingTarget {
     RequestSender send;
     std::function<PipelineStats()> stats;  // may be empty
+    ModelCost cost;                        // for the roofline (roofline.h)
+    DevicePeaks peaks;
 };
 
 int measure_serving(const BenchArgs& a, const std::vector<WorkloadItem>& items, const ServingTarget& target,
@@ -104,14 +108,18 @@ int measure_serving(const BenchArgs& a, const std::vector<WorkloadItem>& items, 
         r.kv_peak_tokens = after.kv_peak_tokens;
         r.pauses = after.n_pauses - before.n_pauses;
     }
-    std::fputs(format_bench_report(r).c_str(), stdout);
+    const Roofline limit = compute_roofline(target.cost, run.records, run.duration_s, target.peaks);
+    std::fputs((format_bench_report(r) + format_roofline(limit)).c_str(), stdout);
     std::fflush(stdout);
-    write_json(a.json_path, bench_report_json(r));
+    json j = bench_report_json(r);
+    j["roofline"] = roofline_json(limit);
+    write_json(a.json_path, j);
     return r.n_failed ? 1 : 0;
 }
 
 int run_serving(const BenchArgs& a) {
     PipelineOptions o = engine_options(a.engine);
+    o.measure_peaks = !(a.peaks.matmul_tflops > 0.0 && a.peaks.bandwidth_gbs > 0.0);
     Pipeline pipeline(o);
     const Tokenizer* tok = nullptr;
     try {
@@ -126,7 +134,9 @@ int run_serving(const BenchArgs& a) {
     sp.ignore_eos = a.ignore_eos;
     sp.temperature = a.temperature;
     sp.seed = a.workload.seed;
-    ServingTarget target{pipeline_sender(pipeline, sp), [&pipeline] { return pipeline.stats(); }};
+    ServingTarget target{pipeline_sender(pipeline, sp), [&pipeline] { return pipeline.stats(); },
+                         model_cost(pipeline.model_config(), pipeline.compute_dtype()),
+                         merge_peaks(a.peaks, pipeline.device_peaks())};
     return measure_serving(a, items, target, make_config(a, o, pipeline));
 }
 
@@ -249,6 +259,10 @@ void add_bench_command(CLI::App& root, int& exit_code) {
     cmd->add_option("--warmup", a->n_warmup, "Tiny requests run before measuring")->capture_default_str();
     cmd->add_option("--batch", a->batch, "Static-batch mode: batch sizes (comma-separated), with --input-len/--output-len")
         ->delimiter(',');
+    cmd->add_option("--peak-tflops", a->peaks.matmul_tflops,
+                    "Peak matrix rate for the roofline, TFLOP/s (default: measured at start on CUDA)");
+    cmd->add_option("--peak-bandwidth", a->peaks.bandwidth_gbs,
+                    "Peak memory bandwidth for the roofline, GB/s (default: measured at start on CUDA)");
     cmd->add_flag("--workload-only", a->workload_only,
                   "Print the workload's prompt count and token totals, and exit without running a model");
     // Online bench (H6, http_bench_client.h): --url drives a running server

@@ -65,6 +65,8 @@ struct Pipeline::Impl {
     std::unique_ptr<Tokenizer> tokenizer;
     ModelConfig config;
     std::string device;
+    DType compute_dtype = DType::F32;
+    DevicePeaks peaks;
     int max_context = 0;
     std::atomic<uint64_t> next_id{1};
     std::atomic<int> n_unstarted{0};  // submitted, no token or finish yet
@@ -102,10 +104,12 @@ Pipeline::Pipeline(const PipelineOptions& opts) : impl_(std::make_unique<Impl>(o
     ro.expected_output_fraction = opts.expected_output_fraction;
     ro.step_log = opts.step_log;
     m.engine = std::make_unique<EngineLoop>(
-        [&m, eo, tok_eos]() -> std::unique_ptr<StepEngine> {
+        [&m, eo, tok_eos, measure_peaks = opts.measure_peaks]() -> std::unique_ptr<StepEngine> {
             auto runner = std::make_unique<ModelRunner>(eo);
             m.config = runner->config();
             m.device = runner->backend().name();
+            m.compute_dtype = runner->backend().compute_dtype();
+            if (measure_peaks) m.peaks = measure_device_peaks(runner->backend());
             m.max_context = runner->req_to_token().max_context();
             return std::make_unique<ModelRunnerEngine>(std::move(runner), tok_eos);
         },
@@ -155,6 +159,10 @@ const Tokenizer& Pipeline::tokenizer() const {
 }
 
 std::string Pipeline::device_name() const { return impl_->device; }
+
+DType Pipeline::compute_dtype() const { return impl_->compute_dtype; }
+
+const DevicePeaks& Pipeline::device_peaks() const { return impl_->peaks; }
 
 PipelineStats Pipeline::stats() const {
     PipelineStats s = impl_->engine->stats();

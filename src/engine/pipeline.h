@@ -6,6 +6,7 @@
 // from any thread at any time and frees the request's KV slots within one
 // engine step.
 #pragma once
+#include "device_peaks.h"
 #include "engine_options.h"
 #include "request.h"
 #include "request_handle.h"
@@ -33,6 +34,7 @@ struct PipelineOptions {
     // at EOS produces (1: all; lower admits more but may pause requests).
     float expected_output_fraction = 1.0f;
     std::string step_log;              // --step-log: one JSON line per engine step (router.h)
+    bool measure_peaks = false;        // time a large GEMM and copy once at start (device_peaks.h; bench)
 };
 
 // Live numbers, for /metrics and bench: the router's, with n_waiting also
@@ -53,6 +55,9 @@ public:
     const Tokenizer& tokenizer() const;
     PipelineStats stats() const;
     std::string device_name() const;
+    DType compute_dtype() const;
+    // Zeros unless measure_peaks was set and the device is a GPU.
+    const DevicePeaks& device_peaks() const;
 
 private:
     struct Impl;
