@@ -41,6 +41,10 @@ void add_engine_flags(CLI::App& cmd, EngineFlags& f) {
     cmd.add_option("--max-waiting-requests", f.pipeline.max_waiting_requests,
                    "Requests that may wait; beyond it new ones are refused as overloaded")
         ->capture_default_str();
+    cmd.add_option("--admission-order", f.admission_order,
+                   "Waiting requests offered to admission first: fifo, or longest-first among one step's arrivals")
+        ->check(CLI::IsMember({"fifo", "longest-first"}))
+        ->capture_default_str();
     cmd.add_option("--expected-output-fraction", f.pipeline.expected_output_fraction,
                    "Admission's guess of the share of max tokens a request uses before EOS (1: never pause)")
         ->capture_default_str();
@@ -55,6 +59,7 @@ PipelineOptions engine_options(const EngineFlags& f) {
     o.engine.cuda.graphs = !f.no_cuda_graphs;
     o.engine.cuda.gemm_tune = !f.no_gemm_tune;
     o.engine.cuda.pdl = !f.no_pdl;
+    o.admission_order = parse_admission_order(f.admission_order);
     // A dummy preset may name a tokenizer that bench/prepare_sharegpt.sh
     // keeps under ~/.cache/lightllm (the Llama-3 presets do): real text is
     // then tokenized as the real model would.

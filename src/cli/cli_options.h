@@ -16,12 +16,13 @@ struct EngineFlags {
     bool no_cuda_graphs = false;
     bool no_gemm_tune = false;
     bool no_pdl = false;
+    std::string admission_order = "fifo";  // fifo | longest-first
 };
 
 // -m/--model, --tokenizer, --load-format, --device, --dtype, --kv-cache-dtype,
 // --max-total-tokens, --mem-fraction, --max-running-requests,
 // --max-prefill-tokens, --max-context, --max-wait-steps,
-// --max-waiting-requests, --expected-output-fraction, --seed-weights,
+// --max-waiting-requests, --expected-output-fraction, --admission-order, --seed-weights,
 // --no-cuda-graphs, --no-gemm-tune, --no-pdl.
 void add_engine_flags(CLI::App& cmd, EngineFlags& flags);
 // Checks the values, parses the enum flags and fills pipeline.engine; throws Error naming the flag.

@@ -102,6 +102,7 @@ Pipeline::Pipeline(const PipelineOptions& opts) : impl_(std::make_unique<Impl>(o
     ro.max_prefill_tokens = eo.max_prefill_tokens;
     ro.max_wait_steps = opts.max_wait_steps;
     ro.expected_output_fraction = opts.expected_output_fraction;
+    ro.admission_order = opts.admission_order;
     ro.step_log = opts.step_log;
     m.engine = std::make_unique<EngineLoop>(
         [&m, eo, tok_eos, measure_peaks = opts.measure_peaks]() -> std::unique_ptr<StepEngine> {

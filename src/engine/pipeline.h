@@ -6,6 +6,7 @@
 // from any thread at any time and frees the request's KV slots within one
 // engine step.
 #pragma once
+#include "admission_order.h"
 #include "device_peaks.h"
 #include "engine_options.h"
 #include "request.h"
@@ -34,6 +35,7 @@ struct PipelineOptions {
     // at EOS produces (1: all; lower admits more but may pause requests).
     float expected_output_fraction = 1.0f;
     std::string step_log;              // --step-log: one JSON line per engine step (router.h)
+    AdmissionOrder admission_order = AdmissionOrder::Fifo;  // --admission-order (admission_order.h)
     bool measure_peaks = false;        // time a large GEMM and copy once at start (device_peaks.h; bench)
 };
 

@@ -37,6 +37,7 @@ struct EngineRequest {
     int row = -1;                       // ReqToTokenTable row while running
     std::vector<int32_t> slots;         // KV slot of each cached token
     uint64_t admit_order = 0;           // larger: admitted more recently
+    uint64_t arrival_window = 0;        // router step count when queued (admission_order.h)
     int n_pauses = 0;
     bool started = false;               // admitted at least once
 

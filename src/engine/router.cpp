@@ -45,6 +45,7 @@ void Router::add(std::unique_ptr<EngineRequest> req, std::vector<EngineEvent>& e
                                   "(raise --max-total-tokens or --mem-fraction, or lower max_new_tokens)",
                                   n_prompt + req->params.max_new_tokens, n_prompt, req->params.max_new_tokens, capacity));
     req->phase = RequestPhase::Waiting;
+    req->arrival_window = stats_.n_steps;
     waiting_.push_back(std::move(req));
     update_stats();
 }
@@ -130,6 +131,7 @@ void Router::plan_prefill(std::vector<Chunk>& plan) {
     const bool decoding = !plan.empty();
     if (decoding && !has_partial && steps_since_prefill_ < opts_.max_wait_steps) return;
 
+    order_waiting(waiting_, opts_.admission_order);
     TokenKvPool& pool = engine_.kv_pool();
     int budget = opts_.max_prefill_tokens;
     for (auto& r : running_) {

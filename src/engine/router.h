@@ -11,7 +11,8 @@
 //  3. when allowed (nothing decoding, a chunked prefill under way, or
 //     max_wait_steps decode steps since the last prefill), one prefill batch
 //     of at most max_prefill_tokens new tokens: first the next chunks of
-//     partly prefilled requests, then waiting requests in FIFO order while the
+//     partly prefilled requests, then waiting requests in arrival order (or
+//     longest-first within a step's arrivals: admission_order.h) while the
 //     admission rule (admission.h) lets them in — the first that does not fit
 //     blocks the rest;
 //  4. one fused ModelRunner step over all of them; sampled tokens are appended,
@@ -21,6 +22,7 @@
 // by running requests are exactly the used ones.
 #pragma once
 #include "admission.h"
+#include "admission_order.h"
 #include "router_stats.h"
 #include "request_state.h"
 #include "step_engine.h"
@@ -40,6 +42,8 @@ struct RouterOptions {
     // at EOS will produce (1: all of it — the pool never runs out). Lower
     // values admit more requests but may run out mid-decode and pause some.
     float expected_output_fraction = 1.0f;
+    // Which waiting request admission considers first (admission_order.h).
+    AdmissionOrder admission_order = AdmissionOrder::Fifo;
     // When set, one JSON line per engine step is appended to this file:
     // {"step", "t_ms" (engine call start, since the router began), "engine_ms"
     // (the engine's step: forward + sampling), "host_ms" (from the previous
