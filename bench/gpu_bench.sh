@@ -4,11 +4,15 @@
 # folder. Each run's --json report lands in $OUT, named after the case.
 # Usage on the GPU machine, from the repository root:
 #   bench/gpu_bench.sh [DIST_DIR] [CASE...]
-#   cases: static prefill sharegpt int8 int8static (default: all), and
+#   cases: static prefill sharegpt int8 int8static (default: all), peers
+#   peers_poisson peers_int8 (the peers' ShareGPT workload), and
 #   profile (the static and ShareGPT runs again with --profile-ops: GPU time
 #   per op kind, decode without CUDA graphs; the table is in the log).
 # Every run also writes its per-step log (--step-log) next to its JSON.
 # Needs bench/data/sharegpt_sample.jsonl (python3 bench/make_sharegpt_sample.py).
+# The peers' workload (cases peers, peers_poisson, peers_int8: issue 14) needs
+# `make sharegpt` (bench/prepare_sharegpt.sh); SHAREGPT and LLAMA3_TOKENIZER
+# point elsewhere when the files were copied to the GPU machine.
 set -uo pipefail
 dist=$(cd "${1:-dist}" && pwd)
 shift || true
@@ -18,6 +22,10 @@ mkdir -p "$out"
 export LD_LIBRARY_PATH="$dist/lib:/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"
 export NCCL_NVLS_ENABLE=0
 ll="$dist/bin/lightllm"
+sharegpt=${SHAREGPT:-$HOME/.cache/lightllm/sharegpt/ShareGPT_V3_unfiltered_cleaned_split.json}
+llama3_tok=${LLAMA3_TOKENIZER:-$HOME/.cache/lightllm/llama3-tokenizer}
+peers=(--model llama-3-8b --load-format dummy --device cuda --dtype bf16 --tokenizer "$llama3_tok"
+       --dataset-name sharegpt --dataset-path "$sharegpt" --seed 0 --ignore-eos)
 run() {  # run NAME ARGS...: one bench, its table on the console, JSON + log in $out
     local name=$1
     shift
@@ -65,5 +73,15 @@ for c in $cases; do
             run llama2_7b_kv_${kv}_static112 --model llama-2-7b --load-format dummy --device cuda --dtype f16 \
                 --kv-cache-dtype $kv --batch 112 --input-len 512 --output-len 512
         done ;;
+    peers)
+        # 1000 prompts at once (231196 input / 188987 output tokens), FIFO and longest-first admission.
+        for order in fifo longest-first; do
+            run llama3_8b_bf16_peers1000_$order "${peers[@]}" --num-prompts 1000 --request-rate inf \
+                --admission-order $order
+        done ;;
+    peers_poisson)
+        run llama3_8b_bf16_peers600_rate32 "${peers[@]}" --num-prompts 600 --request-rate 32 ;;
+    peers_int8)
+        run llama3_8b_bf16_kv_int8_peers1000 "${peers[@]}" --num-prompts 1000 --request-rate inf --kv-cache-dtype int8 ;;
     esac
 done

@@ -1,4 +1,4 @@
-// Skinny linear layers (decode at batch <= 4): out [n, m] = x [n, k] @ w [m, k]^T
+// Skinny linear layers (decode at batch <= 2): out [n, m] = x [n, k] @ w [m, k]^T
 // (+ bias) without cuBLAS. Pure weight streaming: one warp per output row,
 // each lane reading 16 bytes of the row per step, 8 steps in flight, the n
 // rows of x (tiny, cached) read alongside; fp32 sums reduced over the warp.
@@ -7,6 +7,10 @@
 // batches in flight per lane, and a balanced grid of 2 blocks per SM each
 // owning m / 264 rows; bench/NOTES.md run 5.)
 // cuBLAS reached ~2.2 TB/s on these shapes on an H100 (bench/NOTES.md).
+// Batches of 3 and 4 go to cuBLAS: each 16 bytes of weights costs n x loads
+// and 8n conversions + FMAs here, and on the H200 a Llama-3-8B decode step
+// took 7.5 ms at batch 3-4 this way against 5.7 ms at batch 5 through cuBLAS
+// (step log of the ShareGPT run, issue 14); batch 1 and 2 stay (4.9, 5.4 ms).
 #include "common.cuh"
 #include "kernels.h"
 #include "launch.cuh"
@@ -100,7 +104,7 @@ static __global__ __launch_bounds__(kGemvWarps * 32) void gemv_kernel(const T* _
 }
 
 bool gemv_applies(const Tensor& x, const Tensor& w) {
-    return (x.dtype == DType::F16 || x.dtype == DType::BF16) && x.rows() >= 1 && x.rows() <= 4 &&
+    return (x.dtype == DType::F16 || x.dtype == DType::BF16) && x.rows() >= 1 && x.rows() <= 2 &&
            x.dim(-1) % 8 == 0;
 }
 
@@ -111,9 +115,7 @@ static void launch_gemv(const Tensor& x, const Tensor& w, const Tensor& bias, Te
     const dim3 grid((m + kGemvWarps - 1) / kGemvWarps);
     switch (n) {
         case 1: launch_pdl(gemv_kernel<T, 1>, grid, kGemvWarps * 32, 0, s, x.ptr<T>(), w.ptr<T>(), b, out.ptr<T>(), k, m); break;
-        case 2: launch_pdl(gemv_kernel<T, 2>, grid, kGemvWarps * 32, 0, s, x.ptr<T>(), w.ptr<T>(), b, out.ptr<T>(), k, m); break;
-        case 3: launch_pdl(gemv_kernel<T, 3>, grid, kGemvWarps * 32, 0, s, x.ptr<T>(), w.ptr<T>(), b, out.ptr<T>(), k, m); break;
-        default: launch_pdl(gemv_kernel<T, 4>, grid, kGemvWarps * 32, 0, s, x.ptr<T>(), w.ptr<T>(), b, out.ptr<T>(), k, m); break;
+        default: launch_pdl(gemv_kernel<T, 2>, grid, kGemvWarps * 32, 0, s, x.ptr<T>(), w.ptr<T>(), b, out.ptr<T>(), k, m); break;
     }
     CUDA_CHECK_LAUNCH();
 }
