@@ -24,8 +24,10 @@ struct Binner {
     }
 };
 
-// In place: a[i] := a[0] + ... + a[i-1] for i in [0, n).
+// In place: a[i] := a[0] + ... + a[i-1] for i in [0, n). Each thread scans a
+// contiguous segment, not the elements it may have written: hence the barrier.
 template <typename V> __device__ void block_exclusive_scan(V* a, int n, V* warp_tot) {
+    __syncthreads();
     const int per = (n + int(blockDim.x) - 1) / int(blockDim.x);
     const int b0 = int(threadIdx.x) * per, b1 = min(n, b0 + per);
     V sum = 0;
