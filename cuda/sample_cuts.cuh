@@ -13,6 +13,25 @@ namespace lightllm::gpu::sampling {
 
 constexpr int kHistBins = 2048;
 constexpr float kMassRange = 40.0f;  // e^-40: below every fixed-point quantum
+constexpr int kLoadsInFlight = 4;    // a thread's row loads issued before it uses them
+
+// Calls f(j, raw logit j) for j = begin + threadIdx.x + m * blockDim.x < end,
+// m = 0, 1, ... in order, loading kLoadsInFlight logits ahead (one block
+// reads a whole row in the finishing passes: latency, not bandwidth, bounds it).
+template <typename T, typename F> __device__ void for_each_logit(const RowView<T>& row, int begin, int end, F f) {
+    const int bd = int(blockDim.x);
+    for (int j0 = begin + int(threadIdx.x); j0 < end; j0 += kLoadsInFlight * bd) {
+        float x[kLoadsInFlight];
+#pragma unroll
+        for (int u = 0; u < kLoadsInFlight; ++u) {
+            const int j = j0 + u * bd;
+            x[u] = j < end ? row.raw(j) : 0.0f;
+        }
+#pragma unroll
+        for (int u = 0; u < kLoadsInFlight; ++u)
+            if (j0 + u * bd < end) f(j0 + u * bd, x[u]);
+    }
+}
 
 // The histogram bin of a processed logit: non-decreasing as v decreases, so a
 // bin is a contiguous run of the sorted order (NaN, -inf: the last bin).
@@ -166,25 +185,36 @@ template <typename T> struct RowFinish {
         __syncthreads();
         if (threadIdx.x == 0) *n_list = 0;
         __syncthreads();
-        const int lane = int(threadIdx.x & 31);
-        const int n_iter = (row.vocab + int(blockDim.x) - 1) / int(blockDim.x);  // the same for every lane
-        for (int it = 0; it < n_iter; ++it) {
-            const int j = it * int(blockDim.x) + int(threadIdx.x);
-            u64 k = 0;
-            bool keep = false;
-            if (j < row.vocab) {
-                const float v = row.penalized(row.raw(j), j);
-                if (bins.bin(v) == b) {
-                    k = key_of(v, j);
-                    keep = k >= lo;
-                }
+        const int lane = int(threadIdx.x & 31), bd = int(blockDim.x);
+        const int step = kLoadsInFlight * bd;
+        const int n_outer = (row.vocab + step - 1) / step;  // the same for every lane
+        for (int o = 0; o < n_outer; ++o) {
+            const int j0 = o * step + int(threadIdx.x);
+            float x[kLoadsInFlight];
+#pragma unroll
+            for (int u = 0; u < kLoadsInFlight; ++u) {
+                const int j = j0 + u * bd;
+                x[u] = j < row.vocab ? row.raw(j) : 0.0f;
             }
-            const unsigned ballot = __ballot_sync(0xffffffffu, keep);
-            int base = 0;
-            if (lane == 0 && ballot) base = atomicAdd(n_list, __popc(ballot));
-            base = __shfl_sync(0xffffffffu, base, 0);
-            const int at = base + __popc(ballot & ((1u << lane) - 1u));
-            if (keep && at < kListCap) list[at] = k;
+#pragma unroll
+            for (int u = 0; u < kLoadsInFlight; ++u) {
+                const int j = j0 + u * bd;
+                u64 k = 0;
+                bool keep = false;
+                if (j < row.vocab) {
+                    const float v = row.penalized(x[u], j);
+                    if (bins.bin(v) == b) {
+                        k = key_of(v, j);
+                        keep = k >= lo;
+                    }
+                }
+                const unsigned ballot = __ballot_sync(0xffffffffu, keep);
+                int base = 0;
+                if (lane == 0 && ballot) base = atomicAdd(n_list, __popc(ballot));
+                base = __shfl_sync(0xffffffffu, base, 0);
+                const int at = base + __popc(ballot & ((1u << lane) - 1u));
+                if (keep && at < kListCap) list[at] = k;
+            }
         }
         __syncthreads();
         const int n = *n_list;

@@ -131,8 +131,7 @@ template <typename T> static __global__ void __launch_bounds__(kThreads) row_sta
     float m = -INFINITY, vmin = INFINITY;
     double s = 0.0;
     u64 best = 0;
-    for (int j = begin + threadIdx.x; j < end; j += blockDim.x) {
-        const float x = row.raw(j);
+    for_each_logit(row, begin, end, [&](int j, float x) {
         const float v = row.penalized(x, j);
         best = max(best, key_of(v, j));
         if (isfinite(v)) vmin = fminf(vmin, v);
@@ -142,7 +141,7 @@ template <typename T> static __global__ void __launch_bounds__(kThreads) row_sta
         } else if (x > -INFINITY) {
             s += double(expf(x - m));
         }
-    }
+    });
     const float m_blk = block_reduce(m, MaxOp{}, partf);
     best = block_reduce(best, MaxOp{}, part64);
     vmin = block_reduce(vmin, MinOp{}, partf);
@@ -258,16 +257,16 @@ template <typename T> static __global__ void __launch_bounds__(kThreads) sample_
         // is counted per thread.
         const int begin = sp * a.chunk, end = min(a.vocab, begin + a.chunk);
         unsigned tail = 0;
-        for (int j = begin + int(threadIdx.x); j < end; j += blockDim.x) {
-            const float v = row.penalized(row.raw(j), j);
+        for_each_logit(row, begin, end, [&](int j, float raw) {
+            const float v = row.penalized(raw, j);
             const int b = bins.bin(v);
             if (b == kHistBins - 1) ++tail;
             else atomicAdd(&hcount[b], 1u);
-            if (!by_mass) continue;
+            if (!by_mass) return;
             const double x = mass.e(v);
             const u64 w = mass.quant(x);
             if (x >= cut) worst = min(worst, key_of(v, j));
-            if (w == 0) continue;
+            if (w == 0) return;
             unsigned* w32 = reinterpret_cast<unsigned*>(&hmass[b]);
             const unsigned lo = unsigned(w);
             unsigned hi = unsigned(w >> 32);
@@ -276,7 +275,7 @@ template <typename T> static __global__ void __launch_bounds__(kThreads) sample_
                 if (old + lo < old) ++hi;
             }
             if (hi) atomicAdd(&w32[1], hi);
-        }
+        });
         if (tail) atomicAdd(&hcount[kHistBins - 1], tail);
     }
     worst = block_reduce(worst, MinOp{}, part64);
