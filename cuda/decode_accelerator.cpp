@@ -4,7 +4,9 @@
 //
 // Penalty entries of a row (cuda/kernels.h, sample_rows): the distinct ids of
 // prompt + output when repetition_penalty != 1, else of the output alone
-// (only rows with some penalty have any), sorted, with their output counts;
+// (only rows with some penalty have any), with their output counts, sorted
+// when the row has a presence or frequency penalty (the kernel then looks
+// counts up by binary search);
 // counted through a vocabulary-sized scratch array that is reset after each row.
 #include "decode_accelerator.h"
 #include "cuda_backend.h"
@@ -27,9 +29,11 @@ public:
         params_ = be_.alloc(DType::I32, {max_batch, kParamWords});
         top_ids_ = be_.alloc(DType::I32, {max_batch, gpu::kSampleMaxTop});
         top_logprobs_ = be_.alloc(DType::F32, {max_batch, gpu::kSampleMaxTop});
+        workspace_bytes_ = gpu::sample_rows_workspace_bytes(max_batch);
+        workspace_ = be_.alloc(DType::I32, {int64_t((workspace_bytes_ + 3) / 4)});
     }
     ~CudaDecodeAccelerator() override {
-        for (Tensor* t : {&results_, &params_, &top_ids_, &top_logprobs_, &pen_ids_, &pen_counts_})
+        for (Tensor* t : {&results_, &params_, &top_ids_, &top_logprobs_, &pen_ids_, &pen_counts_, &workspace_})
             if (!t->empty()) be_.free(*t);
     }
 
@@ -104,10 +108,20 @@ public:
         Tensor t_results = results_.slice_rows(0, 2 * n);
         Tensor t_ids = results_.slice_rows(0, n);
         Tensor t_lp(static_cast<int32_t*>(results_.data) + n, DType::F32, Device::CUDA, {n});
-        gpu::sample_rows(logits, reinterpret_cast<const gpu::SampleRowParams*>(t_params.data), int(n),
-                         any_penalty ? pen_ids_.ptr<int32_t>() : nullptr,
-                         any_penalty ? pen_counts_.ptr<int32_t>() : nullptr, any_penalty, t_ids, t_lp,
-                         top_ids_.ptr<int32_t>(), top_logprobs_.ptr<float>(), be_.stream());
+        gpu::SampleRowsArgs args;
+        args.logits = &logits;
+        args.params = reinterpret_cast<const gpu::SampleRowParams*>(t_params.data);
+        args.n_rows = int(n);
+        args.pen_ids = any_penalty ? pen_ids_.ptr<int32_t>() : nullptr;
+        args.pen_counts = any_penalty ? pen_counts_.ptr<int32_t>() : nullptr;
+        args.any_penalty = any_penalty;
+        args.ids = &t_ids;
+        args.logprobs = &t_lp;
+        args.top_ids = top_ids_.ptr<int32_t>();
+        args.top_logprobs = top_logprobs_.ptr<float>();
+        args.workspace = workspace_.data;
+        args.workspace_bytes = workspace_bytes_;
+        gpu::sample_rows(args, be_.stream());
         h_results_.resize(2 * size_t(n));
         be_.download(t_results, h_results_.data());  // synchronizes: the uploads' host arrays are free again
         if (any_top) {
@@ -156,7 +170,8 @@ private:
             for (int32_t t : *r.prompt) touch(t, 0);
         if (r.output)
             for (int32_t t : *r.output) touch(t, 1);
-        std::sort(distinct_.begin(), distinct_.end());
+        // The kernel looks counts up by binary search: needed only for presence / frequency.
+        if (p.presence_penalty != 0.0f || p.frequency_penalty != 0.0f) std::sort(distinct_.begin(), distinct_.end());
         for (int32_t t : distinct_) {
             h_pen_ids_.push_back(t);
             h_pen_counts_.push_back(count_[size_t(t)]);
@@ -181,6 +196,8 @@ private:
     Tensor top_ids_;   // [max_batch, kSampleMaxTop] I32
     Tensor top_logprobs_;          // [max_batch, kSampleMaxTop] F32
     Tensor pen_ids_, pen_counts_;  // [capacity] I32, grown on demand
+    Tensor workspace_;             // gpu::sample_rows scratch
+    size_t workspace_bytes_ = 0;
     // Host staging of one sample() call, kept to reuse their memory.
     std::vector<gpu::SampleRowParams> h_params_;
     std::vector<int32_t> h_pen_ids_, h_pen_counts_, h_results_, h_top_ids_, distinct_;

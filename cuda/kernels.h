@@ -99,8 +99,9 @@ void argmax_rows(const Tensor& logits, Tensor& ids, Tensor* logprobs, cudaStream
 // Full sampling with the host sampler's semantics (src/engine/sampler.h), one row of
 // logits per request (sample_rows.cu says how). Per-row parameters live on
 // the device; a row's penalty entries are pen_ids / pen_counts
-// [pen_begin, pen_end): its distinct penalized token ids (sorted, each in
-// [0, vocab)) and their counts among the output tokens (0 for prompt-only).
+// [pen_begin, pen_end): its distinct penalized token ids (each in [0, vocab);
+// sorted when the row has a presence or frequency penalty) and their counts
+// among the output tokens (0 for prompt-only).
 constexpr int kSampleMaxTop = 20;  // most top logprobs per row
 struct SampleRowParams {
     float temperature;          // used only when !greedy
@@ -120,9 +121,23 @@ static_assert(sizeof(SampleRowParams) == 64, "SampleRowParams is uploaded as 16 
 // logits [n_rows, vocab] F32/F16/BF16; params [n_rows] (device); ids [n_rows]
 // I32; logprobs [n_rows] F32 (raw log-softmax at the id); top_ids / top_logprobs
 // [n_rows, kSampleMaxTop] (device; only the first n_top of a row are written,
-// best first). any_penalty: some row has pen_end > pen_begin.
-void sample_rows(const Tensor& logits, const SampleRowParams* params, int n_rows, const int32_t* pen_ids,
-                 const int32_t* pen_counts, bool any_penalty, Tensor& ids, Tensor& logprobs, int32_t* top_ids,
-                 float* top_logprobs, cudaStream_t s);
+// best first). any_penalty: some row has pen_end > pen_begin. workspace:
+// device scratch of at least sample_rows_workspace_bytes(n_rows) bytes.
+struct SampleRowsArgs {
+    const Tensor* logits = nullptr;
+    const SampleRowParams* params = nullptr;
+    int n_rows = 0;
+    const int32_t* pen_ids = nullptr;
+    const int32_t* pen_counts = nullptr;
+    bool any_penalty = false;
+    Tensor* ids = nullptr;
+    Tensor* logprobs = nullptr;
+    int32_t* top_ids = nullptr;
+    float* top_logprobs = nullptr;
+    void* workspace = nullptr;
+    size_t workspace_bytes = 0;
+};
+size_t sample_rows_workspace_bytes(int max_rows);
+void sample_rows(const SampleRowsArgs& args, cudaStream_t s);
 
 }  // namespace lightllm::gpu

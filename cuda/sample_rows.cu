@@ -1,435 +1,163 @@
-// Sampling on the device with the host sampler's semantics (src/engine/sampler.h):
-// one block per row of logits [n, vocab]; only ids, logprobs and the top
-// logprobs leave the GPU.
+// Sampling on the device with the host sampler's semantics (src/engine/sampler.h);
+// only ids, logprobs and the top logprobs leave the GPU.
 //
-// Per row:
-//  1. the raw logsumexp (the reported logprobs) and the best processed key
-//     (the greedy answer and the sampling temperature's reference);
-//     "processed" = raw logit with the repetition / presence / frequency
-//     penalties of the row's CSR entries (distinct token ids, sorted, with
-//     their output counts; a shared-memory bitmap says which ids have one);
-//  2. sampled rows: top_k, top_p, min_p and the final draw, each a cut of the
-//     row in sorted order, found without sorting by radix selection.
-//
-// Sorted order is that of the 64-bit key  ord(value) << 32 | ~id  (ord: an
-// order-preserving map of the float), so larger key = better token and ties
-// go to the lower id, exactly the host's order_desc. Every cut keeps the
-// tokens whose key is >= a threshold key `lo`. select_key() finds, among
-// those, the first token in sorted order whose inclusive cumulative weight
-// reaches t, where the weight is 1 (top_k: the k-th token) or the token's
-// probability mass (top_p and the draw, where t is a fraction of the set's
-// total mass, which the first pass sums), 8 key bits per pass over the row:
-// each pass histograms the tokens that share the digits fixed so far and
-// fixes the next digit; a bin holding a single token ends the search. min_p
-// is a cut by value: one pass finds the worst token whose mass is at least
-// min_p times the best token's. Once the tokens still in are known to be at
-// most kListCap (after top_k, or after a top_p cut that kept few, as for most
-// rows of a language model), one pass gathers their keys into shared memory
-// and the remaining cuts run there. Cost in passes over the row: 1 for a
-// greedy row; a sampled one adds a few (typically 3-5) per cut made on the
-// row, plus 1 for the gather; top logprobs add 3-5 more.
+// Two kernels over logits [n, vocab]; each row is cut into `splits` chunks,
+// one block per chunk (many blocks per row at small batch, so that one row of
+// 152k logits is spread over the GPU; one block per row at large batch):
+//  1. row_stats: per chunk, the best processed key (the greedy answer and
+//     the temperature's reference), the smallest finite processed logit, and
+//     the raw logit's max and sum of exp (the reported logprobs). "Processed"
+//     = raw logit with the repetition / presence / frequency penalties of the
+//     row's CSR entries (distinct token ids, sorted, with their output
+//     counts; a shared-memory bitmap says which ids have one).
+//  2. sample: every chunk histograms its tokens into kHistBins bins of the
+//     processed logit (bin = floor((best - l) * (kHistBins - 1) / range),
+//     range = min(best - smallest, 40 * T): bins are contiguous runs of the
+//     sorted order, and every token beyond the range has a mass below the
+//     fixed-point quantum), counting tokens and summing their fixed-point
+//     masses; the last chunk of a row to finish (a counter per row) merges
+//     the row's histogram and makes every cut from it: top_k (a count),
+//     top_p and the draw (a fraction of the mass still in), min_p (a value,
+//     whose worst qualifying key the histogram pass also finds). A prefix
+//     scan of the bins says which bin holds the cut; only that bin's tokens
+//     are then gathered from the row into shared memory, sorted there
+//     (bitonic) and prefix-summed, and the cut is the first of them whose
+//     cumulative weight reaches the target. The set still in is always
+//     "every bin before sb, plus the tokens of bin sb whose key is >= slo".
+// A row whose chosen bin holds more than kListCap tokens (near-constant
+// logits) falls back to draw_token() (sample_select.cuh), the whole-row radix
+// selection. Top logprobs: the same count search over the histogram when the
+// row has no penalties (raw = processed order), else select_key over the raw row.
 //
 // Masses are e = exp(l / T - l_max / T) in double, as on the host, held as
 // fixed point (e * 2^mass_shift, rounded; mass_shift leaves room for the
-// whole vocabulary below ~2^62), so all sums are exact and order-independent.
-// The host walks the same sums in double: the two agree except when the
-// uniform draw (or top_p) falls within ~n_vocab * 2^-mass_shift of a CDF
-// boundary, relative to the total.
-#include "common.cuh"
-#include "kernels.h"
+// whole vocabulary below ~2^62), so all sums are exact and order-independent:
+// bins and tokens add up to the same integers. The host walks the same sums
+// in double: the two agree except when the uniform draw (or top_p) falls
+// within ~n_vocab * 2^-mass_shift of a CDF boundary, relative to the total.
+#include "sample_cuts.cuh"
+#include <algorithm>
+#include <climits>
 
 namespace lightllm::gpu {
+
+using namespace sampling;
 
 namespace {
 
 constexpr int kThreads = 512;
-constexpr int kBins = 256;
-constexpr int kListCap = 2048;  // candidates kept in shared memory (16 KiB of keys)
-using u64 = unsigned long long;  // the type of the 64-bit atomics and shuffles
+constexpr int kMaxSplits = 128;  // blocks per row at most
+constexpr int kSplitRows = 128;  // batches above this run one block per row
+constexpr int kMinChunk = 2048;  // tokens per block at least
 
-// counter_rng.h's mix64 / uniform01, bit for bit.
-__device__ __forceinline__ u64 mix64_dev(u64 x) {
-    x += 0x9e3779b97f4a7c15ull;
-    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-    return x ^ (x >> 31);
-}
-__device__ __forceinline__ float uniform01_dev(u64 seed, u64 counter) {
-    return __ull2float_rn(mix64_dev(mix64_dev(seed) + counter) >> 40) * (1.0f / 16777216.0f);
-}
-
-// Order-preserving map float -> uint32 (larger float, larger key); -0 is +0
-// (the host sees them tied); NaN ranks below everything.
-__device__ __forceinline__ uint32_t ord_of(float v) {
-    if (isnan(v)) return 0u;
-    if (v == 0.0f) v = 0.0f;
-    uint32_t b = __float_as_uint(v);
-    return (b & 0x80000000u) ? ~b : (b | 0x80000000u);
-}
-__device__ __forceinline__ float value_of_ord(uint32_t o) {
-    return __uint_as_float((o & 0x80000000u) ? (o & 0x7fffffffu) : ~o);
-}
-__device__ __forceinline__ u64 key_of(float v, int id) {
-    return (u64(ord_of(v)) << 32) | u64(0xffffffffu - uint32_t(id));
-}
-__device__ __forceinline__ int id_of(u64 key) { return int(0xffffffffu - uint32_t(key)); }
-__device__ __forceinline__ float value_of(u64 key) { return value_of_ord(uint32_t(key >> 32)); }
-
-// One row's logits and penalties.
-template <typename T> struct RowView {
-    const T* x;                // [vocab]
-    int vocab;
-    const uint32_t* bits;      // ids with a penalty entry (shared memory), or nullptr
-    const int32_t* pen_ids;    // [pen_n] sorted distinct ids
-    const int32_t* pen_counts; // [pen_n] their counts among the output tokens
-    int pen_n;
-    float rep, presence, frequency;
-
-    __device__ float raw(int j) const { return to_float(x[j]); }
-
-    // The host's apply_penalties for one token (same float operations, no
-    // contraction into fma).
-    __device__ float penalized(float v, int j) const {
-        if (!bits || !((bits[j >> 5] >> (j & 31)) & 1u)) return v;
-        int lo = 0, hi = pen_n - 1, c = 0;
-        while (lo <= hi) {
-            int mid = (lo + hi) >> 1;
-            if (pen_ids[mid] == j) {
-                c = pen_counts[mid];
-                break;
-            }
-            if (pen_ids[mid] < j) lo = mid + 1;
-            else hi = mid - 1;
-        }
-        if (rep != 1.0f) v = v > 0.0f ? __fdiv_rn(v, rep) : __fmul_rn(v, rep);
-        if ((presence != 0.0f || frequency != 0.0f) && c > 0)
-            v = __fsub_rn(v, __fadd_rn(presence, __fmul_rn(frequency, __int2float_rn(c))));
-        return v;
-    }
-    // Key of token j: of the raw logit (top logprobs) or the processed one.
-    __device__ u64 key(int j, bool raw_only) const {
-        float v = raw(j);
-        return key_of(raw_only ? v : penalized(v, j), j);
-    }
+struct RowStats {
+    u64 best;     // best processed key
+    float vmin;   // smallest finite processed logit (+inf: none)
+    float rmax;   // raw max
+    double rsum;  // sum of exp(raw - rmax)
 };
 
-// The keys select_key() runs over: a whole row (raw or processed logits), or
-// a list of keys in shared memory.
-template <typename T> struct RowKeys {
-    const RowView<T>& row;
-    bool raw_only;
-    __device__ int size() const { return row.vocab; }
-    __device__ u64 key(int j) const { return row.key(j, raw_only); }
-};
-struct ListKeys {
-    const u64* keys;
-    int n;
-    __device__ int size() const { return n; }
-    __device__ u64 key(int j) const { return keys[j]; }
+// Global scratch (sample_rows_workspace_bytes lays it out).
+struct Workspace {
+    RowStats* stats;     // [n_rows * splits]
+    u64* hist_mass;      // [kSplitRows, kHistBins + 1]
+    unsigned* hist_count;  // [kSplitRows, kHistBins + 1]
+    u64* worst;          // [kSplitRows] min_p: the worst key with enough mass
+    unsigned* done;      // [kSplitRows] chunks of the row finished
 };
 
-// Probability mass of a processed logit as fixed point (see the header).
-struct Mass {
-    double temperature;
-    double top;       // l_max / temperature
-    double scale;     // 2^mass_shift
-    __device__ double e(float v) const { return exp(double(v) / temperature - top); }
-    // e <= ~1 (the best token's is 1 up to the float rounding of `top`); the
-    // clamp keeps sums below 2^63 even for absurdly small temperatures.
-    __device__ u64 q(float v) const {
-        const double x = e(v);
-        return x > 0.0 ? __double2ull_rn(fmin(x, 2.0) * scale) : 0ull;  // NaN: 0
-    }
+template <typename T> struct KernelArgs {
+    const T* logits;
+    int vocab, splits, chunk;
+    const SampleRowParams* params;
+    const int32_t* pen_ids;
+    const int32_t* pen_counts;
+    double mass_scale;
+    int32_t* ids;
+    float* logprobs;
+    int32_t* top_ids;
+    float* top_logprobs;
+    Workspace ws;
 };
 
-struct SelectShared {
-    u64 weight[kBins];
-    u64 best[kBins];  // largest key in the bin
-    unsigned int count[kBins];
-    u64 prefix, above, result, target;
-    unsigned int above_n;  // tokens of the set above the group
-    int done, rank;
-};
-
-// The cumulative weight select_key() looks for: a count, or a fraction of the
-// set's total mass (known after its first pass, which sees the whole set).
-struct Target {
-    enum Kind { kWeight, kTopP, kDraw } kind;
-    u64 weight;   // kWeight: this cumulative weight
-    double frac;  // kTopP: ceil(frac * total); kDraw: floor(frac * total) + 1 (first above frac * total)
-};
-
-template <typename V, typename Op> __device__ V block_reduce(V x, Op op, V* part) {
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) x = op(x, __shfl_xor_sync(0xffffffffu, x, o));
-    __syncthreads();  // `part` may still be read by a previous call
-    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = x;
-    __syncthreads();
-    x = part[0];
-    for (int w = 1; w < int(blockDim.x >> 5); ++w) x = op(x, part[w]);
-    return x;
-}
-struct MaxOp {
-    template <typename V> __device__ V operator()(V a, V b) const { return a > b ? a : b; }
-};
-struct SumOp {
-    template <typename V> __device__ V operator()(V a, V b) const { return a + b; }
-};
-struct MinOp {
-    template <typename V> __device__ V operator()(V a, V b) const { return a < b ? a : b; }
-};
-
-// Adds (key k, weight w) to bin b (b < 0: nothing), called by all 32 lanes
-// of a warp together. Lanes of one bin combine first (most tokens share a few
-// bins in the first passes) and one of them updates shared memory. Weights
-// are below 2^62: summed as three 21-bit parts, exact over 32 lanes.
-__device__ __forceinline__ void add_to_bin(SelectShared& sh, int b, u64 k, u64 w) {
-    const unsigned peers = __match_any_sync(0xffffffffu, b);
-    if (b < 0) return;
-    constexpr u64 kPart = (1ull << 21) - 1;
-    const u64 w0 = __reduce_add_sync(peers, unsigned(w & kPart));
-    const u64 w1 = __reduce_add_sync(peers, unsigned((w >> 21) & kPart));
-    const u64 w2 = __reduce_add_sync(peers, unsigned(w >> 42));
-    const unsigned hi = __reduce_max_sync(peers, unsigned(k >> 32));
-    const unsigned lo = __reduce_max_sync(peers, unsigned(k >> 32) == hi ? unsigned(k) : 0u);
-    if (int(threadIdx.x & 31) == __ffs(peers) - 1) {
-        atomicAdd(&sh.weight[b], w0 + (w1 << 21) + (w2 << 42));
-        atomicAdd(&sh.count[b], unsigned(__popc(peers)));
-        atomicMax(&sh.best[b], (u64(hi) << 32) | lo);
-    }
-}
-
-// Among the tokens with key >= lo, in sorted order, the key of the first
-// whose inclusive cumulative weight reaches the target (weight: 1 when !mass,
-// else its fixed-point mass); the last token when none does. The set must not
-// be empty. rank (optional): the 1-based position of that token in the set.
-template <typename Keys>
-__device__ u64 select_key(const Keys& src, u64 lo, const Mass* mass, Target target, SelectShared& sh,
-                          int* rank = nullptr) {
-    if (threadIdx.x == 0) {
-        sh.prefix = 0;
-        sh.above = 0;
-        sh.above_n = 0;
-        sh.rank = 0;
-        sh.done = 0;
-        sh.result = lo;
-        sh.target = target.weight;
-    }
-    for (int shift = 56; shift >= 0; shift -= 8) {
-        const u64 fixed = shift == 56 ? 0ull : ~((1ull << (shift + 8)) - 1ull);  // digits already chosen
-        for (int b = threadIdx.x; b < kBins; b += blockDim.x) {
-            sh.weight[b] = 0;
-            sh.best[b] = 0;
-            sh.count[b] = 0;
-        }
-        __syncthreads();
-        const u64 prefix = sh.prefix;
-        const int n = src.size();
-        const int n_iter = (n + int(blockDim.x) - 1) / int(blockDim.x);  // the same for every lane
-        for (int it = 0; it < n_iter; ++it) {
-            const int j = it * int(blockDim.x) + int(threadIdx.x);
-            int b = -1;
-            u64 k = 0, w = 0;
-            if (j < n) {
-                k = src.key(j);
-                if (k >= lo && (k & fixed) == prefix) {
-                    b = int((k >> shift) & 0xffu);
-                    w = mass ? mass->q(value_of(k)) : 1ull;
-                }
-            }
-            add_to_bin(sh, b, k, w);
-        }
-        __syncthreads();
-        if (threadIdx.x == 0) {
-            if (shift == 56 && target.kind != Target::kWeight) {
-                u64 total = 0;
-                for (int b = 0; b < kBins; ++b) total += sh.weight[b];
-                const double x = target.frac * double(total);
-                sh.target = target.kind == Target::kTopP ? (x > 0.0 ? u64(ceil(x)) : 0ull) : u64(floor(x)) + 1ull;
-            }
-            const u64 t = sh.target;
-            u64 acc = sh.above;
-            unsigned int acc_n = sh.above_n;
-            int chosen = -1, last = -1;
-            for (int b = kBins - 1; b >= 0; --b) {
-                if (sh.count[b] == 0) continue;
-                last = b;
-                if (acc + sh.weight[b] >= t) {
-                    chosen = b;
-                    break;
-                }
-                acc += sh.weight[b];
-                acc_n += sh.count[b];
-            }
-            if (chosen < 0 && last >= 0) {  // t is out of reach: the last token of the set
-                chosen = last;
-                acc -= sh.weight[last];
-                acc_n -= sh.count[last];
-            }
-            if (chosen < 0) {
-                sh.done = 1;  // empty group: cannot happen for a non-empty set
-            } else if (sh.count[chosen] == 1 || shift == 0) {
-                sh.done = 1;
-                sh.result = sh.best[chosen];
-                sh.rank = int(acc_n) + 1;
-            } else {
-                sh.prefix |= u64(chosen) << shift;
-                sh.above = acc;
-                sh.above_n = acc_n;
-            }
-        }
-        __syncthreads();
-        if (sh.done) break;
-    }
-    const u64 r = sh.result;
-    if (rank) *rank = sh.rank;
-    __syncthreads();  // everyone has read `result` before the next call resets it
-    return r;
-}
-
-// Gathers the keys >= lo of the row into list[] (any order) and returns how
-// many there are; there must be at most kListCap of them.
-template <typename T> __device__ int gather_keys(const RowView<T>& row, u64 lo, u64* list, int* n_list) {
-    if (threadIdx.x == 0) *n_list = 0;
-    __syncthreads();
-    const int lane = int(threadIdx.x & 31);
-    const int n_iter = (row.vocab + int(blockDim.x) - 1) / int(blockDim.x);  // the same for every lane
-    for (int it = 0; it < n_iter; ++it) {
-        const int j = it * int(blockDim.x) + int(threadIdx.x);
-        u64 k = 0;
-        if (j < row.vocab) k = row.key(j, false);
-        const bool keep = j < row.vocab && k >= lo;
-        const unsigned ballot = __ballot_sync(0xffffffffu, keep);
-        int base = 0;
-        if (lane == 0 && ballot) base = atomicAdd(n_list, __popc(ballot));
-        base = __shfl_sync(0xffffffffu, base, 0);
-        const int at = base + __popc(ballot & ((1u << lane) - 1u));
-        if (keep && at < kListCap) list[at] = k;
-    }
-    __syncthreads();
-    const int n = min(*n_list, kListCap);
-    __syncthreads();  // everyone has read n_list
-    return n;
-}
-
-// The token a sampled row draws. The cuts run over the whole row until the
-// tokens still in (key >= lo) are known to be at most kListCap (after top_k,
-// or after a top_p cut that kept few, as for most rows of a language model);
-// then those are gathered into shared memory and the rest runs there.
+// Row r's view; builds the penalty bitmap in `bits` (all threads call it).
 template <typename T>
-__device__ u64 draw_token(const RowView<T>& row, const SampleRowParams& p, const Mass& mass, u64 best,
-                          SelectShared& sh, u64* part64, u64* list, int* n_list) {
-    const RowKeys<T> all{row, false};
-    u64 lo = 0;             // the tokens still in: key >= lo
-    int n_in = row.vocab;   // how many
-    bool listed = false;    // list[] holds them (and maybe tokens cut later: keys < lo)
-    int n_listed = 0;
-    auto narrow = [&] {
-        if (!listed && n_in <= kListCap) {
-            n_listed = gather_keys(row, lo, list, n_list);
-            listed = true;
-        }
-    };
-    if (p.top_k > 0 && p.top_k < row.vocab) {
-        lo = select_key(all, 0, nullptr, Target{Target::kWeight, u64(p.top_k), 0.0}, sh);
-        n_in = p.top_k;
-    }
-    narrow();
-    if (p.top_p < 1.0f) {
-        const Target t{Target::kTopP, 0, double(p.top_p)};
-        lo = listed ? select_key(ListKeys{list, n_listed}, lo, &mass, t, sh, &n_in)
-                    : select_key(all, lo, &mass, t, sh, &n_in);
-        narrow();
-    }
-    if (p.min_p > 0.0f) {  // the worst token with e >= min_p * e_best (the best token always stays)
-        const double cut = double(p.min_p) * mass.e(value_of(best));
-        const int n = listed ? n_listed : row.vocab;
-        u64 worst = ~0ull;
-        for (int j = threadIdx.x; j < n; j += blockDim.x) {
-            const u64 k = listed ? list[j] : all.key(j);
-            if (k >= lo && mass.e(value_of(k)) >= cut) worst = min(worst, k);
-        }
-        worst = block_reduce(worst, MinOp{}, part64);
-        lo = max(lo, min(worst, best));
-    }
-    const Target t{Target::kDraw, 0, double(uniform01_dev(p.seed, p.counter))};
-    return listed ? select_key(ListKeys{list, n_listed}, lo, &mass, t, sh) : select_key(all, lo, &mass, t, sh);
-}
-
-template <typename T>
-static __global__ void __launch_bounds__(kThreads)
-sample_rows_kernel(const T* logits, int vocab, const SampleRowParams* params, const int32_t* pen_ids,
-                   const int32_t* pen_counts, double mass_scale, int32_t* ids, float* logprobs, int32_t* top_ids,
-                   float* top_logprobs) {
-    extern __shared__ uint32_t penalty_bits[];  // [ceil(vocab / 32)] when any row has penalties
-    __shared__ SelectShared sh;
-    __shared__ u64 part64[32];
-    __shared__ float partf[32];
-    __shared__ double partd[32];
-    __shared__ u64 top_keys[kSampleMaxTop];
-    __shared__ int n_top_found;
-    __shared__ u64 list[kListCap];
-    __shared__ int n_list;
-
-    const int r = blockIdx.x;
-    const SampleRowParams p = params[r];
-    RowView<T> row{logits + int64_t(r) * vocab, vocab, nullptr, pen_ids + p.pen_begin, pen_counts + p.pen_begin,
-                   p.pen_end - p.pen_begin, p.repetition_penalty, p.presence_penalty, p.frequency_penalty};
+__device__ RowView<T> make_row(const KernelArgs<T>& a, int r, const SampleRowParams& p, uint32_t* bits) {
+    RowView<T> row{a.logits + int64_t(r) * a.vocab, a.vocab, nullptr, a.pen_ids + p.pen_begin,
+                   a.pen_counts + p.pen_begin, p.pen_end - p.pen_begin, p.repetition_penalty,
+                   p.presence_penalty, p.frequency_penalty};
     if (row.pen_n > 0) {
-        const int n_words = (vocab + 31) / 32;
-        for (int w = threadIdx.x; w < n_words; w += blockDim.x) penalty_bits[w] = 0u;
+        const int n_words = (a.vocab + 31) / 32;
+        for (int w = threadIdx.x; w < n_words; w += blockDim.x) bits[w] = 0u;
         __syncthreads();
         for (int i = threadIdx.x; i < row.pen_n; i += blockDim.x) {
             const int id = row.pen_ids[i];
-            atomicOr(&penalty_bits[id >> 5], 1u << (id & 31));
+            atomicOr(&bits[id >> 5], 1u << (id & 31));
         }
         __syncthreads();
-        row.bits = penalty_bits;
+        row.bits = bits;
     }
+    return row;
+}
 
-    // 1. one pass: the best processed key and the raw logsumexp, online (each
-    //    thread's sum of exp(x - m) rescaled when its max m grows; double: a
-    //    thread sums ~300 terms of a 150k vocabulary in sequence).
-    float m = -INFINITY;
+// Does row r need the histogram: a sampled row, or top logprobs over raw = processed logits.
+__device__ bool needs_hist(const SampleRowParams& p, float vbest) {
+    if (!isfinite(vbest)) return false;
+    return !p.greedy || (p.n_top > 0 && p.pen_end == p.pen_begin);
+}
+
+template <typename T> static __global__ void __launch_bounds__(kThreads) row_stats_kernel(KernelArgs<T> a) {
+    extern __shared__ uint32_t penalty_bits[];
+    __shared__ u64 part64[32];
+    __shared__ float partf[32];
+    __shared__ double partd[32];
+    const int r = blockIdx.y, sp = blockIdx.x;
+    const SampleRowParams p = a.params[r];
+    if (a.splits > 1) {  // this call's histogram of the row starts empty
+        const int nb = kHistBins + 1;
+        for (int b = sp * blockDim.x + threadIdx.x; b < nb; b += a.splits * blockDim.x) {
+            a.ws.hist_mass[int64_t(r) * nb + b] = 0;
+            a.ws.hist_count[int64_t(r) * nb + b] = 0;
+        }
+        if (sp == 0 && threadIdx.x == 0) {
+            a.ws.worst[r] = ~0ull;
+            a.ws.done[r] = 0;
+        }
+    }
+    const RowView<T> row = make_row(a, r, p, penalty_bits);
+    const int begin = sp * a.chunk, end = min(a.vocab, begin + a.chunk);
+    // Online: each thread's sum of exp(x - m) rescaled when its max m grows
+    // (double: a thread sums up to ~300 terms in sequence).
+    float m = -INFINITY, vmin = INFINITY;
     double s = 0.0;
     u64 best = 0;
-    for (int j = threadIdx.x; j < vocab; j += blockDim.x) {
-        const float x = row.raw(j);
-        best = max(best, key_of(row.penalized(x, j), j));
+    for_each_logit(row, begin, end, [&](int j, float x) {
+        const float v = row.penalized(x, j);
+        best = max(best, key_of(v, j));
+        if (isfinite(v)) vmin = fminf(vmin, v);
         if (x > m) {
             s = (m > -INFINITY ? s * double(expf(m - x)) : 0.0) + 1.0;
             m = x;
         } else if (x > -INFINITY) {
             s += double(expf(x - m));
         }
-    }
-    const float m_row = block_reduce(m, MaxOp{}, partf);
+    });
+    const float m_blk = block_reduce(m, MaxOp{}, partf);
     best = block_reduce(best, MaxOp{}, part64);
-    s = block_reduce(m > -INFINITY ? s * double(expf(m - m_row)) : 0.0, SumOp{}, partd);
-    const float lse = float(double(m_row) + log(s));
+    vmin = block_reduce(vmin, MinOp{}, partf);
+    s = block_reduce(m > -INFINITY ? s * double(expf(m - m_blk)) : 0.0, SumOp{}, partd);
+    if (threadIdx.x == 0) a.ws.stats[int64_t(r) * a.splits + sp] = RowStats{best, vmin, m_blk, s};
+}
 
-    // 2. the token.
-    u64 chosen = best;
-    if (!p.greedy) {
-        // The host's reference point is a float quotient: top = l_max / T in float.
-        const Mass mass{double(p.temperature), double(__fdiv_rn(value_of(best), p.temperature)), mass_scale};
-        chosen = draw_token(row, p, mass, best, sh, part64, list, &n_list);
-    }
-    const int id = id_of(chosen);
-    if (threadIdx.x == 0) {
-        ids[r] = id;
-        logprobs[r] = row.raw(id) - lse;
-    }
-
-    // 3. the n_top best raw logits, best first.
-    const int n_top = min(p.n_top, vocab);
-    if (n_top <= 0) return;
-    const u64 lo = select_key(RowKeys<T>{row, true}, 0, nullptr, Target{Target::kWeight, u64(n_top), 0.0}, sh);
-    if (threadIdx.x == 0) n_top_found = 0;
+// Writes the n_top best raw logits of the row (keys >= lo), best first.
+template <typename T>
+__device__ void write_top(const KernelArgs<T>& a, const RowView<T>& row, int r, int n_top, u64 lo, float lse,
+                          u64* top_keys, int* n_found) {
+    if (threadIdx.x == 0) *n_found = 0;
     __syncthreads();
-    for (int j = threadIdx.x; j < vocab; j += blockDim.x) {
+    for (int j = threadIdx.x; j < row.vocab; j += blockDim.x) {
         const u64 k = row.key(j, true);
-        if (k >= lo) top_keys[atomicAdd(&n_top_found, 1)] = k;  // exactly n_top keys pass
+        if (k >= lo) top_keys[atomicAdd(n_found, 1)] = k;  // exactly n_top keys pass
     }
     __syncthreads();
     if (threadIdx.x == 0) {
@@ -441,36 +169,232 @@ sample_rows_kernel(const T* logits, int vocab, const SampleRowParams* params, co
             }
         for (int i = 0; i < n_top; ++i) {
             const int tid = id_of(top_keys[i]);
-            top_ids[int64_t(r) * kSampleMaxTop + i] = tid;
-            top_logprobs[int64_t(r) * kSampleMaxTop + i] = row.raw(tid) - lse;
+            a.top_ids[int64_t(r) * kSampleMaxTop + i] = tid;
+            a.top_logprobs[int64_t(r) * kSampleMaxTop + i] = row.raw(tid) - lse;
         }
     }
 }
 
+template <typename T> static __global__ void __launch_bounds__(kThreads) sample_kernel(KernelArgs<T> a) {
+    extern __shared__ u64 dyn[];  // hist mass [kHistBins + 1], hist count [kHistBins + 1], penalty bitmap
+    u64* hmass = dyn;
+    unsigned* hcount = reinterpret_cast<unsigned*>(dyn + kHistBins + 1);
+    uint32_t* penalty_bits = hcount + kHistBins + 2;
+    __shared__ SelectShared sh;
+    __shared__ u64 part64[32];
+    __shared__ float partf[32];
+    __shared__ double partd[32];
+    __shared__ u64 top_keys[kSampleMaxTop];
+    __shared__ int n_top_found, n_list, is_last;
+    __shared__ u64 list[kListCap];
+    __shared__ u64 cum[kListCap + 1];
+    __shared__ CutState cs;
+
+    const int r = blockIdx.y, sp = blockIdx.x;
+    const SampleRowParams p = a.params[r];
+
+    // The row's statistics from its chunks' (every block merges them alike).
+    u64 best = 0;
+    float vmin = INFINITY, m = -INFINITY;
+    double s = 0.0;
+    for (int i = threadIdx.x; i < a.splits; i += blockDim.x) {
+        const RowStats st = a.ws.stats[int64_t(r) * a.splits + i];
+        best = max(best, st.best);
+        vmin = fminf(vmin, st.vmin);
+        if (st.rmax > m) {
+            s = (m > -INFINITY ? s * exp(double(m) - double(st.rmax)) : 0.0) + st.rsum;
+            m = st.rmax;
+        } else if (st.rmax > -INFINITY) {
+            s += st.rsum * exp(double(st.rmax) - double(m));
+        }
+    }
+    const float m_row = block_reduce(m, MaxOp{}, partf);
+    best = block_reduce(best, MaxOp{}, part64);
+    vmin = block_reduce(vmin, MinOp{}, partf);
+    s = block_reduce(m > -INFINITY ? s * exp(double(m) - double(m_row)) : 0.0, SumOp{}, partd);
+    const float lse = float(double(m_row) + log(s));
+    const float vbest = value_of(best);
+    const int n_top = min(p.n_top, a.vocab);
+    const bool hist = needs_hist(p, vbest);
+
+    if (!hist) {  // greedy (or a degenerate row): no histogram; the first chunk's block finishes the row
+        if (sp != 0) return;
+        const RowView<T> row = make_row(a, r, p, penalty_bits);
+        u64 chosen = best;
+        if (!p.greedy) {
+            const Mass mass{1.0 / double(p.temperature), double(__fdiv_rn(vbest, p.temperature)), a.mass_scale};
+            chosen = draw_token(row, p, mass, best, sh, part64, list, &n_list);
+        }
+        if (threadIdx.x == 0) {
+            a.ids[r] = id_of(chosen);
+            a.logprobs[r] = row.raw(id_of(chosen)) - lse;
+        }
+        if (n_top <= 0) return;
+        const u64 lo = select_key(RowKeys<T>{row, true}, 0, nullptr, Target{Target::kWeight, u64(n_top), 0.0}, sh);
+        write_top(a, row, r, n_top, lo, lse, top_keys, &n_top_found);
+        return;
+    }
+
+    const RowView<T> row = make_row(a, r, p, penalty_bits);
+    const float t_bins = p.greedy ? 1.0f : p.temperature;  // greedy rows here only count tokens
+    const float range = isfinite(vmin) ? fminf(__fsub_rn(vbest, vmin), kMassRange * t_bins) : 0.0f;
+    const Binner bins{vbest, range > 0.0f ? fminf(float(kHistBins - 1) / range, 1e30f) : 0.0f};
+    const Mass mass{1.0 / double(t_bins), double(__fdiv_rn(vbest, t_bins)), a.mass_scale};
+    const bool by_mass = !p.greedy;
+    const double cut = p.min_p > 0.0f && by_mass ? double(p.min_p) * mass.e(vbest) : INFINITY;
+
+    // 2. this chunk's histogram.
+    for (int b = threadIdx.x; b <= kHistBins; b += blockDim.x) {
+        hmass[b] = 0;
+        hcount[b] = 0;
+    }
+    __syncthreads();
+    u64 worst = ~0ull;
+    {
+        // Plain shared atomics (a warp's tokens mostly fall in distinct
+        // bins); a mass is added as two 32-bit words with the carry, so the
+        // bin's u64 is exact. The last bin (the tail beyond the mass range)
+        // is counted per thread.
+        const int begin = sp * a.chunk, end = min(a.vocab, begin + a.chunk);
+        unsigned tail = 0;
+        for_each_logit(row, begin, end, [&](int j, float raw) {
+            const float v = row.penalized(raw, j);
+            const int b = bins.bin(v);
+            if (b == kHistBins - 1) ++tail;
+            else atomicAdd(&hcount[b], 1u);
+            if (!by_mass) return;
+            const double x = mass.e(v);
+            const u64 w = mass.quant(x);
+            if (x >= cut) worst = min(worst, key_of(v, j));
+            if (w == 0) return;
+            unsigned* w32 = reinterpret_cast<unsigned*>(&hmass[b]);
+            const unsigned lo = unsigned(w);
+            unsigned hi = unsigned(w >> 32);
+            if (lo) {
+                const unsigned old = atomicAdd(&w32[0], lo);
+                if (old + lo < old) ++hi;
+            }
+            if (hi) atomicAdd(&w32[1], hi);
+        });
+        if (tail) atomicAdd(&hcount[kHistBins - 1], tail);
+    }
+    worst = block_reduce(worst, MinOp{}, part64);
+    if (a.splits > 1) {  // add to the row's histogram; the last chunk to finish goes on
+        const int64_t base = int64_t(r) * (kHistBins + 1);
+        for (int b = threadIdx.x; b < kHistBins; b += blockDim.x) {
+            if (hcount[b]) atomicAdd(&a.ws.hist_count[base + b], hcount[b]);
+            if (hmass[b]) atomicAdd(&a.ws.hist_mass[base + b], hmass[b]);
+        }
+        if (threadIdx.x == 0 && worst != ~0ull) atomicMin(&a.ws.worst[r], worst);
+        __threadfence();
+        __syncthreads();
+        if (threadIdx.x == 0) is_last = atomicAdd(&a.ws.done[r], 1u) == unsigned(a.splits - 1);
+        __syncthreads();
+        if (!is_last) return;
+        __threadfence();
+        for (int b = threadIdx.x; b < kHistBins; b += blockDim.x) {
+            hcount[b] = __ldcg(&a.ws.hist_count[base + b]);
+            hmass[b] = __ldcg(&a.ws.hist_mass[base + b]);
+        }
+        worst = __ldcg(&a.ws.worst[r]);
+        __syncthreads();
+    }
+    block_exclusive_scan(hcount, kHistBins + 1, reinterpret_cast<unsigned*>(partf));
+    block_exclusive_scan(hmass, kHistBins + 1, part64);
+    if (threadIdx.x == 0) {
+        cs.sb = kHistBins;
+        cs.slo = 0;
+        cs.pcnt = cs.pmass = 0;
+        cs.list_bin = -1;
+        cs.list_lo = 0;
+        cs.n_listed = 0;
+    }
+    __syncthreads();
+    RowFinish<T> fin{row, bins, mass, hmass, hcount, cs, list, cum, &n_list, part64};
+
+    // 3. the token, then the top logprobs.
+    u64 chosen = best;
+    if (!p.greedy && !fin.draw(p, best, worst, &chosen)) {
+        if (threadIdx.x == 0) cs.list_bin = -1;
+        __syncthreads();
+        chosen = draw_token(row, p, mass, best, sh, part64, list, &n_list);
+    }
+    if (threadIdx.x == 0) {
+        a.ids[r] = id_of(chosen);
+        a.logprobs[r] = row.raw(id_of(chosen)) - lse;
+    }
+    if (n_top <= 0) return;
+    u64 lo;
+    if (p.pen_end != p.pen_begin || !fin.top_floor(n_top, &lo))
+        lo = select_key(RowKeys<T>{row, true}, 0, nullptr, Target{Target::kWeight, u64(n_top), 0.0}, sh);
+    write_top(a, row, r, n_top, lo, lse, top_keys, &n_top_found);
+}
+
+// The workspace's parts, in order, 256-byte aligned.
+struct Layout {
+    size_t stats, hist_mass, hist_count, worst, done, total;
+    explicit Layout(int max_rows) {
+        auto up = [](size_t x) { return (x + 255) / 256 * 256; };
+        const size_t n_stats = size_t(std::max(max_rows, kSplitRows * kMaxSplits));
+        const size_t nb = size_t(kSplitRows) * (kHistBins + 1);
+        stats = 0;
+        hist_mass = stats + up(n_stats * sizeof(RowStats));
+        hist_count = hist_mass + up(nb * sizeof(u64));
+        worst = hist_count + up(nb * sizeof(unsigned));
+        done = worst + up(kSplitRows * sizeof(u64));
+        total = done + up(kSplitRows * sizeof(unsigned));
+    }
+};
+
 }  // namespace
 
-void sample_rows(const Tensor& logits, const SampleRowParams* params, int n_rows, const int32_t* pen_ids,
-                 const int32_t* pen_counts, bool any_penalty, Tensor& ids, Tensor& logprobs, int32_t* top_ids,
-                 float* top_logprobs, cudaStream_t s) {
+size_t sample_rows_workspace_bytes(int max_rows) { return Layout(max_rows).total; }
+
+void sample_rows(const SampleRowsArgs& args, cudaStream_t s) {
+    const Tensor& logits = *args.logits;
+    const int n_rows = args.n_rows;
     const int64_t vocab = logits.dim(-1);
-    LL_CHECK(logits.rows() == n_rows && ids.dtype == DType::I32 && ids.numel() == n_rows &&
-                 logprobs.dtype == DType::F32 && logprobs.numel() == n_rows,
-             "sample_rows: logits {} ids {} logprobs {} for {} rows", logits.shape_str(), ids.shape_str(),
-             logprobs.shape_str(), n_rows);
+    LL_CHECK(logits.rows() == n_rows && args.ids->dtype == DType::I32 && args.ids->numel() == n_rows &&
+                 args.logprobs->dtype == DType::F32 && args.logprobs->numel() == n_rows,
+             "sample_rows: logits {} ids {} logprobs {} for {} rows", logits.shape_str(), args.ids->shape_str(),
+             args.logprobs->shape_str(), n_rows);
     LL_CHECK(vocab > 0 && vocab < (int64_t(1) << 30), "sample_rows: vocabulary of {}", vocab);
+    const Layout lay(n_rows);
+    LL_CHECK(args.workspace && args.workspace_bytes >= lay.total, "sample_rows: workspace of {} bytes, {} needed",
+             args.workspace_bytes, lay.total);
     if (n_rows == 0) return;
+    int dev = 0, n_sm = 0;
+    CUDA_CHECK(cudaGetDevice(&dev));
+    CUDA_CHECK(cudaDeviceGetAttribute(&n_sm, cudaDevAttrMultiProcessorCount, dev));
+    int splits = 1;
+    if (n_rows <= kSplitRows) {
+        const int64_t most = std::min<int64_t>(kMaxSplits, (vocab + kMinChunk - 1) / kMinChunk);
+        splits = int(std::clamp<int64_t>(2 * int64_t(n_sm) / n_rows, 1, std::max<int64_t>(most, 1)));  // one wave
+    }
+    const int chunk = int((vocab + splits - 1) / splits);
+    splits = int((vocab + chunk - 1) / chunk);
     int bits = 0;
     while ((int64_t(1) << bits) < vocab) ++bits;
-    const double mass_scale = ldexp(1.0, 62 - bits);  // vocab tokens of mass <= 1 sum below 2^62
-    const size_t smem = any_penalty ? size_t((vocab + 31) / 32) * sizeof(uint32_t) : 0;
+    char* ws = static_cast<char*>(args.workspace);
+    const Workspace w{reinterpret_cast<RowStats*>(ws + lay.stats), reinterpret_cast<u64*>(ws + lay.hist_mass),
+                      reinterpret_cast<unsigned*>(ws + lay.hist_count), reinterpret_cast<u64*>(ws + lay.worst),
+                      reinterpret_cast<unsigned*>(ws + lay.done)};
+    const size_t bitmap = args.any_penalty ? size_t((vocab + 31) / 32) * sizeof(uint32_t) : 0;
+    const size_t smem = size_t(kHistBins + 1) * (sizeof(u64) + sizeof(unsigned)) + sizeof(unsigned) + bitmap;
     LL_CHECK(smem <= 160 * 1024, "sample_rows: a penalty bitmap of a {}-token vocabulary does not fit", vocab);
+    const dim3 grid{unsigned(splits), unsigned(n_rows), 1u};
     LL_DISPATCH_FLOAT(logits.dtype, {
-        auto kernel = sample_rows_kernel<scalar_t>;
-        if (smem > 0)  // the default allows 48 KiB minus the static shared memory
-            CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)));
-        kernel<<<n_rows, kThreads, smem, s>>>(logits.ptr<scalar_t>(), int(vocab), params, pen_ids, pen_counts,
-                                               mass_scale, ids.ptr<int32_t>(), logprobs.ptr<float>(), top_ids,
-                                               top_logprobs);
+        const KernelArgs<scalar_t> ka{logits.ptr<scalar_t>(), int(vocab), splits, chunk, args.params, args.pen_ids,
+                                      args.pen_counts, ldexp(1.0, 62 - bits), args.ids->ptr<int32_t>(),
+                                      args.logprobs->ptr<float>(), args.top_ids, args.top_logprobs, w};
+        auto stats_kernel = row_stats_kernel<scalar_t>;
+        auto main_kernel = sample_kernel<scalar_t>;
+        // The default allows 48 KiB minus the static shared memory.
+        CUDA_CHECK(cudaFuncSetAttribute(stats_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(bitmap)));
+        CUDA_CHECK(cudaFuncSetAttribute(main_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)));
+        stats_kernel<<<grid, kThreads, bitmap, s>>>(ka);
+        CUDA_CHECK_LAUNCH();
+        main_kernel<<<grid, kThreads, smem, s>>>(ka);
     });
     CUDA_CHECK_LAUNCH();
 }

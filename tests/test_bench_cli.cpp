@@ -96,6 +96,44 @@ TEST_CASE("bench cli: static-batch mode reports prefill and decode speed per bat
     }
 }
 
+TEST_CASE("bench cli: sampling flags reach the requests and the JSON config") {
+    std::string out = temp_path("sampled.json");
+    auto r = run_lightllm(bench_args() + "--batch 2 --input-len 6 --output-len 4 --temperature 0.8 --top-k 50 "
+                                         "--top-p 0.9 --min-p 0.05 --repetition-penalty 1.1 --presence-penalty 0.2 "
+                                         "--frequency-penalty -0.3 --json " + out);
+    REQUIRE_MESSAGE(r.exit_code == 0, r.out);
+    json j = read_json(out);
+    const json& s = j["config"]["sampling"];
+    CHECK(s["temperature"].get<double>() == doctest::Approx(0.8));
+    CHECK(s["top_k"] == 50);
+    CHECK(s["top_p"].get<double>() == doctest::Approx(0.9));
+    CHECK(s["min_p"].get<double>() == doctest::Approx(0.05));
+    CHECK(s["repetition_penalty"].get<double>() == doctest::Approx(1.1));
+    CHECK(s["presence_penalty"].get<double>() == doctest::Approx(0.2));
+    CHECK(s["frequency_penalty"].get<double>() == doctest::Approx(-0.3));
+    CHECK(j["batched"][0]["decode_tok_s"].get<double>() > 0.0);
+
+    out = temp_path("greedy.json");
+    r = run_lightllm(bench_args() + "--num-prompts 2 --input-len 6 --output-len 3 --json " + out);
+    REQUIRE_MESSAGE(r.exit_code == 0, r.out);
+    j = read_json(out);
+    CHECK(j["config"]["sampling"]["temperature"] == 0.0);
+    CHECK(j["config"]["sampling"]["top_k"] == 0);
+    CHECK(j["config"]["sampling"]["top_p"] == 1.0);
+    CHECK(j["config"]["sampling"]["repetition_penalty"] == 1.0);
+}
+
+TEST_CASE("bench cli: out-of-range sampling flags are refused, naming the flag") {
+    for (const char* bad : {"--top-p 1.5", "--top-p 0", "--min-p 2", "--top-k -1", "--temperature -1",
+                            "--repetition-penalty 0", "--presence-penalty 3", "--frequency-penalty -2.5"}) {
+        CAPTURE(bad);
+        auto r = run_lightllm(bench_args() + "--num-prompts 1 " + bad);
+        CHECK(r.exit_code != 0);
+        const std::string flag = std::string(bad).substr(0, std::string(bad).find(' '));
+        CHECK_MESSAGE(r.out.find(flag) != std::string::npos, r.out);
+    }
+}
+
 TEST_CASE("bench cli: a static batch larger than the KV cache is refused, not run in waves") {
     auto r = run_lightllm(bench_args() + "--batch 1,4 --input-len 8 --output-len 5 --max-total-tokens 40");
     CHECK(r.exit_code != 0);

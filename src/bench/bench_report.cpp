@@ -105,7 +105,15 @@ static json config_json(const BenchConfig& c) {
             {"num_prompts", c.num_prompts},
             {"request_rate", std::isfinite(c.request_rate) ? json(c.request_rate) : json("inf")},
             {"max_running_requests", c.max_running_requests},
-            {"max_total_tokens", c.max_total_tokens}};
+            {"max_total_tokens", c.max_total_tokens},
+            {"sampling",
+             {{"temperature", c.sampling.temperature},
+              {"top_k", c.sampling.top_k},
+              {"top_p", c.sampling.top_p},
+              {"min_p", c.sampling.min_p},
+              {"repetition_penalty", c.sampling.repetition_penalty},
+              {"presence_penalty", c.sampling.presence_penalty},
+              {"frequency_penalty", c.sampling.frequency_penalty}}}};
 }
 
 json bench_report_json(const BenchReport& r) {

@@ -5,6 +5,7 @@
 // peak use and pauses, and the run's configuration. Printed as a table;
 // written as JSON with --json.
 #pragma once
+#include "sampling_params.h"
 #include <nlohmann/json.hpp>
 #include <cstdint>
 #include <string>
@@ -38,6 +39,9 @@ struct BenchConfig {
     double request_rate = 0.0;  // inf: all at once
     int max_running_requests = 0;
     int64_t max_total_tokens = 0;
+    // Every request's sampling: the JSON's config.sampling records temperature,
+    // top_k, top_p, min_p and the three penalties.
+    SamplingParams sampling;
 };
 
 struct BenchReport {

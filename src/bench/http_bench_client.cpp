@@ -131,9 +131,16 @@ struct HttpBenchClient::Impl {
 
     RequestRecord run_one(const WorkloadItem& item) {
         json body = {{"model", model}, {"max_tokens", item.max_new_tokens}, {"stream", true},
-                     {"stream_options", {{"include_usage", true}}}, {"temperature", opts.temperature},
-                     {"seed", opts.seed}};
-        if (opts.ignore_eos) body["ignore_eos"] = true;
+                     {"stream_options", {{"include_usage", true}}}, {"temperature", opts.sampling.temperature},
+                     {"seed", opts.sampling.seed}};
+        const SamplingParams& sp = opts.sampling;
+        if (sp.top_k > 0) body["top_k"] = sp.top_k;
+        if (sp.top_p < 1.0f) body["top_p"] = sp.top_p;
+        if (sp.min_p > 0.0f) body["min_p"] = sp.min_p;
+        if (sp.repetition_penalty != 1.0f) body["repetition_penalty"] = sp.repetition_penalty;
+        if (sp.presence_penalty != 0.0f) body["presence_penalty"] = sp.presence_penalty;
+        if (sp.frequency_penalty != 0.0f) body["frequency_penalty"] = sp.frequency_penalty;
+        if (sp.ignore_eos) body["ignore_eos"] = true;
         if (!item.prompt_ids.empty()) body["prompt"] = item.prompt_ids;
         else body["prompt"] = item.prompt;
 
@@ -254,6 +261,7 @@ int run_http_bench(const HttpBenchOptions& opts, const WorkloadSpec& workload, c
     c.num_prompts = workload.num_prompts;
     c.request_rate = workload.request_rate;
     c.max_running_requests = opts.concurrency;
+    c.sampling = opts.sampling;
     BenchReport r = summarize_bench(run.records, run.duration_s, c);
     r.kv_capacity_tokens = after.capacity_tokens;
     r.kv_peak_tokens = after.peak_tokens;

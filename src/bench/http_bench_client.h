@@ -13,6 +13,7 @@
 // lightllm server (zero otherwise).
 #pragma once
 #include "bench_driver.h"
+#include "sampling_params.h"
 #include "workload.h"
 #include <memory>
 #include <string>
@@ -24,9 +25,7 @@ struct HttpBenchOptions {
     std::string api_key;       // sent as "Authorization: Bearer KEY" when set
     std::string model;         // "model" field; empty: the first of GET /v1/models
     int concurrency = 0;       // requests open at once; 0: no cap
-    float temperature = 0.0f;
-    bool ignore_eos = false;
-    uint64_t seed = 0;
+    SamplingParams sampling;   // temperature, top_k, top_p, min_p, penalties, ignore_eos, seed
 };
 
 // The server's KV numbers from /metrics (lightllm_kv_*); zeros when absent.

@@ -35,7 +35,7 @@ struct BenchArgs {
     std::string request_rate = "inf";
     std::string json_path;
     bool ignore_eos = false;
-    float temperature = 0.0f;
+    SamplingParams sampling;  // temperature, top_k, top_p, min_p and the penalties of every request
     std::vector<int> batch;
     int n_warmup = 1;
     bool workload_only = false;
@@ -60,6 +60,14 @@ void write_json(const std::string& path, const json& j) {
     f << j.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
 }
 
+// Every request's sampling parameters.
+SamplingParams request_params(const BenchArgs& a, bool ignore_eos) {
+    SamplingParams sp = a.sampling;
+    sp.ignore_eos = ignore_eos;
+    sp.seed = a.workload.seed;
+    return sp;
+}
+
 BenchConfig make_config(const BenchArgs& a, const PipelineOptions& o, const Pipeline& p) {
     BenchConfig c;
     c.model = o.engine.model_path;
@@ -73,6 +81,7 @@ BenchConfig make_config(const BenchArgs& a, const PipelineOptions& o, const Pipe
     c.request_rate = a.workload.request_rate;
     c.max_running_requests = o.engine.max_running_requests;
     c.max_total_tokens = o.engine.max_total_tokens;
+    c.sampling = a.sampling;
     return c;
 }
 
@@ -130,10 +139,7 @@ int run_serving(const BenchArgs& a) {
     const int n_vocab = pipeline.model_config().n_vocab;
     std::vector<WorkloadItem> items = make_workload(a.workload, tok, n_vocab);
     warm_up(pipeline, a.n_warmup, n_vocab);
-    SamplingParams sp;
-    sp.ignore_eos = a.ignore_eos;
-    sp.temperature = a.temperature;
-    sp.seed = a.workload.seed;
+    const SamplingParams sp = request_params(a, a.ignore_eos);
     ServingTarget target{pipeline_sender(pipeline, sp), [&pipeline] { return pipeline.stats(); },
                          model_cost(pipeline.model_config(), pipeline.compute_dtype()),
                          merge_peaks(a.peaks, pipeline.device_peaks())};
@@ -170,9 +176,7 @@ int run_batched(const BenchArgs& a) {
             for (int32_t& id : it.prompt_ids) id = pick(rng);
             it.max_new_tokens = O;
         }
-        SamplingParams sp;
-        sp.ignore_eos = true;
-        sp.temperature = a.temperature;
+        const SamplingParams sp = request_params(a, true);
         // An unmeasured pass of the same shapes first: GEMM algorithm tuning
         // and CUDA-graph capture happen on first use and are not throughput.
         std::vector<WorkloadItem> warm = items;
@@ -255,7 +259,28 @@ void add_bench_command(CLI::App& root, int& exit_code) {
     cmd->add_option("--seed", w.seed, "Seed of the workload and of sampling")->capture_default_str();
     cmd->add_option("--json", a->json_path, "Also write the report as JSON to this file");
     cmd->add_flag("--ignore-eos", a->ignore_eos, "Generate the full output length even after EOS");
-    cmd->add_option("--temperature", a->temperature, "Sampling temperature (0: greedy)")->capture_default_str();
+    SamplingParams& sp = a->sampling;
+    cmd->add_option("--temperature", sp.temperature, "Sampling temperature (0: greedy)")
+        ->check(CLI::NonNegativeNumber)
+        ->capture_default_str();
+    cmd->add_option("--top-k", sp.top_k, "Sample among the k best tokens (0: off)")
+        ->check(CLI::NonNegativeNumber)
+        ->capture_default_str();
+    cmd->add_option("--top-p", sp.top_p, "Nucleus sampling: the smallest set reaching this probability (1: off)")
+        ->check(CLI::Range(1e-9, 1.0))
+        ->capture_default_str();
+    cmd->add_option("--min-p", sp.min_p, "Drop tokens below min_p times the best one's probability (0: off)")
+        ->check(CLI::Range(0.0, 1.0))
+        ->capture_default_str();
+    cmd->add_option("--repetition-penalty", sp.repetition_penalty, "Over prompt + output tokens (1: off)")
+        ->check(CLI::Range(1e-2, 1e4))
+        ->capture_default_str();
+    cmd->add_option("--presence-penalty", sp.presence_penalty, "OpenAI presence penalty (0: off)")
+        ->check(CLI::Range(-2.0, 2.0))
+        ->capture_default_str();
+    cmd->add_option("--frequency-penalty", sp.frequency_penalty, "OpenAI frequency penalty (0: off)")
+        ->check(CLI::Range(-2.0, 2.0))
+        ->capture_default_str();
     cmd->add_option("--warmup", a->n_warmup, "Tiny requests run before measuring")->capture_default_str();
     cmd->add_option("--batch", a->batch, "Static-batch mode: batch sizes (comma-separated), with --input-len/--output-len")
         ->delimiter(',');
@@ -275,9 +300,7 @@ void add_bench_command(CLI::App& root, int& exit_code) {
     cmd->callback([&exit_code, a, out_len, http] {
         a->workload.output_len_given = out_len->count() > 0;
         if (!http->url.empty()) {
-            http->temperature = a->temperature;
-            http->ignore_eos = a->ignore_eos;
-            http->seed = a->workload.seed;
+            http->sampling = request_params(*a, a->ignore_eos);
             a->workload.request_rate = parse_rate(a->request_rate);
             const PipelineOptions& p = a->engine.pipeline;
             exit_code = run_http_bench(*http, a->workload, p.tokenizer_path.empty() ? p.engine.model_path : p.tokenizer_path, a->json_path);
