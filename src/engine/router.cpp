@@ -178,6 +178,10 @@ bool Router::try_admit(int budget, std::vector<Chunk>& plan) {
     EngineRequest& cand = *waiting_.front();
     LL_CHECK(cand.slots.empty(), "waiting request {} holds slots", cand.id);
     const int n_hit = cache_ ? cache_->attach(cand) : 0;
+    if (cache_ && shares_uncached_prefix(cand, n_hit, plan)) {
+        cache_->detach(cand, false);
+        return false;
+    }
     int64_t prefill_ahead = 0;
     std::vector<KvDemand> demands;
     demands.reserve(running_.size());
@@ -214,6 +218,28 @@ bool Router::try_admit(int budget, std::vector<Chunk>& plan) {
     running_.push_back(std::move(waiting_.front()));
     waiting_.pop_front();
     return true;
+}
+
+// Whether `cand` shares at least kMinSharedPrefill more tokens than it found
+// in the cache with a request being prefilled now (in this step's plan, or a
+// chunked prompt still under way): those tokens will be in the cache after
+// that prefill, so the candidate waits a step rather than compute them again.
+// Requests sent together with one system prompt thus compute it once.
+bool Router::shares_uncached_prefix(const EngineRequest& cand, int n_hit, const std::vector<Chunk>& plan) const {
+    constexpr int kMinSharedPrefill = 16;
+    const int n_cand = cand.n_tokens() - 1;
+    if (n_cand - n_hit < kMinSharedPrefill) return false;
+    auto shares = [&](const EngineRequest& r) {
+        const int n = std::min(n_cand, r.n_tokens());
+        int k = 0;
+        while (k < n && cand.token_at(k) == r.token_at(k)) ++k;
+        return k - n_hit >= kMinSharedPrefill;
+    };
+    for (const Chunk& c : plan)
+        if (c.prefill && shares(*c.req)) return true;
+    for (const auto& r : running_)
+        if (r->n_pending() > 1 && shares(*r)) return true;
+    return false;
 }
 
 void Router::log_step(const std::vector<Chunk>& plan, Clock::time_point step_start) {

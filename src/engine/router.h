@@ -101,6 +101,7 @@ private:
     void plan_decodes(std::vector<Chunk>& plan);
     void plan_prefill(std::vector<Chunk>& plan);
     bool try_admit(int budget, std::vector<Chunk>& plan);
+    bool shares_uncached_prefix(const EngineRequest& cand, int n_hit, const std::vector<Chunk>& plan) const;
     void run(const std::vector<Chunk>& plan, std::vector<EngineEvent>& events);
     bool check_finished(EngineRequest& req, int32_t token, FinishReason& reason) const;
     KvDemand demand(const EngineRequest& req, int64_t& prefill_ahead) const;
