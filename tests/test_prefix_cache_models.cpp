@@ -86,12 +86,12 @@ struct RunResult {
 RunResult run(const std::string& fixture, const Setup& s, bool prefix_cache, const std::vector<std::vector<Req>>& waves) {
     EngineOptions eo;
     eo.model_path = test_data(fixture);
-    eo.device = "cpu";
+    eo.device = DeviceChoice::Cpu;
     eo.max_total_tokens = s.capacity;
     eo.max_running_requests = 8;
     eo.max_prefill_tokens = s.max_prefill;
     eo.max_context = 64;
-    eo.kv_cache_dtype = s.kv_dtype;
+    eo.kv_cache_dtype = parse_kv_cache_dtype(s.kv_dtype);
     ModelRunnerEngine engine(std::make_unique<ModelRunner>(eo));
     RouterOptions ro;
     ro.max_running_requests = eo.max_running_requests;
