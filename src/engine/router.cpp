@@ -229,11 +229,15 @@ bool Router::shares_uncached_prefix(const EngineRequest& cand, int n_hit, const 
     constexpr int kMinSharedPrefill = 16;
     const int n_cand = cand.n_tokens() - 1;
     if (n_cand - n_hit < kMinSharedPrefill) return false;
+    // The tokens just past the hit first: most requests differ there at once.
     auto shares = [&](const EngineRequest& r) {
-        const int n = std::min(n_cand, r.n_tokens());
-        int k = 0;
-        while (k < n && cand.token_at(k) == r.token_at(k)) ++k;
-        return k - n_hit >= kMinSharedPrefill;
+        const int need = n_hit + kMinSharedPrefill;
+        if (r.n_tokens() < need) return false;
+        for (int k = n_hit; k < need; ++k)
+            if (cand.token_at(k) != r.token_at(k)) return false;
+        for (int k = 0; k < n_hit; ++k)
+            if (cand.token_at(k) != r.token_at(k)) return false;
+        return true;
     };
     for (const Chunk& c : plan)
         if (c.prefill && shares(*c.req)) return true;
