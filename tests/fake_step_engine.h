@@ -3,7 +3,8 @@
 // hash of the tokens read back through its row's slots, its seed and (when
 // sampling) its output position. A slot reused while still in use, a row that
 // lost its tokens, or a recompute that fed the wrong tokens changes the
-// output, and every read is also checked against prompt ++ output.
+// output, and every read is also checked against prompt ++ output. Slots
+// shared through the prefix cache are read like any other.
 #pragma once
 #include "step_engine.h"
 #include <cstdint>
@@ -47,9 +48,15 @@ public:
         for (const StepSeq& s : seqs) {
             if (!step_rows.insert(s.row).second) ++n_errors;  // one seq per row
             std::vector<int32_t>& row = rows_[size_t(s.row)];
-            if (s.n_cached == 0) row.clear();
-            if (int(row.size()) != s.n_cached) ++n_errors;
-            row.resize(size_t(s.n_cached));
+            // A prefix-cache hit: the row gets the cached tokens' slots first.
+            const int n_valid = s.n_cached - s.n_table_stale;
+            if (n_valid == 0) row.clear();
+            if (int(row.size()) != n_valid) ++n_errors;
+            row.resize(size_t(n_valid));
+            for (int i = -s.n_table_stale; i < 0; ++i) {
+                if (slot_token_[size_t(s.slots[i])] < 0) ++n_errors;  // a slot never written
+                row.push_back(s.slots[i]);
+            }
             for (int i = 0; i < s.n_new; ++i) {
                 if (!step_slots.insert(s.slots[i]).second) ++n_errors;
                 slot_token_[size_t(s.slots[i])] = s.tokens[i];

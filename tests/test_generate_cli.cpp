@@ -171,3 +171,17 @@ TEST_CASE("generate cli: clear errors") {
     CHECK(r.exit_code == 1);
     CHECK(r.out.find("--mem-fraction") != std::string::npos);
 }
+
+TEST_CASE("generate cli: -v prints the prefix cache's hit rate; --no-prefix-cache turns it off") {
+    const std::string lines = "printf 'Hello world, how are you\\nHello world, how are we\\n' | ";
+    auto on = run_command(lines + lightllm_binary() + " " + tiny_args() + "-n 4 -v");
+    REQUIRE(on.exit_code == 0);
+    CHECK(on.out.find("prefix cache hit rate") != std::string::npos);
+    auto off = run_command(lines + lightllm_binary() + " " + tiny_args() + "-n 4 -v --no-prefix-cache");
+    REQUIRE(off.exit_code == 0);
+    CHECK(off.out.find("prefix cache hit rate") == std::string::npos);
+    const std::vector<json> a = json_lines(on.out), b = json_lines(off.out);
+    REQUIRE(a.size() == 2);
+    REQUIRE(b.size() == 2);
+    for (size_t i = 0; i < 2; ++i) CHECK(a[i]["text"] == b[i]["text"]);
+}

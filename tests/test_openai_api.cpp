@@ -181,7 +181,8 @@ TEST_CASE("openai_api: completions over HTTP, plain and streamed, with usage and
     CHECK(j["choices"][0]["logprobs"]["tokens"] == json::array({"b", "c", "d", "b"}));
     CHECK(j["choices"][0]["logprobs"]["text_offset"] == json::array({0, 1, 2, 3}));
     CHECK(j["choices"][0]["logprobs"]["top_logprobs"][0].contains("b"));
-    CHECK(j["usage"] == json{{"prompt_tokens", 3}, {"completion_tokens", 4}, {"total_tokens", 7}});
+    CHECK(j["usage"] == json{{"prompt_tokens", 3}, {"completion_tokens", 4}, {"total_tokens", 7},
+                             {"prompt_tokens_details", {{"cached_tokens", 0}}}});
 
     auto s = cli.Post("/v1/completions", R"({"prompt": "abc", "max_tokens": 3, "stream": true, "n": 2,
         "stream_options": {"include_usage": true}})", "application/json");

@@ -338,3 +338,24 @@ TEST_CASE("pipeline: a model that does not exist is an Error from the constructo
     o.tokenizer_path.clear();
     CHECK_THROWS_AS(Pipeline{o}, Error);
 }
+
+TEST_CASE("pipeline: a repeated prompt reports its cached tokens and gives the same tokens; off, none") {
+    const std::vector<GreedyCase> cases = reference_cases();
+    const GreedyCase& c = cases.back();
+    for (bool cache : {true, false}) {
+        CAPTURE(cache);
+        PipelineOptions o = tiny_options();
+        o.prefix_cache = cache;
+        Pipeline p(o);
+        const RequestResult first = run_one(p, ids_input(c.prompt, 10));
+        const RequestResult again = run_one(p, ids_input(c.prompt, 10));
+        CHECK(first.n_cached_tokens == 0);
+        CHECK(again.n_cached_tokens == (cache ? int(c.prompt.size()) - 1 : 0));
+        CHECK(first.output_ids == std::vector<int32_t>(c.greedy.begin(), c.greedy.begin() + 10));
+        CHECK(again.output_ids == first.output_ids);
+        const PipelineStats st = p.stats();
+        CHECK(st.kv_used_tokens == 0);
+        CHECK(st.prefix_cache_hit_tokens == (cache ? int64_t(c.prompt.size()) - 1 : 0));
+        CHECK(st.prefix_cache_tokens == (cache ? int64_t(c.prompt.size()) + 9 : 0));
+    }
+}

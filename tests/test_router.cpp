@@ -13,6 +13,7 @@
 #include <condition_variable>
 #include <map>
 #include <random>
+#include <set>
 #include <thread>
 
 using namespace lightllm;
@@ -103,20 +104,44 @@ struct Harness {
         events.clear();
     }
 
+    // Every used slot is owned once: by the prefix cache or by one running
+    // request (its slots past n_shared); a request's first n_shared slots are
+    // those of the cache's path down to the node it locks.
     void check_invariants() {
         TokenKvPool& pool = engine.kv_pool();
         REQUIRE(pool.n_free() + pool.n_used() == pool.capacity());
-        int64_t held = 0;
+        const RequestPrefixCache* cache = router.prefix_cache();
+        std::set<int32_t> owned;
+        std::vector<const RadixNode*> holders;
+        if (cache) {
+            std::vector<const RadixNode*> stack{&cache->tree().root()};
+            while (!stack.empty()) {
+                const RadixNode* n = stack.back();
+                stack.pop_back();
+                for (int32_t slot : n->slots) REQUIRE(owned.insert(slot).second);
+                for (const auto& kv : n->children) stack.push_back(kv.second.get());
+            }
+            REQUIRE(int64_t(owned.size()) == cache->tree().n_tokens());
+        }
         for (const auto& r : router.running()) {
-            held += r->n_cached();
             REQUIRE(r->row >= 0);
             REQUIRE(r->n_cached() <= r->n_tokens());
+            REQUIRE(r->n_shared <= r->n_cached());
+            for (int p = r->n_shared; p < r->n_cached(); ++p) REQUIRE(owned.insert(r->slots[size_t(p)]).second);
+            if (!cache) continue;
+            REQUIRE(r->cache_node != nullptr);
+            holders.push_back(r->cache_node);
+            std::vector<int32_t> path;
+            for (const RadixNode* n = r->cache_node; n; n = n->parent) path.insert(path.begin(), n->slots.begin(), n->slots.end());
+            REQUIRE(path == std::vector<int32_t>(r->slots.begin(), r->slots.begin() + r->n_shared));
         }
         for (const auto& r : router.waiting()) {
             REQUIRE(r->slots.empty());
             REQUIRE(r->row == -1);
+            REQUIRE(r->cache_node == nullptr);
         }
-        REQUIRE(held == pool.n_used());
+        REQUIRE(int64_t(owned.size()) == pool.n_used());
+        if (cache) REQUIRE(cache->tree().check(holders) == "");
         REQUIRE(engine.req_to_token().n_free_rows() ==
                 engine.req_to_token().max_requests() - int(router.running().size()));
         REQUIRE(engine.n_errors == 0);
@@ -161,6 +186,9 @@ TEST_CASE("router: one request runs to its length and gives back everything") {
     CHECK(o.reason == FinishReason::Length);
     CHECK(o.tokens == run_alone(prompt_of(10, 1), params(20), 512, 0).output);
     CHECK(h.n_step == 20);  // one prefill step that samples, then 19 decode steps
+    CHECK(h.router.stats().kv_used_tokens == 0);
+    CHECK(h.router.stats().prefix_cache_tokens == 10 + 19);  // all but the last token's KV stays cached
+    h.router.flush_prefix_cache();
     CHECK(h.engine.kv_pool().n_used() == 0);
     CHECK(h.router.stats().kv_peak_tokens == 10 + 19);
 }
@@ -227,6 +255,7 @@ TEST_CASE("router: max_wait_steps decode steps pass before a waiting request is 
 
 TEST_CASE("router: a cancelled request frees its slots and row within one step") {
     RouterOptions opts;
+    opts.prefix_cache = false;
     Harness h(1000, 4, 512, opts);
     auto c1 = h.add(1, prompt_of(30, 1), params(50));
     h.add(2, prompt_of(20, 2), params(50));
@@ -288,18 +317,24 @@ TEST_CASE("router: when an output estimate runs the pool dry, the latest request
         paused_requests += h.outcomes[uint64_t(i)].n_pauses > 0;
     }
     CHECK(paused_requests > 0);
+    h.router.flush_prefix_cache();
     CHECK(h.engine.kv_pool().n_used() == 0);
 }
 
 // Thousands of random workloads: arrivals over time, chunking, cancellation,
 // stop requests, tight pools. Exact admission never pauses or stalls; with an
 // output estimate it may pause, but every output still matches a run alone.
-static void random_workloads(bool with_estimate, int n_trials, uint32_t seed) {
+// With the prefix cache, prompts share stems, repeat, and continue earlier
+// conversations (prompt ++ output ++ more), so they hit the cache, evict from
+// it and pause with cached prefixes; the invariants are checked every step
+// and the pool is empty once the cache is flushed.
+static void random_workloads(bool with_estimate, bool prefix_cache, int n_trials, uint32_t seed) {
     std::mt19937 rng(seed);
     auto uni = [&](int lo, int hi) { return lo + int(rng() % uint32_t(hi - lo + 1)); };
-    int64_t total_pauses = 0;
+    int64_t total_pauses = 0, total_hits = 0, total_evicted = 0;
     for (int trial = 0; trial < n_trials; ++trial) {
         RouterOptions opts;
+        opts.prefix_cache = prefix_cache;
         opts.max_running_requests = uni(1, 12);
         opts.max_prefill_tokens = uni(1, 96);
         opts.max_wait_steps = uni(0, 4);
@@ -320,6 +355,19 @@ static void random_workloads(bool with_estimate, int n_trials, uint32_t seed) {
             pl.cancel_at = uni(0, 9) == 0 ? uni(0, 80) : -1;
             pl.stop_at = uni(0, 19) == 0 ? uni(0, 80) : -1;
             pl.prompt = prompt_of(uni(1, 80), rng());
+            if (prefix_cache && uni(0, 2) > 0) {
+                if (i > 0 && uni(0, 2) == 0) {  // a later turn of an earlier request's conversation
+                    const Plan& prev = plans[size_t(uni(0, int(i) - 1))];
+                    pl.prompt = prev.prompt;
+                    const Expected e = run_alone(prev.prompt, prev.p, 100000, 0);
+                    pl.prompt.insert(pl.prompt.end(), e.output.begin(), e.output.begin() + uni(0, int(e.output.size())));
+                } else {
+                    pl.prompt = prompt_of(uni(1, 60), uint64_t(uni(0, 3)));  // one of four system prompts
+                }
+                const std::vector<int32_t> more = prompt_of(uni(0, 20), rng());
+                pl.prompt.insert(pl.prompt.end(), more.begin(), more.end());
+                pl.prompt.resize(std::min<size_t>(pl.prompt.size(), 100));
+            }
             pl.p = params(uni(1, 50), uni(0, 1) == 1);
             pl.p.min_new_tokens = uni(0, 2) == 0 ? uni(0, 10) : 0;
             if (uni(0, 3) == 0) {
@@ -365,6 +413,10 @@ static void random_workloads(bool with_estimate, int n_trials, uint32_t seed) {
                 REQUIRE(o.reason == e.reason);
             }
         }
+        REQUIRE(h.router.stats().kv_used_tokens == 0);
+        total_hits += h.router.stats().prefix_cache_hit_tokens;
+        total_evicted += h.router.stats().prefix_cache_evicted_tokens;
+        h.router.flush_prefix_cache();
         REQUIRE(h.engine.kv_pool().n_used() == 0);
         REQUIRE(h.engine.req_to_token().n_free_rows() == h.engine.req_to_token().max_requests());
         if (!with_estimate) {
@@ -374,12 +426,26 @@ static void random_workloads(bool with_estimate, int n_trials, uint32_t seed) {
         total_pauses += h.router.stats().n_pauses;
     }
     if (with_estimate) CHECK(total_pauses > 0);
+    if (prefix_cache) {
+        CHECK(total_hits > 0);
+        CHECK(total_evicted > 0);
+    }
 }
 
-TEST_CASE("router: random workloads with exact admission never over-commit") { random_workloads(false, 1500, 11); }
+TEST_CASE("router: random workloads with exact admission never over-commit") {
+    random_workloads(false, false, 1500, 11);
+}
 
 TEST_CASE("router: random workloads with an output estimate pause and still match") {
-    random_workloads(true, 1500, 12);
+    random_workloads(true, false, 1500, 12);
+}
+
+TEST_CASE("router: random workloads with the prefix cache never over-commit and give the same tokens") {
+    random_workloads(false, true, 1500, 13);
+}
+
+TEST_CASE("router: random workloads with the prefix cache and an output estimate pause and still match") {
+    random_workloads(true, true, 1500, 14);
 }
 
 TEST_CASE("engine loop: requests from several threads, cancels from another, all finish") {
@@ -519,4 +585,76 @@ TEST_CASE("router: an unwritable --step-log is a clear error") {
     } catch (const Error& e) {
         CHECK(std::string(e.what()).find("--step-log /nonexistent-dir/steps.jsonl") != std::string::npos);
     }
+}
+
+TEST_CASE("router: prefix cache: a repeated prompt feeds only its last token, a longer one only the rest") {
+    RouterOptions opts;
+    Harness h(1000, 4, 512, opts);
+    const std::vector<int32_t> p = prompt_of(40, 1);
+    h.add(1, p, params(5));
+    h.run_until_idle();
+    h.add(2, p, params(5));
+    h.step();
+    CHECK(h.engine.last_step_new_tokens == 1);  // 39 cached tokens, the 40th fed for its logits
+    h.run_until_idle();
+    CHECK(h.outcomes[2].tokens == h.outcomes[1].tokens);
+    std::vector<int32_t> longer = p;
+    longer.insert(longer.end(), h.outcomes[1].tokens.begin(), h.outcomes[1].tokens.end());
+    longer.push_back(7);
+    h.add(3, longer, params(3));
+    h.step();
+    CHECK(h.engine.last_step_new_tokens == 2);  // prompt + 4 of the 5 outputs cached (the last one never was fed)
+    h.run_until_idle();
+    CHECK(h.outcomes[3].tokens == run_alone(longer, params(3), 512, 0).output);
+    const RouterStats& s = h.router.stats();
+    CHECK(s.prefix_cache_query_tokens == 40 + 40 + int64_t(longer.size()));
+    CHECK(s.prefix_cache_hit_tokens == 39 + 44);
+}
+
+TEST_CASE("router: prefix cache: admission counts a shared prefix once, so more requests run together") {
+    // Four requests with one 60-token system prompt + 4 tokens each, 10 new
+    // tokens (74 alone). Without sharing the second one must wait for the
+    // first (2 * 74 - 1 > 140); with it, the 60 shared tokens count once and
+    // all four fit.
+    for (bool cache : {false, true}) {
+        CAPTURE(cache);
+        RouterOptions opts;
+        opts.prefix_cache = cache;
+        Harness h(140, 8, 512, opts);
+        const std::vector<int32_t> system = prompt_of(60, 9);
+        h.add(1, [&] { auto v = system; v.insert(v.end(), {1, 2, 3, 4}); return v; }(), params(10));
+        h.step();
+        for (uint64_t id = 2; id <= 4; ++id) {
+            std::vector<int32_t> q = system;
+            q.insert(q.end(), {int32_t(id), 5, 6, 7});
+            h.add(id, q, params(10));
+        }
+        h.step();
+        CHECK(h.router.running().size() == (cache ? 4u : 1u));
+        h.run_until_idle();
+        CHECK(h.router.stats().n_pauses == 0);
+        CHECK(h.router.stats().kv_peak_tokens <= 140);
+    }
+}
+
+TEST_CASE("router: prefix cache: cached tokens are evicted, least recently used first, before anyone pauses") {
+    RouterOptions opts;
+    opts.expected_output_fraction = 0.5f;
+    Harness h(130, 8, 512, opts);
+    h.add(1, prompt_of(30, 1), params(10));
+    h.run_until_idle();
+    h.add(2, prompt_of(30, 2), params(10));
+    h.run_until_idle();
+    CHECK(h.router.stats().prefix_cache_tokens == 2 * 39);
+    // Needs up to 30 + 50 = 80 slots, 52 are free: request 1's tokens (used longest ago) go.
+    h.add(3, prompt_of(30, 3), params(50, false));
+    h.run_until_idle();
+    CHECK(h.router.stats().n_pauses == 0);
+    CHECK(h.router.stats().prefix_cache_evicted_tokens > 0);
+    h.add(4, prompt_of(30, 2), params(1));
+    h.add(5, prompt_of(30, 1), params(1));
+    h.run_until_idle();
+    CHECK(h.router.stats().prefix_cache_hit_tokens == 29 + 0);  // 2's prompt survived, 1's did not
+    h.router.flush_prefix_cache();
+    CHECK(h.engine.kv_pool().n_used() == 0);
 }

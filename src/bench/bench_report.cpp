@@ -29,7 +29,7 @@ BenchReport summarize_bench(const std::vector<RequestRecord>& records, double du
     BenchReport r;
     r.config = config;
     r.duration_s = duration_s;
-    std::vector<double> ttft, tpot, itl, e2e;
+    std::vector<double> ttft, tpot, itl, e2e, ttft_hit, ttft_miss;
     for (const RequestRecord& rec : records) {
         if (!rec.ok) {
             ++r.n_failed;
@@ -40,6 +40,10 @@ BenchReport summarize_bench(const std::vector<RequestRecord>& records, double du
         r.total_input_tokens += rec.n_prompt;
         r.total_output_tokens += rec.n_output;
         ttft.push_back(rec.ttft_s);
+        if (rec.n_cached >= 0) {
+            r.cached_prompt_tokens += rec.n_cached;
+            (rec.n_cached > 0 ? ttft_hit : ttft_miss).push_back(rec.ttft_s);
+        }
         e2e.push_back(rec.e2e_s);
         if (rec.n_output > 1) tpot.push_back((rec.e2e_s - rec.ttft_s) / double(rec.n_output - 1));
         itl.insert(itl.end(), rec.itl_s.begin(), rec.itl_s.end());
@@ -53,6 +57,10 @@ BenchReport summarize_bench(const std::vector<RequestRecord>& records, double du
     r.tpot_ms = latency_stat(tpot);
     r.itl_ms = latency_stat(itl);
     r.e2e_ms = latency_stat(e2e);
+    r.n_hit_requests = int(ttft_hit.size());
+    r.n_miss_requests = int(ttft_miss.size());
+    r.ttft_hit_ms = latency_stat(ttft_hit);
+    r.ttft_miss_ms = latency_stat(ttft_miss);
     return r;
 }
 
@@ -87,6 +95,17 @@ std::string format_bench_report(const BenchReport& r) {
     line("KV capacity (tokens):", std::to_string(r.kv_capacity_tokens));
     line("KV peak use (tokens):", std::to_string(r.kv_peak_tokens));
     line("Pauses (recomputed requests):", std::to_string(r.pauses));
+    s += fmt::format("{:-^52}\n", " Prefix cache ");
+    line("Prefix cache:", r.config.prefix_cache ? "on" : "off");
+    if (r.prefix_cache_query_tokens > 0)
+        line("Hit rate (tokens found / looked up):",
+             fmt::format("{:.1f}%", 100.0 * double(r.prefix_cache_hit_tokens) / double(r.prefix_cache_query_tokens)));
+    if (r.n_hit_requests + r.n_miss_requests > 0) {
+        line("Cached prompt tokens:", std::to_string(r.cached_prompt_tokens));
+        line("Requests with a hit / without:", fmt::format("{} / {}", r.n_hit_requests, r.n_miss_requests));
+        line("Median TTFT, hits (ms):", fmt::format("{:.2f}", r.ttft_hit_ms.p50));
+        line("Median TTFT, misses (ms):", fmt::format("{:.2f}", r.ttft_miss_ms.p50));
+    }
     s += fmt::format("{:=^52}\n", "");
     for (const std::string& e : r.errors) s += "error: " + e + "\n";
     return s;
@@ -113,7 +132,8 @@ static json config_json(const BenchConfig& c) {
               {"min_p", c.sampling.min_p},
               {"repetition_penalty", c.sampling.repetition_penalty},
               {"presence_penalty", c.sampling.presence_penalty},
-              {"frequency_penalty", c.sampling.frequency_penalty}}}};
+              {"frequency_penalty", c.sampling.frequency_penalty}}},
+            {"prefix_cache", c.prefix_cache}};
 }
 
 json bench_report_json(const BenchReport& r) {
@@ -132,6 +152,17 @@ json bench_report_json(const BenchReport& r) {
             {"kv_capacity_tokens", r.kv_capacity_tokens},
             {"kv_peak_tokens", r.kv_peak_tokens},
             {"pauses", r.pauses},
+            {"prefix_cache",
+             {{"query_tokens", r.prefix_cache_query_tokens},
+              {"hit_tokens", r.prefix_cache_hit_tokens},
+              {"hit_rate", r.prefix_cache_query_tokens > 0
+                               ? json(double(r.prefix_cache_hit_tokens) / double(r.prefix_cache_query_tokens))
+                               : json(nullptr)},
+              {"cached_prompt_tokens", r.cached_prompt_tokens},
+              {"hit_requests", r.n_hit_requests},
+              {"miss_requests", r.n_miss_requests},
+              {"ttft_hit_ms", stat_json(r.ttft_hit_ms)},
+              {"ttft_miss_ms", stat_json(r.ttft_miss_ms)}}},
             {"errors", r.errors},
             {"config", config_json(r.config)}};
 }

@@ -22,6 +22,8 @@ struct RequestRecord {
     double ttft_s = 0.0;           // first token, from start_s
     double e2e_s = 0.0;            // last token / finish, from start_s
     std::vector<double> itl_s;     // gaps between consecutive tokens
+    int n_cached = -1;             // prompt tokens from the prefix cache (-1: not reported)
+    std::vector<int32_t> output_ids;  // the generated ids, when the sender knows them (multi-turn replays)
 };
 
 struct LatencyStat {
@@ -42,6 +44,7 @@ struct BenchConfig {
     // Every request's sampling: the JSON's config.sampling records temperature,
     // top_k, top_p, min_p and the three penalties.
     SamplingParams sampling;
+    bool prefix_cache = true;
 };
 
 struct BenchReport {
@@ -58,6 +61,15 @@ struct BenchReport {
     int64_t kv_capacity_tokens = 0;
     int64_t kv_peak_tokens = 0;
     int64_t pauses = 0;
+    // Prefix cache: tokens the engine looked up and found (its counters over
+    // the run; -1 when the engine is not in this process), and the TTFT of
+    // requests whose prompt partly came from the cache (hits) and of the rest,
+    // when the sender reports cached tokens per request.
+    int64_t prefix_cache_query_tokens = -1;
+    int64_t prefix_cache_hit_tokens = -1;
+    int64_t cached_prompt_tokens = 0;
+    int n_hit_requests = 0, n_miss_requests = 0;
+    LatencyStat ttft_hit_ms, ttft_miss_ms;
     std::vector<std::string> errors;  // the first few failures
 };
 

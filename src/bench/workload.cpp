@@ -1,6 +1,7 @@
 #include "workload.h"
 #include "check.h"
 #include "sharegpt_dataset.h"
+#include "workload_prefix.h"
 #include "tokenizer.h"
 #include <nlohmann/json.hpp>
 #include <algorithm>
@@ -134,17 +135,21 @@ std::vector<WorkloadItem> make_workload(const WorkloadSpec& s, const Tokenizer* 
             it.prompt_ids = random_ids(rng, it.n_prompt, n_vocab);
             items.push_back(std::move(it));
         }
+    } else if (is_prefix_workload(s.dataset_name)) {
+        items = make_prefix_workload(s, tok, n_vocab);
     } else if (s.dataset_name == "sharegpt" || s.dataset_name == "jsonl") {
         if (s.dataset_path.empty()) fail("--dataset-name {} needs --dataset-path", s.dataset_name);
         items = s.dataset_name == "sharegpt" ? sharegpt(s, tok) : jsonl(s, tok, n_vocab, rng);
     } else {
-        fail("--dataset-name '{}': expected random, synthetic, sharegpt or jsonl", s.dataset_name);
+        fail("--dataset-name '{}': expected random, synthetic, sharegpt, jsonl, shared-prefix or multi-turn",
+             s.dataset_name);
     }
     if (items.empty()) fail("{}: no prompts left after the length filters", s.dataset_path);
     if (std::isfinite(s.request_rate)) {
         std::exponential_distribution<double> gap(s.request_rate);
         double t = 0.0;
         for (WorkloadItem& it : items) {
+            if (it.follows >= 0) continue;
             it.arrival_s = t;
             t += gap(rng);
         }
@@ -157,6 +162,13 @@ std::string describe_workload(const WorkloadSpec& s) {
     if (s.dataset_name == "random" || s.dataset_name == "synthetic")
         return fmt::format("{} n={} in={} out={} range={:g} rate={}", s.dataset_name, s.num_prompts, s.input_len,
                            s.output_len, s.range_ratio, rate);
+    if (s.dataset_name == "shared-prefix")
+        return fmt::format("shared-prefix groups={} per_group={} prefix={} question={} out={} rate={}", s.groups,
+                           s.prompts_per_group, s.prefix_len, s.question_len, s.output_len, rate);
+    if (s.dataset_name == "multi-turn")
+        return fmt::format("multi-turn {} conversations={} turns={} question={} out={} max_len={} rate={}",
+                           s.dataset_path.empty() ? "random" : s.dataset_path, s.num_prompts, s.turns, s.question_len,
+                           s.output_len, s.max_conversation_len, rate);
     return fmt::format("{} {} n={} rate={}", s.dataset_name, s.dataset_path, s.num_prompts, rate);
 }
 

@@ -11,8 +11,11 @@
 //   jsonl      one object per line: "prompt" (text) and/or "prompt_len", and
 //              "output_len" (or "max_tokens"); bench/data/sharegpt_sample.jsonl
 //              is one, made by bench/make_sharegpt_sample.py
+//   shared-prefix, multi-turn  prefix-cache workloads (workload_prefix.h)
 // Arrivals: all at once (request_rate = inf) or a Poisson process of
-// request_rate per second; all draws come from the seed.
+// request_rate per second; all draws come from the seed. A later turn of a
+// conversation (follows >= 0) has no arrival time: it is sent when the turn it
+// follows finishes.
 #pragma once
 #include <cstdint>
 #include <limits>
@@ -29,6 +32,9 @@ struct WorkloadItem {
     int n_prompt = 0;                 // prompt tokens (with BOS where the tokenizer adds one)
     int max_new_tokens = 0;
     double arrival_s = 0.0;           // when to send it, from the start
+    // Index of the previous turn of this conversation, or -1. When >= 0 the
+    // prompt sent is that turn's prompt ++ its output ++ prompt_ids.
+    int follows = -1;
 };
 
 struct WorkloadSpec {
@@ -41,6 +47,13 @@ struct WorkloadSpec {
     double range_ratio = 0.0;
     double request_rate = std::numeric_limits<double>::infinity();
     uint64_t seed = 0;
+    // shared-prefix and multi-turn (workload_prefix.h)
+    int prefix_len = 2048;
+    int groups = 64;
+    int prompts_per_group = 16;
+    int question_len = 128;
+    int turns = 4;
+    int max_conversation_len = 4096;
 };
 
 // `tok` may be null (dummy weights): then text prompts are replaced by random

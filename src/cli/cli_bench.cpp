@@ -82,6 +82,7 @@ BenchConfig make_config(const BenchArgs& a, const PipelineOptions& o, const Pipe
     c.max_running_requests = o.engine.max_running_requests;
     c.max_total_tokens = o.engine.max_total_tokens;
     c.sampling = a.sampling;
+    c.prefix_cache = o.prefix_cache;
     return c;
 }
 
@@ -116,6 +117,8 @@ int measure_serving(const BenchArgs& a, const std::vector<WorkloadItem>& items, 
         r.kv_capacity_tokens = after.kv_capacity_tokens;
         r.kv_peak_tokens = after.kv_peak_tokens;
         r.pauses = after.n_pauses - before.n_pauses;
+        r.prefix_cache_query_tokens = after.prefix_cache_query_tokens - before.prefix_cache_query_tokens;
+        r.prefix_cache_hit_tokens = after.prefix_cache_hit_tokens - before.prefix_cache_hit_tokens;
     }
     const Roofline limit = compute_roofline(target.cost, run.records, run.duration_s, target.peaks);
     std::fputs((format_bench_report(r) + format_roofline(limit)).c_str(), stdout);
@@ -229,6 +232,20 @@ int print_workload(const BenchArgs& a) {
     return 0;
 }
 
+void add_prefix_workload_flags(CLI::App& cmd, WorkloadSpec& w) {
+    cmd.add_option("--prefix-len", w.prefix_len, "shared-prefix: tokens of each group's system prompt")->capture_default_str();
+    cmd.add_option("--groups", w.groups, "shared-prefix: system prompts")->capture_default_str();
+    cmd.add_option("--prompts-per-group", w.prompts_per_group, "shared-prefix: questions per system prompt")
+        ->capture_default_str();
+    cmd.add_option("--question-len", w.question_len, "shared-prefix, multi-turn: tokens of each question / user turn")
+        ->capture_default_str();
+    cmd.add_option("--turns", w.turns, "multi-turn without --dataset-path: user turns per conversation")
+        ->capture_default_str();
+    cmd.add_option("--max-conversation-len", w.max_conversation_len,
+                   "multi-turn: a conversation ends before it would pass this many tokens")
+        ->capture_default_str();
+}
+
 // In-process runs; bench --url is handled in the callback below
 // (run_http_bench, http_bench_client.h), on the same driver and report.
 int run_bench(BenchArgs a) {
@@ -245,9 +262,10 @@ void add_bench_command(CLI::App& root, int& exit_code) {
     add_engine_flags(*cmd, a->engine);
     WorkloadSpec& w = a->workload;
     cmd->add_option("--num-prompts", w.num_prompts, "Requests to send")->capture_default_str();
-    cmd->add_option("--dataset-name", w.dataset_name, "random, synthetic, sharegpt or jsonl")
-        ->check(CLI::IsMember({"random", "synthetic", "sharegpt", "jsonl"}))
+    cmd->add_option("--dataset-name", w.dataset_name, "random, synthetic, sharegpt, jsonl, shared-prefix or multi-turn")
+        ->check(CLI::IsMember({"random", "synthetic", "sharegpt", "jsonl", "shared-prefix", "multi-turn"}))
         ->capture_default_str();
+    add_prefix_workload_flags(*cmd, w);
     cmd->add_option("--dataset-path", w.dataset_path, "ShareGPT JSON / JSON Lines file");
     cmd->add_option("--input-len", w.input_len, "Prompt tokens (random, synthetic, --batch)")->capture_default_str();
     auto* out_len = cmd->add_option("--output-len", w.output_len,
@@ -300,6 +318,8 @@ void add_bench_command(CLI::App& root, int& exit_code) {
     cmd->callback([&exit_code, a, out_len, http] {
         a->workload.output_len_given = out_len->count() > 0;
         if (!http->url.empty()) {
+            if (a->workload.dataset_name == "multi-turn")
+                fail("--dataset-name multi-turn runs in process only: over --url the answers' token ids are not known");
             http->sampling = request_params(*a, a->ignore_eos);
             a->workload.request_rate = parse_rate(a->request_rate);
             const PipelineOptions& p = a->engine.pipeline;

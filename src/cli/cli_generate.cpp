@@ -77,13 +77,26 @@ std::shared_ptr<RequestHandle> submit_patiently(Pipeline& p, RequestInput in, Re
     }
 }
 
-void print_speed(const RequestResult& r) {
+// The prefix cache's hit rate so far (tokens found / tokens looked up).
+void print_prefix_cache(const Pipeline& p) {
+    const PipelineStats st = p.stats();
+    if (st.prefix_cache_query_tokens == 0) return;
+    std::fprintf(stderr, "lightllm: prefix cache hit rate %.1f%% (%lld of %lld prompt tokens), %lld tokens cached\n",
+                 100.0 * double(st.prefix_cache_hit_tokens) / double(st.prefix_cache_query_tokens),
+                 static_cast<long long>(st.prefix_cache_hit_tokens), static_cast<long long>(st.prefix_cache_query_tokens),
+                 static_cast<long long>(st.prefix_cache_tokens));
+}
+
+void print_speed(const Pipeline& p, const RequestResult& r) {
     const double total_s = ms_between(r.t_submit, r.t_finish) / 1000.0;
     const double decode_s = ms_between(r.t_first_token, r.t_finish) / 1000.0;
     const size_t n = r.output_ids.size();
-    std::fprintf(stderr, "\nlightllm: prompt %d tokens, generated %zu tokens in %.2f s; first token %.1f ms; %.2f tokens/s decode\n",
-                 r.n_prompt_tokens, n, total_s, ms_between(r.t_submit, r.t_first_token),
+    std::fprintf(stderr,
+                 "\nlightllm: prompt %d tokens (%d from the prefix cache), generated %zu tokens in %.2f s; first token "
+                 "%.1f ms; %.2f tokens/s decode\n",
+                 r.n_prompt_tokens, r.n_cached_tokens, n, total_s, ms_between(r.t_submit, r.t_first_token),
                  n > 1 && decode_s > 0 ? double(n - 1) / decode_s : 0.0);
+    print_prefix_cache(p);
 }
 
 // Streams one request's text to stdout; returns its result.
@@ -126,7 +139,7 @@ int run_single(Pipeline& p, const GenerateArgs& a) {
         std::fprintf(stderr, "lightllm: error: %s\n", r.error.c_str());
         return 1;
     }
-    if (a.verbose) print_speed(r);
+    if (a.verbose) print_speed(p, r);
     return 0;
 }
 
@@ -150,7 +163,7 @@ int run_chat(Pipeline& p, const GenerateArgs& a) {
             history.pop_back();
             continue;
         }
-        if (a.verbose) print_speed(r);
+        if (a.verbose) print_speed(p, r);
         history.push_back({"assistant", r.text});
     }
     std::fputc('\n', stderr);
@@ -242,6 +255,7 @@ int run_batch(Pipeline& p, const GenerateArgs& a) {
         double s = ms_between(t0, Clock::now()) / 1000.0;
         std::fprintf(stderr, "lightllm: %zu prompts, %zu tokens generated in %.2f s: %.2f tokens/s\n", entries.size(),
                      n_generated, s, s > 0 ? double(n_generated) / s : 0.0);
+        print_prefix_cache(p);
     }
     return rc;
 }

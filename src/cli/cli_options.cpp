@@ -45,6 +45,8 @@ void add_engine_flags(CLI::App& cmd, EngineFlags& f) {
                    "Waiting requests offered to admission first: fifo, or longest-first among one step's arrivals")
         ->check(CLI::IsMember({"fifo", "longest-first"}))
         ->capture_default_str();
+    cmd.add_flag("!--no-prefix-cache", f.pipeline.prefix_cache,
+                 "Do not reuse the KV of earlier requests' common prefixes (the prefix cache is on by default)");
     cmd.add_option("--expected-output-fraction", f.pipeline.expected_output_fraction,
                    "Admission's guess of the share of max tokens a request uses before EOS (1: never pause)")
         ->capture_default_str();

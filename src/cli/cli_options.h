@@ -22,7 +22,8 @@ struct EngineFlags {
 // -m/--model, --tokenizer, --load-format, --device, --dtype, --kv-cache-dtype,
 // --max-total-tokens, --mem-fraction, --max-running-requests,
 // --max-prefill-tokens, --max-context, --max-wait-steps,
-// --max-waiting-requests, --expected-output-fraction, --admission-order, --seed-weights,
+// --max-waiting-requests, --expected-output-fraction, --admission-order, --no-prefix-cache,
+// --seed-weights,
 // --no-cuda-graphs, --no-gemm-tune, --no-pdl.
 void add_engine_flags(CLI::App& cmd, EngineFlags& flags);
 // Checks the values, parses the enum flags and fills pipeline.engine; throws Error naming the flag.

@@ -171,6 +171,13 @@ Tensor ModelRunner::Impl::forward(const std::vector<StepSeq>& seqs, const std::v
     for (const StepSeq& s : seqs) {
         LL_CHECK(s.row >= 0 && s.row < table->max_requests(), "step: table row {} of {}", s.row, table->max_requests());
         LL_CHECK(s.n_new > 0 && s.n_cached >= 0 && s.tokens && s.slots, "step: a sequence feeds {} tokens", s.n_new);
+        LL_CHECK(s.n_table_stale >= 0 && s.n_table_stale <= s.n_cached, "step: {} stale table entries of {} cached",
+                 s.n_table_stale, s.n_cached);
+        if (s.n_table_stale > 0) {
+            Tensor row = table->table().slice_rows(s.row, 1).view({int64_t(max_context)});
+            Tensor cols = row.slice_rows(s.n_cached - s.n_table_stale, s.n_table_stale);
+            be.upload(cols, s.slots - s.n_table_stale, DType::I32);
+        }
         if (int64_t(s.n_cached) + s.n_new > max_context)
             fail("a sequence of {} tokens exceeds the context length {}", int64_t(s.n_cached) + s.n_new, max_context);
         for (int j = 0; j < s.n_new; ++j) {
@@ -317,6 +324,7 @@ std::vector<float> ModelRunner::forward_all_logits(const StepSeq& seq) {
         c.n_cached = seq.n_cached + off;
         c.tokens = seq.tokens + off;
         c.slots = seq.slots + off;
+        c.n_table_stale = off == 0 ? seq.n_table_stale : 0;
         c.n_new = std::min(chunk, seq.n_new - off);
         std::vector<int32_t> rows(size_t(c.n_new));
         for (int j = 0; j < c.n_new; ++j) rows[size_t(j)] = j;

@@ -24,6 +24,10 @@ struct StepSeq {
     const int32_t* tokens = nullptr;  // new tokens fed now, at positions n_cached..
     int32_t n_new = 0;
     const int32_t* slots = nullptr;   // n_new KV slots for them, allocated by the router
+    // Cached tokens whose slots the table row does not hold yet (a prefix-cache
+    // hit on admission): positions n_cached - n_table_stale .. n_cached - 1,
+    // slots at slots[-n_table_stale .. -1]. The step writes them first.
+    int32_t n_table_stale = 0;
     bool sample = false;              // sample a next token after the last new token
     const SamplingParams* params = nullptr;
     const std::vector<int32_t>* prompt = nullptr;  // for repetition penalty

@@ -104,6 +104,7 @@ Pipeline::Pipeline(const PipelineOptions& opts) : impl_(std::make_unique<Impl>(o
     ro.expected_output_fraction = opts.expected_output_fraction;
     ro.admission_order = opts.admission_order;
     ro.step_log = opts.step_log;
+    ro.prefix_cache = opts.prefix_cache;
     m.engine = std::make_unique<EngineLoop>(
         [&m, eo, tok_eos, measure_peaks = opts.measure_peaks]() -> std::unique_ptr<StepEngine> {
             auto runner = std::make_unique<ModelRunner>(eo);
@@ -264,6 +265,7 @@ void Pipeline::Impl::on_begin(std::map<uint64_t, std::shared_ptr<Job>>& jobs, st
 }
 
 void Pipeline::Impl::on_event(Job& job, EngineEvent& ev) {
+    if (ev.n_cached_prompt > 0) job.result.n_cached_tokens = ev.n_cached_prompt;
     if (ev.kind == EngineEvent::Kind::Finish) {
         if (job.detok && ev.reason != FinishReason::Error) job.text += job.detok->flush();
         finish(job, ev.reason, ev.error, ev.time, ev.n_pauses);

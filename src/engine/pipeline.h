@@ -37,6 +37,7 @@ struct PipelineOptions {
     std::string step_log;              // --step-log: one JSON line per engine step (router.h)
     AdmissionOrder admission_order = AdmissionOrder::Fifo;  // --admission-order (admission_order.h)
     bool measure_peaks = false;        // time a large GEMM and copy once at start (device_peaks.h; bench)
+    bool prefix_cache = true;          // --no-prefix-cache turns it off (router.h)
 };
 
 // Live numbers, for /metrics and bench: the router's, with n_waiting also

@@ -51,6 +51,7 @@ struct RequestResult {
     std::vector<int32_t> output_ids;
     int n_prompt_tokens = 0;
     int n_pauses = 0;                   // times the router paused and recomputed it
+    int n_cached_tokens = 0;            // prompt tokens whose KV came from the prefix cache
     Clock::time_point t_submit, t_first_token, t_finish;
 };
 

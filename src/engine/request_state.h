@@ -6,6 +6,8 @@
 // tokens from slots.size() on are pending (the rest of a prompt being
 // prefilled in chunks, a whole prompt + output being recomputed after a pause,
 // or the last sampled token waiting for its decode step).
+// With the prefix cache, slots[0..n_shared) belong to the cache (the request
+// holds a lock on `cache_node`, the deepest of them) and the rest are its own.
 #pragma once
 #include "request.h"
 #include "request_handle.h"
@@ -24,6 +26,8 @@ struct RequestControl {
     std::atomic<bool> stop_requested{false}; // the detokenizer saw a stop string
 };
 
+struct RadixNode;
+
 enum class RequestPhase : uint8_t { Waiting, Running, Done };
 
 struct EngineRequest {
@@ -40,6 +44,9 @@ struct EngineRequest {
     uint64_t arrival_window = 0;        // router step count when queued (admission_order.h)
     int n_pauses = 0;
     bool started = false;               // admitted at least once
+    RadixNode* cache_node = nullptr;    // prefix-cache node locked while running
+    int n_shared = 0;                   // leading slots owned by the prefix cache
+    int n_cached_prompt = 0;            // prompt tokens the prefix cache gave at the first admission
 
     int n_tokens() const { return int(prompt.size() + output.size()); }
     int n_cached() const { return int(slots.size()); }
@@ -65,6 +72,7 @@ struct EngineEvent {
     bool finished = false;              // Token: this was the request's last token
     FinishReason reason = FinishReason::Stop;
     int n_pauses = 0;
+    int n_cached_prompt = 0;            // the request's prompt tokens that came from the prefix cache
     std::string error;
 };
 

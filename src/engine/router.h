@@ -18,11 +18,18 @@
 //  4. one fused ModelRunner step over all of them; sampled tokens are appended,
 //     requests that hit EOS / a stop token / their length finish and free
 //     everything they hold.
-// Invariant after every step: pool free + used == capacity, and the slots held
-// by running requests are exactly the used ones.
+// With the prefix cache (request_prefix.h), an admitted request starts from
+// the longest cached prefix of its tokens and prefills only the rest; prefill
+// chunks and leaving requests put their tokens into the cache; whenever the
+// pool is short, least-recently-used cached tokens no running request uses
+// are evicted first, and only then is anyone paused. Admission counts the
+// cached tokens running requests use once, and the evictable ones as free.
+// Invariant after every step: pool free + used == capacity, and the used
+// slots are exactly the cache's plus the running requests' own.
 #pragma once
 #include "admission.h"
 #include "admission_order.h"
+#include "request_prefix.h"
 #include "router_stats.h"
 #include "request_state.h"
 #include "step_engine.h"
@@ -49,8 +56,10 @@ struct RouterOptions {
     // (the engine's step: forward + sampling), "host_ms" (from the previous
     // step's end to this call: scheduling and event delivery), "decode"
     // (sequences feeding one sampled token), "prefill_seqs", "prefill_tokens",
-    // "kv_used", "running", "waiting"}.
+    // "kv_used" (slots in use, evictable cached tokens not counted),
+    // "kv_cached" (tokens in the prefix cache), "running", "waiting"}.
     std::string step_log;
+    bool prefix_cache = true;  // keep computed tokens' KV for later requests with the same prefix
 };
 
 
@@ -72,6 +81,10 @@ public:
     const RouterStats& stats() const { return stats_; }
     const std::vector<std::unique_ptr<EngineRequest>>& running() const { return running_; }
     const std::deque<std::unique_ptr<EngineRequest>>& waiting() const { return waiting_; }
+    // Null when the prefix cache is off.
+    const RequestPrefixCache* prefix_cache() const { return cache_.get(); }
+    // Gives every cached token no running request uses back to the pool.
+    void flush_prefix_cache();
 
 private:
     struct Chunk {
@@ -80,6 +93,7 @@ private:
         int n_new;
         bool sample;
         bool prefill;  // part of this step's prefill batch
+        int n_stale;   // cached tokens (a prefix-cache hit) not yet in the request's table row
     };
 
     void drop_stopped(std::vector<EngineEvent>& events);
@@ -87,11 +101,16 @@ private:
     void plan_decodes(std::vector<Chunk>& plan);
     void plan_prefill(std::vector<Chunk>& plan);
     bool try_admit(int budget, std::vector<Chunk>& plan);
+    bool shares_uncached_prefix(const EngineRequest& cand, int n_hit, const std::vector<Chunk>& plan) const;
     void run(const std::vector<Chunk>& plan, std::vector<EngineEvent>& events);
     bool check_finished(EngineRequest& req, int32_t token, FinishReason& reason) const;
     KvDemand demand(const EngineRequest& req, int64_t& prefill_ahead) const;
-    void release(EngineRequest& req);
+    void release(EngineRequest& req, bool keep_cached = true);
     void pause_latest();
+    int64_t n_available() const;
+    int64_t kv_in_use() const;  // pool slots minus evictable cached ones
+    bool alloc_slots(int64_t n, std::vector<int32_t>& out);
+    EngineEvent event_for(const EngineRequest& req) const;
     void update_stats();
     void log_step(const std::vector<Chunk>& plan, Clock::time_point step_start);
 
@@ -105,6 +124,7 @@ private:
     int steps_since_prefill_ = 0;
     std::vector<int32_t> feed_;  // this step's new tokens, packed
     RouterStats stats_;
+    std::unique_ptr<RequestPrefixCache> cache_;
     std::unique_ptr<std::ofstream> step_log_;
     Clock::time_point started_, last_step_end_;
 };

@@ -34,6 +34,7 @@ public:
     int64_t n_free() const { return int64_t(free_slots_.size()); }
     int64_t n_used() const { return capacity_ - n_free(); }
     DType dtype() const { return dtype_; }
+    bool is_used(int32_t slot) const { return slot >= 0 && slot < capacity_ && used_[size_t(slot)]; }
 
     // Appends n slots to `out`; returns false (and takes nothing) if fewer are free.
     bool alloc(int64_t n, std::vector<int32_t>& out);

@@ -83,6 +83,9 @@ std::string ServerMetrics::render(const PipelineStats& s, const std::string& mod
     write_scalar(out, "lightllm_pipeline_finished_total", "counter", "Requests the pipeline finished.", static_cast<double>(s.n_finished), m);
     write_scalar(out, "lightllm_prompt_tokens_total", "counter", "Prompt tokens processed.", static_cast<double>(s.prompt_tokens_total), m);
     write_scalar(out, "lightllm_generation_tokens_total", "counter", "Tokens generated.", static_cast<double>(s.generated_tokens_total), m);
+    write_scalar(out, "lightllm_prefix_cache_tokens", "gauge", "Tokens whose KV the prefix cache holds.", static_cast<double>(s.prefix_cache_tokens), m);
+    write_scalar(out, "lightllm_prefix_cache_query_tokens_total", "counter", "Tokens looked up in the prefix cache at admission.", static_cast<double>(s.prefix_cache_query_tokens), m);
+    write_scalar(out, "lightllm_prefix_cache_hit_tokens_total", "counter", "Tokens found in the prefix cache at admission.", static_cast<double>(s.prefix_cache_hit_tokens), m);
     write_scalar(out, "lightllm_http_prompt_tokens_total", "counter", "Prompt tokens of finished HTTP generations.", static_cast<double>(prompt_tokens_), m);
     write_scalar(out, "lightllm_http_generation_tokens_total", "counter", "Tokens generated for HTTP clients.", static_cast<double>(generation_tokens_), m);
 

@@ -8,13 +8,20 @@ namespace lightllm {
 
 namespace {
 
+// cached_tokens: prompt tokens whose KV came from the prefix cache.
 json usage_json(const std::vector<ChoiceOutput>& outs, int n) {
-    int64_t prompt = 0, completion = 0;
+    int64_t prompt = 0, completion = 0, cached = 0;
     for (size_t i = 0; i < outs.size(); ++i) {
-        if (i % static_cast<size_t>(n) == 0) prompt += outs[i].result.n_prompt_tokens;
+        if (i % static_cast<size_t>(n) == 0) {
+            prompt += outs[i].result.n_prompt_tokens;
+            cached += outs[i].result.n_cached_tokens;
+        }
         completion += static_cast<int64_t>(outs[i].result.output_ids.size());
     }
-    return {{"prompt_tokens", prompt}, {"completion_tokens", completion}, {"total_tokens", prompt + completion}};
+    return {{"prompt_tokens", prompt},
+            {"completion_tokens", completion},
+            {"total_tokens", prompt + completion},
+            {"prompt_tokens_details", {{"cached_tokens", cached}}}};
 }
 
 json finish_json(const ChoiceOutput& o) { return o.finished ? json(openai_finish_reason(o.result.finish_reason)) : json(nullptr); }

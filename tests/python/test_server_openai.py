@@ -332,3 +332,26 @@ def test_port_in_use_is_a_clear_error():
                            capture_output=True, text=True, timeout=120)
     assert r.returncode == 1
     assert f"cannot listen on 127.0.0.1:{port}" in r.stderr
+
+
+def test_chat_turns_report_growing_cached_tokens(demo_server):
+    """Each turn resends the conversation so far: the prefix cache holds the
+    earlier turns, so usage.prompt_tokens_details.cached_tokens grows."""
+    c = client(demo_server)
+    before = metrics(demo_server)
+    msgs = [{"role": "system", "content": "You are a terse assistant for the prefix cache test."}]
+    cached = []
+    for question in ["Name a colour.", "Name a fruit of that colour.", "Name an animal.", "Say goodbye."]:
+        msgs.append({"role": "user", "content": question})
+        r = c.chat.completions.create(model="smollm2", messages=msgs, max_tokens=8, temperature=0)
+        assert isinstance(r, ChatCompletion)
+        details = r.usage.prompt_tokens_details
+        assert details is not None
+        assert 0 <= details.cached_tokens < r.usage.prompt_tokens
+        cached.append(details.cached_tokens)
+        msgs.append({"role": "assistant", "content": r.choices[0].message.content})
+    assert all(b > a for a, b in zip(cached, cached[1:])), cached
+    after = metrics(demo_server)
+    hits = metric(after, "lightllm_prefix_cache_hit_tokens_total") - metric(before, "lightllm_prefix_cache_hit_tokens_total")
+    assert hits >= sum(cached)
+    assert metric(after, "lightllm_prefix_cache_tokens") > 0
