@@ -19,6 +19,11 @@ struct RouterStats {
     int64_t n_kv_stalls = 0;            // prefill chunks that found the pool short (only with an output estimate)
     int64_t prompt_tokens_total = 0;    // of requests admitted for the first time
     int64_t generated_tokens_total = 0;
+    // Prefix cache, in tokens: prompt tokens looked up, and those found
+    // cached. Zero until the engine has a prefix cache.
+    int64_t prefix_cache_query_tokens = 0;
+    int64_t prefix_cache_hit_tokens = 0;
+    int64_t n_engine_faults = 0;        // steps that threw (their requests finished as Error); set by EngineLoop
 };
 
 }  // namespace lightllm
