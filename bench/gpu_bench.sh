@@ -5,7 +5,11 @@
 # Usage on the GPU machine, from the repository root:
 #   bench/gpu_bench.sh [DIST_DIR] [CASE...]
 #   cases: static prefill sharegpt int8 int8static (default: all), peers
-#   peers_poisson peers_int8 (the peers' ShareGPT workload), and
+#   peers_poisson peers_int8 (the peers' ShareGPT workload), peers_nocache
+#   (the same without the prefix cache), sampling (Llama-3-8B batch 1 and 64,
+#   greedy against temperature 0.8 with top-p 0.9, top-k 50, repetition
+#   penalty 1.1), prefix (shared-prefix and multi-turn workloads with and
+#   without the prefix cache), and
 #   profile (the static and ShareGPT runs again with --profile-ops: GPU time
 #   per op kind, decode without CUDA graphs; the table is in the log).
 # Every run also writes its per-step log (--step-log) next to its JSON.
@@ -79,6 +83,27 @@ for c in $cases; do
             run llama3_8b_bf16_peers1000_$order "${peers[@]}" --num-prompts 1000 --request-rate inf \
                 --admission-order $order
         done ;;
+    peers_nocache)
+        run llama3_8b_bf16_peers1000_nocache "${peers[@]}" --num-prompts 1000 --request-rate inf --no-prefix-cache ;;
+    sampling)
+        l3=(--model llama-3-8b --load-format dummy --device cuda --dtype bf16 --batch 1,64 --input-len 128
+            --output-len 256 --ignore-eos --seed 0)
+        run llama3_8b_bf16_static_greedy "${l3[@]}"
+        run llama3_8b_bf16_static_t08_topp09 "${l3[@]}" --temperature 0.8 --top-p 0.9
+        run llama3_8b_bf16_static_t08_topk50 "${l3[@]}" --temperature 0.8 --top-k 50
+        run llama3_8b_bf16_static_t08_topp09_rep11 "${l3[@]}" --temperature 0.8 --top-p 0.9 --repetition-penalty 1.1 ;;
+    prefix)
+        sp=(--model llama-3-8b --load-format dummy --device cuda --dtype bf16 --ignore-eos --seed 0
+            --dataset-name shared-prefix --prefix-len 2048 --groups 64 --prompts-per-group 16 --question-len 128
+            --output-len 256)
+        run llama3_8b_bf16_shared_prefix_cache "${sp[@]}"
+        run llama3_8b_bf16_shared_prefix_nocache "${sp[@]}" --no-prefix-cache
+        run llama3_8b_bf16_shared_prefix_rate16_cache "${sp[@]}" --request-rate 16
+        mt=(--model llama-3-8b --load-format dummy --device cuda --dtype bf16 --ignore-eos --seed 0
+            --tokenizer "$llama3_tok" --dataset-name multi-turn --dataset-path "$sharegpt" --num-prompts 200
+            --max-conversation-len 4096)
+        run llama3_8b_bf16_multiturn200_cache "${mt[@]}"
+        run llama3_8b_bf16_multiturn200_nocache "${mt[@]}" --no-prefix-cache ;;
     peers_poisson)
         run llama3_8b_bf16_peers600_rate32 "${peers[@]}" --num-prompts 600 --request-rate 32 ;;
     peers_int8)

@@ -1,15 +1,20 @@
 // `lightllm serve`: Serve an HTTP endpoint (LightLLM and OpenAI APIs).
-// Loads the model into a Pipeline, serves it with HttpServer until SIGINT or
-// SIGTERM, then stops accepting, lets in-flight requests finish for
-// --shutdown-grace seconds (a second signal cancels them at once) and exits 0.
+// Listens at once, loads the model into a Pipeline in the background
+// (served_model_loader.h: readiness is 503 until it is loaded), serves it with
+// HttpServer until SIGINT or SIGTERM, then drains: readiness and new requests
+// get 503 while in-flight requests finish for up to --shutdown-grace seconds
+// (a second signal cancels them at once); then it stops accepting and exits 0.
+// A model that fails to load is an error (exit 1).
 #include "cli.h"
 #include "cli_options.h"
 #include "model_config.h"
 #include "http_server.h"
+#include "served_model_loader.h"
 #include "request_validation.h"
 #include "tokenizer.h"
 #include <atomic>
 #include <csignal>
+#include <sys/stat.h>
 #include <cstdio>
 #include <thread>
 
@@ -32,29 +37,6 @@ std::string base_name(std::string path) {
     return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
-// Stands in for the tokenizer of a model that has none (dummy weights from a
-// preset): prompts must be token ids, and answers carry ids without text.
-class IdOnlyTokenizer : public Tokenizer {
-public:
-    explicit IdOnlyTokenizer(int n_vocab) : n_vocab_(n_vocab) {}
-    std::vector<int32_t> encode(std::string_view, bool, bool) const override {
-        throw ApiError(400, "this model has no tokenizer (dummy weights from a preset): send token ids, not text");
-    }
-    std::string token_bytes(int32_t) const override { return ""; }
-    std::string decode(const std::vector<int32_t>&, bool) const override { return ""; }
-    int32_t n_vocab() const override { return n_vocab_; }
-    int32_t bos_id() const override { return -1; }
-    std::vector<int32_t> eos_ids() const override { return {}; }
-    bool add_bos() const override { return false; }
-    bool is_special(int32_t) const override { return false; }
-    int32_t token_id(std::string_view) const override { return -1; }
-    const std::string& chat_template() const override { return empty_; }
-
-private:
-    int n_vocab_;
-    std::string empty_;
-};
-
 // Blocks SIGINT and SIGTERM in this thread and every thread started after
 // it, so that only the watcher (sigtimedwait) sees them.
 sigset_t block_stop_signals() {
@@ -67,21 +49,20 @@ sigset_t block_stop_signals() {
     return set;
 }
 
+// The model's name by default: a file's stem (smollm2.Q4_1.gguf ->
+// smollm2.Q4_1), a directory's or preset's name as it is.
+std::string default_model_name(const std::string& model_path) {
+    std::string name = base_name(model_path);
+    struct stat st;
+    bool is_file = ::stat(model_path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+    size_t dot = name.find_last_of('.');
+    return !is_file || dot == std::string::npos || dot == 0 ? name : name.substr(0, dot);
+}
+
 int serve(ServeFlags& f) {
     sigset_t stop_signals = block_stop_signals();
     PipelineOptions popts = engine_options(f.engine);
-    std::fprintf(stderr, "lightllm serve: loading %s\n", popts.engine.model_path.c_str());
-    Pipeline pipeline(popts);
-    const ModelConfig& cfg = pipeline.model_config();
-    std::unique_ptr<Tokenizer> id_only;
-    const Tokenizer* tok = nullptr;
-    try {
-        tok = &pipeline.tokenizer();
-    } catch (const Error& e) {
-        std::fprintf(stderr, "lightllm serve: %s; serving token ids only\n", e.what());
-        id_only = std::make_unique<IdOnlyTokenizer>(cfg.n_vocab);
-        tok = id_only.get();
-    }
+    const ModelConfig cfg = peek_model_config(popts.engine);
 
     ServerOptions& so = f.server;
     so.access_log = !f.quiet;
@@ -90,40 +71,66 @@ int serve(ServeFlags& f) {
     lim.max_new_tokens = f.max_new_tokens;
     lim.n_vocab = cfg.n_vocab;
 
-    ServedModel model;
-    model.name = f.served_model_name.empty() ? base_name(popts.engine.model_path) : f.served_model_name;
-    model.tokenizer = tok;
-    model.submit = [&pipeline](RequestInput in, RequestSink sink) { return pipeline.submit(std::move(in), std::move(sink)); };
-    model.stats = [&pipeline] { return pipeline.stats(); };
-
-    HttpServer server(model, so);
+    // Listen first (liveness answers, readiness is 503), load in the background.
+    std::string name = f.served_model_name.empty() ? default_model_name(popts.engine.model_path) : f.served_model_name;
+    ServedModelLoader loader(popts);
+    HttpServer server(loader.served(name), so);
     int port = server.bind();
-    PipelineStats st = pipeline.stats();
-    std::fprintf(stderr, "lightllm serve: %s on %s, context %d tokens, KV cache %lld tokens\n", model.name.c_str(),
-                 pipeline.device_name().c_str(), lim.max_context, static_cast<long long>(st.kv_capacity_tokens));
-    std::fprintf(stderr, "lightllm serve: listening on http://%s:%d\n", so.host.c_str(), port);
+    loader.start();
+    std::fprintf(stderr, "lightllm serve: listening on http://%s:%d; loading %s\n", so.host.c_str(), port,
+                 popts.engine.model_path.c_str());
     std::fflush(stderr);
 
     std::atomic<bool> done{false};
+    std::atomic<bool> load_failed{false};
+    std::thread announcer([&] {
+        try {
+            loader.wait();
+            std::fprintf(stderr, "lightllm serve: %s ready on %s, context %d tokens, KV cache %lld tokens\n", name.c_str(),
+                         loader.pipeline().device_name().c_str(), lim.max_context,
+                         static_cast<long long>(loader.pipeline().stats().kv_capacity_tokens));
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "lightllm: error: %s\n", e.what());
+            load_failed = true;
+            server.shutdown(std::chrono::milliseconds(0));
+        }
+        std::fflush(stderr);
+    });
+    // First signal: drain (readiness and new requests 503, in-flight ones
+    // run on) until nothing is in flight or the grace period is over; then
+    // stop accepting. A second signal cancels what is left at once.
     std::thread watcher([&] {
         int n_signals = 0;
-        timespec slice{0, 200 * 1000 * 1000};
+        Clock::time_point deadline{};
+        timespec slice{0, 100 * 1000 * 1000};
         while (!done.load()) {
             int sig = sigtimedwait(&stop_signals, nullptr, &slice);
-            if (sig < 0) continue;
+            if (sig < 0) {
+                if (n_signals == 1 && (server.n_in_flight() == 0 || Clock::now() >= deadline)) {
+                    server.shutdown(std::chrono::milliseconds(0));
+                    n_signals = 2;
+                }
+                continue;
+            }
             ++n_signals;
             auto grace = std::chrono::milliseconds(n_signals == 1 ? static_cast<int64_t>(f.shutdown_grace_s * 1000) : 0);
             std::fprintf(stderr, "lightllm serve: %s: %s (%d in flight)\n", sig == SIGINT ? "SIGINT" : "SIGTERM",
-                         n_signals == 1 ? "shutting down; in-flight requests may finish" : "cancelling in-flight requests",
+                         n_signals == 1 ? "shutting down; draining, in-flight requests may finish" : "cancelling in-flight requests",
                          server.n_in_flight());
-            server.shutdown(grace);
+            if (n_signals == 1) {
+                deadline = Clock::now() + grace;
+                server.drain(grace);
+            } else {
+                server.shutdown(grace);
+            }
         }
     });
     server.run();
     done = true;
     watcher.join();
+    announcer.join();
     std::fprintf(stderr, "lightllm serve: stopped\n");
-    return 0;
+    return load_failed ? 1 : 0;
 }
 
 }  // namespace
@@ -139,7 +146,7 @@ void add_serve_command(CLI::App& root, int& exit_code) {
         ->capture_default_str();
     cmd->add_option("--api-key", so.api_key, "Require \"Authorization: Bearer KEY\" on every route but /health and /metrics")
         ->envname("LIGHTLLM_API_KEY");
-    cmd->add_option("--served-model-name", f->served_model_name, "Model id in /v1/models and responses (default: the model's file name)");
+    cmd->add_option("--served-model-name", f->served_model_name, "Model id in /v1/models, responses and metrics' model_name label (default: the model file's stem or directory name)");
     cmd->add_option("--max-body-bytes", so.max_body_bytes, "Largest request body; larger ones get 413")->capture_default_str();
     cmd->add_option("--max-prompt-bytes", so.limits.max_prompt_chars, "Largest prompt text (all messages together)")->capture_default_str();
     cmd->add_option("--max-new-tokens", f->max_new_tokens, "Most tokens one request may ask for (0: the context)")

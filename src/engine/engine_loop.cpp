@@ -46,6 +46,7 @@ EngineLoop::EngineLoop(EngineFactory make_engine, const RouterOptions& opts, Eve
                 try {
                     router.step(events);
                 } catch (const std::exception& e) {
+                    n_faults_.fetch_add(1);
                     router.finish_all(FinishReason::Error, std::string("engine failure: ") + e.what(), events);
                 }
             }
@@ -77,7 +78,9 @@ void EngineLoop::stop() {
 
 RouterStats EngineLoop::stats() const {
     std::lock_guard<std::mutex> lock(stats_mutex_);
-    return stats_;
+    RouterStats s = stats_;
+    s.n_engine_faults = n_faults_.load();
+    return s;
 }
 
 }  // namespace lightllm

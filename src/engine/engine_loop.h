@@ -31,7 +31,8 @@ public:
     // Waits only while the input queue (q1) is full; false after stop().
     bool submit(std::unique_ptr<EngineRequest> req);
     void stop();
-    // A copy of the router's numbers as of the last step.
+    // A copy of the router's numbers as of the last step, with the number
+    // of steps that threw (n_engine_faults).
     RouterStats stats() const;
 
 private:
@@ -40,6 +41,7 @@ private:
     std::atomic<bool> stopping_{false};
     mutable std::mutex stats_mutex_;
     RouterStats stats_;
+    std::atomic<int64_t> n_faults_{0};
     std::thread thread_;
 };
 

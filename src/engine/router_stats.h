@@ -26,6 +26,7 @@ struct RouterStats {
     int64_t prefix_cache_hit_tokens = 0;
     int64_t prefix_cache_tokens = 0;
     int64_t prefix_cache_evicted_tokens = 0;
+    int64_t n_engine_faults = 0;        // steps that threw (their requests finished as Error); set by EngineLoop
 };
 
 }  // namespace lightllm

@@ -37,6 +37,15 @@ struct GenerationCall {
     const char* content_type = "application/json";
 };
 
+// Where the served model stands, for /health (liveness) and /health/ready
+// (readiness): Loading until the weights are in and the first step has run,
+// Failed after an engine fault (message says which).
+enum class ModelState { Loading, Ready, Failed };
+struct ModelStatus {
+    ModelState state = ModelState::Ready;
+    std::string message;
+};
+
 // What the server needs from the model it serves: the Pipeline in
 // production, a scripted fake in tests.
 struct ServedModel {
@@ -44,6 +53,7 @@ struct ServedModel {
     const class Tokenizer* tokenizer = nullptr;
     std::function<std::shared_ptr<RequestHandle>(RequestInput, RequestSink)> submit;  // may throw Overloaded
     std::function<PipelineStats()> stats;
+    std::function<ModelStatus()> status;     // unset: always Ready
 };
 
 // JSON text with any invalid UTF-8 (a token's raw bytes) replaced by U+FFFD.

@@ -30,6 +30,9 @@ struct HttplibServer : httplib::Server {
 
 bool is_openai_path(const std::string& path) { return path.rfind("/v1/", 0) == 0; }
 
+constexpr const char* kReadinessPaths[] = {"/health/ready", "/readiness"};
+bool is_readiness_path(const std::string& path) { return path == kReadinessPaths[0] || path == kReadinessPaths[1]; }
+
 double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
 
 }  // namespace
@@ -121,9 +124,30 @@ struct HttpServer::Impl {
     }
 
     // --- health ------------------------------------------------------------
+    ModelStatus model_status() const { return model.status ? model.status() : ModelStatus{}; }
+
+    // Readiness: 200 only while the model is loaded, has run a step, has
+    // had no engine fault and the server is not draining.
+    void readiness(httplib::Response& res) {
+        ModelStatus st = model_status();
+        if (is_stopping()) st = {ModelState::Failed, "the server is draining (shutting down)"};
+        if (st.state == ModelState::Ready) return send_json(res, 200, {{"status", "ready"}});
+        res.set_header("Retry-After", "1");
+        send_json(res, 503, {{"status", st.state == ModelState::Loading ? "loading" : "not ready"}, {"message", st.message}});
+    }
+
     void health(httplib::Response& res) {
         if (is_stopping()) {
             send_json(res, 503, {{"status", "shutting down"}});
+            return;
+        }
+        ModelStatus st = model_status();
+        if (st.state == ModelState::Loading) {  // alive, not ready yet
+            send_json(res, 200, {{"status", "loading"}});
+            return;
+        }
+        if (st.state == ModelState::Failed) {
+            send_json(res, 503, {{"status", "unhealthy"}, {"message", st.message}});
             return;
         }
         std::lock_guard<std::mutex> lock(health_mu);
@@ -197,6 +221,11 @@ struct HttpServer::Impl {
             health(res);
             return false;
         }));
+        for (const char* path : kReadinessPaths)
+            http.Get(path, wrap([this](const httplib::Request&, httplib::Response& res, Clock::time_point) {
+                readiness(res);
+                return false;
+            }));
         http.Get("/metrics", wrap([this](const httplib::Request&, httplib::Response& res, Clock::time_point) {
             res.set_content(metrics.render(model.stats(), model.name), "text/plain; version=0.0.4");
             return false;
@@ -208,7 +237,7 @@ struct HttpServer::Impl {
         http.set_payload_max_length(opts.max_body_bytes);
         http.set_keep_alive_max_count(1000);
         http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-            if (opts.api_key.empty() || req.path == "/health" || req.path == "/metrics") return httplib::Server::HandlerResponse::Unhandled;
+            if (opts.api_key.empty() || req.path == "/health" || req.path == "/metrics" || is_readiness_path(req.path)) return httplib::Server::HandlerResponse::Unhandled;
             if (req.get_header_value("Authorization") == "Bearer " + opts.api_key) return httplib::Server::HandlerResponse::Unhandled;
             ApiError e(401, req.has_header("Authorization") ? "the API key is wrong" : "an API key is required: send \"Authorization: Bearer KEY\"",
                        "", "invalid_api_key");
@@ -254,13 +283,15 @@ void HttpServer::run() {
     impl_->stopping = true;
 }
 
+void HttpServer::drain(std::chrono::milliseconds grace) {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    auto d = Clock::now() + grace;
+    impl_->deadline = impl_->stopping ? std::min(impl_->deadline, d) : d;
+    impl_->stopping = true;
+}
+
 void HttpServer::shutdown(std::chrono::milliseconds grace) {
-    {
-        std::lock_guard<std::mutex> lock(impl_->mu);
-        auto d = Clock::now() + grace;
-        impl_->deadline = impl_->stopping ? std::min(impl_->deadline, d) : d;
-        impl_->stopping = true;
-    }
+    drain(grace);
     impl_->http.stop_accepting();
 }
 

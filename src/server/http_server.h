@@ -5,7 +5,12 @@
 //   POST /v1/completions, /v1/chat/completions  OpenAI's API (openai_api.h)
 //   GET  /v1/models
 //   POST /tokenize, /detokenize                 (tokenize_api.h)
-//   GET  /health   a real one-token generation, cached a few seconds (200 or 503)
+//   GET  /health   liveness: 200 while the model loads; then a real one-token
+//                  generation, cached a few seconds (200 or 503); 503 after
+//                  an engine fault and while shutting down
+//   GET  /health/ready, /readiness   readiness: 200 only once the model is
+//                  loaded and has run a step, 503 while loading, after an
+//                  engine fault and while draining
 //   GET  /metrics  Prometheus text (metrics.h)
 // Generations are answered by http_generation.h: a client that hangs up
 // cancels its request (and frees its KV) within ~100 ms; a prompt the
@@ -27,7 +32,7 @@ namespace lightllm {
 struct ServerOptions {
     std::string host = "127.0.0.1";
     int port = 8000;                    // 0: any free port (see bind())
-    std::string api_key;                // non-empty: every route but /health and /metrics needs "Authorization: Bearer KEY"
+    std::string api_key;                // non-empty: every route but /health, readiness and /metrics needs "Authorization: Bearer KEY"
     size_t max_body_bytes = 8u << 20;
     int http_threads = 256;             // connections served at once (a streaming request holds one)
     double health_cache_s = 5.0;
@@ -47,6 +52,10 @@ public:
     void run();
     // Thread-safe; a second call cancels what is left at once.
     void shutdown(std::chrono::milliseconds grace);
+    // Like shutdown() but keeps accepting connections: new generations and
+    // readiness get 503 while in-flight requests run on (for `grace`, then
+    // they are cancelled). shutdown() later stops accepting.
+    void drain(std::chrono::milliseconds grace);
     int n_in_flight() const;
 
 private:

@@ -7,6 +7,8 @@ namespace {
 
 double seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
+}  // namespace
+
 void write_histogram(std::string& out, const char* name, const char* help, const Histogram& h, const std::string& labels) {
     out += fmt::format("# HELP {} {}\n# TYPE {} histogram\n", name, help, name);
     int64_t cum = 0;
@@ -18,6 +20,8 @@ void write_histogram(std::string& out, const char* name, const char* help, const
     out += fmt::format("{}_bucket{{{},le=\"+Inf\"}} {}\n", name, labels, cum);
     out += fmt::format("{}_sum{{{}}} {}\n{}_count{{{}}} {}\n", name, labels, h.sum, name, labels, h.n);
 }
+
+namespace {
 
 void write_scalar(std::string& out, const char* name, const char* type, const char* help, double v, const std::string& labels) {
     out += fmt::format("# HELP {} {}\n# TYPE {} {}\n{}{{{}}} {}\n", name, help, name, type, name, labels, v);
@@ -46,7 +50,10 @@ void Histogram::observe(double v) {
 ServerMetrics::ServerMetrics()
     : ttft_({0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60}),
       inter_token_({0.001, 0.0025, 0.005, 0.01, 0.02, 0.04, 0.075, 0.1, 0.25, 0.5, 1, 2.5}),
-      e2e_({0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 40, 60, 120, 300}) {}
+      e2e_({0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 40, 60, 120, 300}),
+      vllm_ttft_(vllm_ttft_buckets()),
+      vllm_inter_token_(vllm_inter_token_buckets()),
+      vllm_e2e_(vllm_e2e_buckets()) {}
 
 void ServerMetrics::count_http(const std::string& route, int status) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -60,10 +67,19 @@ void ServerMetrics::observe_choice(const ChoiceOutput& out) {
     prompt_tokens_ += r.n_prompt_tokens;
     generation_tokens_ += static_cast<int64_t>(r.output_ids.size());
     if (!out.tokens.empty()) {
-        ttft_.observe(seconds(out.tokens.front().time - r.t_submit));
-        for (size_t i = 1; i < out.tokens.size(); ++i) inter_token_.observe(seconds(out.tokens[i].time - out.tokens[i - 1].time));
+        double ttft = seconds(out.tokens.front().time - r.t_submit);
+        ttft_.observe(ttft);
+        vllm_ttft_.observe(ttft);
+        for (size_t i = 1; i < out.tokens.size(); ++i) {
+            double gap = seconds(out.tokens[i].time - out.tokens[i - 1].time);
+            inter_token_.observe(gap);
+            vllm_inter_token_.observe(gap);
+        }
     }
-    if (r.t_finish > r.t_submit) e2e_.observe(seconds(r.t_finish - r.t_submit));
+    if (r.t_finish > r.t_submit) {
+        e2e_.observe(seconds(r.t_finish - r.t_submit));
+        vllm_e2e_.observe(seconds(r.t_finish - r.t_submit));
+    }
 }
 
 std::string ServerMetrics::render(const PipelineStats& s, const std::string& model_name) const {
@@ -100,6 +116,7 @@ std::string ServerMetrics::render(const PipelineStats& s, const std::string& mod
     write_histogram(out, "lightllm_time_to_first_token_seconds", "Time from submission to the first token.", ttft_, m);
     write_histogram(out, "lightllm_time_per_output_token_seconds", "Time between consecutive output tokens.", inter_token_, m);
     write_histogram(out, "lightllm_e2e_request_latency_seconds", "Time from submission to the finish.", e2e_, m);
+    write_vllm_metrics(out, s, VllmCounters{prompt_tokens_, generation_tokens_}, vllm_ttft_, vllm_inter_token_, vllm_e2e_, m);
     return out;
 }
 

@@ -3,8 +3,9 @@
 
 The binary is LIGHTLLM_BINARY or build/lightllm; tests that need it skip when
 it is absent. A server is started with --port 0 and the port is read from its
-"listening on http://HOST:PORT" line; its stderr (the access log) is kept so a
-failing test can show it.
+"listening on http://HOST:PORT" line (printed before the model loads); then,
+unless wait_ready=False, it waits until /health/ready answers 200. Its stderr
+(the access log) is kept so a failing test can show it.
 """
 import os
 import re
@@ -26,7 +27,7 @@ API_KEY = "test-key-123"
 class ServerProcess:
     """`lightllm serve ARGS --port 0` on 127.0.0.1, stopped by stop()."""
 
-    def __init__(self, args, start_timeout=120):
+    def __init__(self, args, start_timeout=120, wait_ready=True):
         if not os.path.exists(BINARY):
             pytest.skip(f"lightllm binary not found at {BINARY}")
         cmd = [BINARY, "serve", "--host", "127.0.0.1", "--port", "0"] + list(args)
@@ -53,6 +54,24 @@ class ServerProcess:
             self.proc.wait()
             raise RuntimeError("lightllm serve did not start:\n" + self.log())
         self.url = f"http://127.0.0.1:{self.port}"
+        if wait_ready and not wait_for(lambda: self.ready_status() == 200 or not self.alive(), start_timeout, 0.1):
+            self.proc.kill()
+            self.proc.wait()
+            raise RuntimeError("lightllm serve did not become ready:\n" + self.log())
+        if wait_ready and not self.alive():
+            raise RuntimeError("lightllm serve exited while loading:\n" + self.log())
+
+    def ready_status(self):
+        """The status of GET /health/ready (0 when it does not answer)."""
+        import http.client
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+            conn.request("GET", "/health/ready")
+            status = conn.getresponse().status
+            conn.close()
+            return status
+        except OSError:
+            return 0
 
     def log(self):
         return "\n".join(self.lines[-60:])
