@@ -4,6 +4,7 @@
 // several conversations, and snippets covering each statement, operator,
 // filter, test and method. Where jinja2 raises, the interpreter must raise an
 // Error that names the template line.
+#include "chat_prompt.h"
 #include "check.h"
 #include "jinja_template.h"
 #include "tokenizer_test_data.h"
@@ -48,7 +49,57 @@ void check_render(const std::string& source, const ordered_json& vars, const ord
     }
 }
 
+// Through the chat glue (chat_prompt.h): messages as ChatMessage with their
+// extra fields, tools and documents as transformers passes them (None when absent).
+void check_chat(const std::string& source, const ordered_json& conv, const ordered_json& ref, const std::string& bos,
+                const std::string& eos) {
+    std::vector<ChatMessage> msgs;
+    for (const auto& m : conv["messages"]) {
+        ordered_json extra = m;
+        extra.erase("role");
+        extra.erase("content");
+        msgs.push_back({m["role"].get<std::string>(), m["content"].get<std::string>(), extra.empty() ? "" : extra.dump()});
+    }
+    ChatTemplateArgs args;
+    if (conv.contains("tools")) args.tools_json = conv["tools"].dump();
+    bool gen = ref["add_generation_prompt"];
+    if (ref.contains("expected")) {
+        std::string got;
+        try {
+            got = render_chat_template(source, msgs, args, gen, bos, eos);
+        } catch (const Error& e) {
+            FAIL("unexpected error: " << e.what());
+        }
+        CHECK(got == ref["expected"].get<std::string>());
+    } else {
+        INFO("jinja2 raised: " << ref["error"].get<std::string>());
+        try {
+            std::string got = render_chat_template(source, msgs, args, gen, bos, eos);
+            FAIL("rendered instead of raising: " << got);
+        } catch (const Error& e) {
+            CHECK(std::string(e.what()).rfind("chat template line ", 0) == 0);
+        }
+    }
+}
+
 }  // namespace
+
+TEST_CASE("jinja: the SmolLM2 demo model's own template renders as jinja2 renders it") {
+    std::string demo = demo_gguf_path();
+    if (!file_exists(demo)) {
+        MESSAGE("skipped: demo model not found at " << demo << " (run third_party/fetch_demo_model.sh)");
+        return;
+    }
+    ordered_json refs = load_references();
+    auto tok = load_tokenizer(demo);
+    REQUIRE(!tok->chat_template().empty());
+    for (const auto& c : refs["demo_model"]["cases"]) {
+        const ordered_json& conv = refs["conversations"][c["conversation"].get<size_t>()];
+        INFO(conv["name"].get<std::string>() << ", add_generation_prompt " << c["add_generation_prompt"]);
+        std::string bos = tok->decode({tok->bos_id()}, false), eos = tok->decode({tok->eos_ids()[0]}, false);
+        check_chat(tok->chat_template(), conv, c, bos, eos);
+    }
+}
 
 TEST_CASE("jinja: the shared chat templates render as jinja2 renders them") {
     ordered_json refs = load_references();
@@ -59,15 +110,10 @@ TEST_CASE("jinja: the shared chat templates render as jinja2 renders them") {
         std::string source = t["form"] == "stripped" ? stripped(text) : text;
         for (const auto& c : t["cases"]) {
             const ordered_json& conv = convs[c["conversation"].get<size_t>()];
-            ordered_json vars = {{"messages", conv["messages"]},
-                                 {"add_generation_prompt", c["add_generation_prompt"]},
-                                 {"bos_token", refs["bos_token"]},
-                                 {"eos_token", refs["eos_token"]}};
-            if (conv.contains("tools")) vars["tools"] = conv["tools"];
             INFO(t["file"].get<std::string>() << " (" << t["form"].get<std::string>() << "), "
                                               << conv["name"].get<std::string>() << ", add_generation_prompt "
                                               << c["add_generation_prompt"]);
-            check_render(source, vars, c);
+            check_chat(source, conv, c, refs["bos_token"], refs["eos_token"]);
         }
     }
 }

@@ -272,8 +272,13 @@ void apply_hf_config(TokenizerVocab& v, const HfTokenizerFiles& files) {
                 if (t.is_string()) {
                     v.chat_template = t.get<std::string>();
                 } else if (t.is_array()) {
-                    for (const json& e : t)
-                        if (e.value("name", "") == "default") v.chat_template = e.value("template", "");
+                    for (const json& e : t) {
+                        if (!e.is_object() || !e.contains("template") || !e["template"].is_string())
+                            fail("{}: each entry of 'chat_template' must be {{\"name\", \"template\"}}", files.tokenizer_config);
+                        std::string name = e.value("name", "");
+                        if (name == "default") v.chat_template = e["template"].get<std::string>();
+                        else v.named_chat_templates.emplace_back(name, e["template"].get<std::string>());
+                    }
                 }
             }
         }

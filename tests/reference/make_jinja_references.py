@@ -14,6 +14,8 @@ Writes tests/data/jinja_references.json with two parts:
      tools), each case either {"expected": text} or {"error": message};
   "snippets": small templates exercising each statement, operator, filter,
      test and method, with their variables and jinja2's output or error.
+  "demo_model": the SmolLM2 demo GGUF's own tokenizer.chat_template over the
+     same conversations, with the model's BOS/EOS texts (read from the GGUF).
 The C++ test reads the template files themselves from the shared folder.
 
 Usage: python3 tests/reference/make_jinja_references.py [chat_templates_dir] [out.json]
@@ -177,6 +179,49 @@ SNIPPETS = [
 ]
 
 
+def gguf_chat_template(path):
+    """tokenizer.chat_template and the BOS/EOS token texts from a GGUF file's metadata."""
+    import struct
+    with open(path, "rb") as f:
+        data = f.read(64 << 20)
+    pos = 0
+
+    def take(fmt):
+        nonlocal pos
+        v = struct.unpack_from("<" + fmt, data, pos)
+        pos += struct.calcsize("<" + fmt)
+        return v[0]
+
+    def string():
+        nonlocal pos
+        n = take("Q")
+        s = data[pos:pos + n].decode("utf-8")
+        pos += n
+        return s
+
+    scalar = {0: "B", 1: "b", 2: "H", 3: "h", 4: "I", 5: "i", 6: "f", 7: "?", 10: "Q", 11: "q", 12: "d"}
+
+    def value(t):
+        if t == 8:
+            return string()
+        if t == 9:
+            et, n = take("I"), take("Q")
+            return [value(et) for _ in range(n)]
+        return take(scalar[t])
+
+    assert data[:4] == b"GGUF"
+    pos = 8
+    take("Q")
+    n_kv = take("Q")
+    meta = {}
+    for _ in range(n_kv):
+        key = string()
+        meta[key] = value(take("I"))
+    tokens = meta["tokenizer.ggml.tokens"]
+    return (meta["tokenizer.chat_template"], tokens[meta["tokenizer.ggml.bos_token_id"]],
+            tokens[meta["tokenizer.ggml.eos_token_id"]])
+
+
 def render(env, template, variables):
     try:
         return {"expected": env.from_string(template).render(**variables)}
@@ -202,9 +247,7 @@ def main():
             for ci, conv in enumerate(CONVERSATIONS):
                 for gen in (True, False):
                     variables = {"messages": conv["messages"], "add_generation_prompt": gen,
-                                 "bos_token": BOS, "eos_token": EOS}
-                    if "tools" in conv:
-                        variables["tools"] = conv["tools"]
+                                 "bos_token": BOS, "eos_token": EOS, "tools": conv.get("tools"), "documents": None}
                     case = {"conversation": ci, "add_generation_prompt": gen}
                     case.update(render(env, source, variables))
                     cases.append(case)
@@ -214,9 +257,21 @@ def main():
         s = {"template": template, "variables": variables}
         s.update(render(env, template, variables))
         snippets.append(s)
+    # The demo model's own template (SmolLM2 GGUF), with its own BOS/EOS texts.
+    demo = os.environ.get("LIGHTLLM_DEMO_DIR", os.path.expanduser("~/.cache/lightllm")) + "/SmolLM2-135M-Instruct.Q4_1.gguf"
+    source, bos, eos = gguf_chat_template(demo)
+    demo_cases = []
+    for ci, conv in enumerate(CONVERSATIONS):
+        for gen in (True, False):
+            variables = {"messages": conv["messages"], "add_generation_prompt": gen, "bos_token": bos, "eos_token": eos,
+                         "tools": conv.get("tools"), "documents": None}
+            case = {"conversation": ci, "add_generation_prompt": gen}
+            case.update(render(env, source, variables))
+            demo_cases.append(case)
     doc = {"generator": "tests/reference/make_jinja_references.py", "jinja2": jinja2.__version__,
            "bos_token": BOS, "eos_token": EOS, "conversations": CONVERSATIONS,
-           "templates": templates, "snippets": snippets}
+           "templates": templates, "snippets": snippets,
+           "demo_model": {"file": os.path.basename(demo), "cases": demo_cases}}
     with open(out, "w", encoding="utf-8") as f:
         json.dump(doc, f, ensure_ascii=False, indent=1)
         f.write("\n")
