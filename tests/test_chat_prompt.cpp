@@ -24,15 +24,6 @@ std::string hf_dir_with_templates(const TempDir& dir, const json& chat_template)
     return dir.path;
 }
 
-std::string error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "(no error)";
-}
-
 }  // namespace
 
 TEST_CASE("chat prompt: a list of named templates: default, tool_use with tools, --chat-template NAME") {
