@@ -101,3 +101,24 @@ TEST_CASE("tokenizer bpe: SmolLM2 GGUF vocabulary matches transformers (tests/da
     }
     CHECK(n_raw >= 4);
 }
+
+TEST_CASE("tokenizer bpe: the other llama.cpp pre-tokenizers split as their regexes do (deepseek-llm, deepseek-v3, falcon, bloom, viking)") {
+    // References: tests/reference/make_pretokenizer_references.py (Python's regex module).
+    nlohmann::json ref = nlohmann::json::parse(read_whole_file(test_data("tokenizers/pretokenizer_splits.json")));
+    REQUIRE(ref["kinds"].size() == 5);
+    for (const auto& [name, cases] : ref["kinds"].items()) {
+        BpePreKind kind = bpe_pre_kind_from_name(name, "test");
+        CHECK(bpe_pre_regexes(kind).size() >= 1);
+        for (const auto& c : cases) {
+            std::string text = c["text"];
+            INFO(name << " text: [" << text << "]");
+            std::vector<std::string> got;
+            for (std::string_view p : bpe_pre_tokenize(kind, text)) got.emplace_back(p);
+            CHECK(got == c["pieces"].get<std::vector<std::string>>());
+        }
+    }
+    for (const char* alias : {"poro-chat", "gpt3-finnish"}) CHECK(bpe_pre_kind_from_name(alias, "t") == BpePreKind::Bloom);
+    std::string e = error_of([] { bpe_pre_kind_from_name("tekken", "model.gguf"); });
+    CHECK(e.find("model.gguf") != std::string::npos);
+    CHECK(e.find("'tekken'") != std::string::npos);
+}
