@@ -102,10 +102,10 @@ TEST_CASE("tokenizer bpe: SmolLM2 GGUF vocabulary matches transformers (tests/da
     CHECK(n_raw >= 4);
 }
 
-TEST_CASE("tokenizer bpe: the other llama.cpp pre-tokenizers split as their regexes do (deepseek-llm, deepseek-v3, falcon, bloom, viking)") {
+TEST_CASE("tokenizer bpe: the other llama.cpp pre-tokenizers split as their regexes do (deepseek-llm, deepseek-v3, falcon, bloom, viking, tekken, gpt-4o)") {
     // References: tests/reference/make_pretokenizer_references.py (Python's regex module).
     nlohmann::json ref = nlohmann::json::parse(read_whole_file(test_data("tokenizers/pretokenizer_splits.json")));
-    REQUIRE(ref["kinds"].size() == 5);
+    REQUIRE(ref["kinds"].size() == 7);
     for (const auto& [name, cases] : ref["kinds"].items()) {
         BpePreKind kind = bpe_pre_kind_from_name(name, "test");
         CHECK(bpe_pre_regexes(kind).size() >= 1);
@@ -118,7 +118,7 @@ TEST_CASE("tokenizer bpe: the other llama.cpp pre-tokenizers split as their rege
         }
     }
     for (const char* alias : {"poro-chat", "gpt3-finnish"}) CHECK(bpe_pre_kind_from_name(alias, "t") == BpePreKind::Bloom);
-    std::string e = error_of([] { bpe_pre_kind_from_name("tekken", "model.gguf"); });
+    std::string e = error_of([] { bpe_pre_kind_from_name("no-such-pre", "model.gguf"); });
     CHECK(e.find("model.gguf") != std::string::npos);
-    CHECK(e.find("'tekken'") != std::string::npos);
+    CHECK(e.find("'no-such-pre'") != std::string::npos);
 }

@@ -195,6 +195,64 @@ size_t match_deepseek3(const std::vector<uint32_t>& c, size_t p, size_t end) {
     return p;
 }
 
+// Tekken / gpt-4o (the regexes of their tokenizer.json):
+//   [^\r\n\p{L}\p{N}]?U*L+C?|[^\r\n\p{L}\p{N}]?U+L*C?|\p{N}{1,D}| ?[^\s\p{L}\p{N}]+[\r\n/]*
+//   |\s*[\r\n]+|\s+(?!\S)|\s+
+// with U = [\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}], L = [\p{Ll}\p{Lm}\p{Lo}\p{M}], C the
+// optional case-insensitive contraction (gpt-4o only), D = 1 (tekken) or 3.
+bool is_mark(uint32_t c) { return unicode_category(c) == UnicodeCategory::Mark; }
+bool is_upperish(uint32_t c) {
+    UnicodeLetterKind k = unicode_letter_kind(c);
+    return k == UnicodeLetterKind::Upper || k == UnicodeLetterKind::Title || k == UnicodeLetterKind::Modifier ||
+           k == UnicodeLetterKind::Other || is_mark(c);
+}
+bool is_lowerish(uint32_t c) {
+    UnicodeLetterKind k = unicode_letter_kind(c);
+    return k == UnicodeLetterKind::Lower || k == UnicodeLetterKind::Modifier || k == UnicodeLetterKind::Other || is_mark(c);
+}
+
+// U*L+ (greedy U*, backtracking into it) from p; p when it does not match.
+size_t match_cased_word(const std::vector<uint32_t>& c, size_t p, size_t end) {
+    size_t u_end = run(c, p, end, is_upperish);
+    for (size_t s = u_end + 1; s-- > p;) {
+        if (s < end && is_lowerish(c[s])) return run(c, s, end, is_lowerish);
+    }
+    return p;
+}
+
+template <bool Contractions>
+size_t with_contraction(const std::vector<uint32_t>& c, size_t q, size_t end) {
+    if (!Contractions || q >= end) return q;
+    return match_contraction(c, q, end, true);
+}
+
+template <size_t MaxDigits, bool Contractions>
+size_t match_cased(const std::vector<uint32_t>& c, size_t p, size_t end) {
+    bool prefix = !is_crlf(c[p]) && !is_l(c[p]) && !is_n(c[p]);
+    size_t q;
+    for (size_t start : {prefix ? p + 1 : end, p}) {  // [^\r\n\p{L}\p{N}]? tried with the prefix first
+        if (start >= end) continue;
+        if ((q = match_cased_word(c, start, end)) != start) return with_contraction<Contractions>(c, q, end);
+    }
+    for (size_t start : {prefix ? p + 1 : end, p}) {
+        if (start >= end || !is_upperish(c[start])) continue;
+        return with_contraction<Contractions>(c, run(c, run(c, start, end, is_upperish), end, is_lowerish), end);
+    }
+    if (is_n(c[p])) {
+        q = p;
+        while (q < end && q - p < MaxDigits && is_n(c[q])) ++q;
+        return q;
+    }
+    q = p;
+    if (c[q] == ' ' && q + 1 < end && is_other(c[q + 1])) ++q;
+    if (is_other(c[q])) return run(c, run(c, q, end, is_other), end, [](uint32_t x) { return is_crlf(x) || x == '/'; });
+    size_t ws_end = run(c, p, end, is_s);
+    for (size_t k = ws_end; k > p; --k)
+        if (is_crlf(c[k - 1])) return k;
+    if (is_s(c[p])) return match_trailing_space(c, p, end);
+    return p;
+}
+
 // Isolated split: matches and the gaps between them all become pieces.
 void split(const CodePoints& t, Matcher m, std::vector<std::pair<size_t, size_t>>& pieces) {
     std::vector<std::pair<size_t, size_t>> out;
@@ -234,8 +292,11 @@ BpePreKind bpe_pre_kind_from_name(const std::string& name, const std::string& wh
     for (const char* n : {"bloom", "poro-chat", "gpt3-finnish"})
         if (name == n) return BpePreKind::Bloom;
     if (name == "viking") return BpePreKind::Viking;
+    if (name == "tekken") return BpePreKind::Tekken;
+    for (const char* n : {"gpt-4o", "llama4"})
+        if (name == n) return BpePreKind::Gpt4o;
     fail("{}: unsupported BPE pre-tokenizer '{}' (supported: gpt-2, llama-bpe, qwen2, starcoder, smollm, deepseek-coder, "
-         "deepseek-llm, deepseek-v3, falcon, bloom, poro-chat, gpt3-finnish, viking and aliases)",
+         "deepseek-llm, deepseek-v3, falcon, bloom, poro-chat, gpt3-finnish, viking, tekken, gpt-4o, llama4 and aliases)",
          what, name);
 }
 
@@ -255,6 +316,10 @@ std::vector<std::string> bpe_pre_regexes(BpePreKind kind) {
         case BpePreKind::Falcon: return {R"([\p{P}\$\+<=>\^~\|`]+)", gpt2, "[0-9][0-9][0-9]"};
         case BpePreKind::Bloom: return {bloom};
         case BpePreKind::Viking: return {bloom, "\\p{N}"};
+        case BpePreKind::Tekken:
+            return {R"([^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+)"};
+        case BpePreKind::Gpt4o:
+            return {R"([^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+)"};
         default: return {};
     }
 }
@@ -291,6 +356,8 @@ std::vector<std::string_view> bpe_pre_tokenize(BpePreKind kind, std::string_view
             for (Matcher m : {match_falcon_punct, match_gpt2, match_three_ascii_digits}) split(t, m, pieces);
             break;
         case BpePreKind::Bloom: split(t, match_bloom, pieces); break;
+        case BpePreKind::Tekken: split(t, match_cased<1, false>, pieces); break;
+        case BpePreKind::Gpt4o: split(t, match_cased<3, true>, pieces); break;
         case BpePreKind::Viking:
             split(t, match_bloom, pieces);
             split(t, match_digit, pieces);

@@ -17,6 +17,9 @@
 //   Falcon:    [\p{P}\$\+<=>\^~\|`]+, then Gpt2, then [0-9][0-9][0-9]
 //   Bloom:     ' ?[^(\s|.,!?…。，、।۔،)]+' (bloom, poro-chat, gpt3-finnish)
 //   Viking:    Bloom, then \p{N}
+//   Tekken, Gpt4o: case-aware words ([^\r\n\p{L}\p{N}]?U*L+ | ...U+L*, with U/L the
+//              upper/lower letter classes of their tokenizer.json; gpt-4o also
+//              contractions and \p{N}{1,3}) (tekken; gpt-4o, llama4)
 // (the multi-step kinds split each piece of the previous step, as llama.cpp does)
 //
 // Names accepted from GGUF (tokenizer.ggml.pre, llama.cpp's names) are listed
@@ -29,7 +32,7 @@
 
 namespace lightllm {
 
-enum class BpePreKind { Gpt2, Llama3, Qwen2, Starcoder, DeepseekCoder, DeepseekLlm, Deepseek3, Falcon, Bloom, Viking };
+enum class BpePreKind { Gpt2, Llama3, Qwen2, Starcoder, DeepseekCoder, DeepseekLlm, Deepseek3, Falcon, Bloom, Viking, Tekken, Gpt4o };
 
 // Throws Error (mentioning `what`, e.g. the file) for names it does not know.
 BpePreKind bpe_pre_kind_from_name(const std::string& name, const std::string& what);

@@ -44,6 +44,13 @@ KINDS = {
     "falcon": [r"[\p{P}\$\+<=>\^~\|`]+", GPT2, "[0-9][0-9][0-9]"],
     "bloom": [BLOOM],
     "viking": [BLOOM, r"\p{N}"],
+    # tekken and gpt-4o: the regexes of their tokenizer.json (llama.cpp rewrites tekken's approximately)
+    "tekken": [r"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+|[^\r\n\p{L}\p{N}]?"
+               r"[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+"
+               r"|\s+(?!\S)|\s+"],
+    "gpt-4o": [r"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?"
+               r"|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?"
+               r"|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+"],
 }
 
 
@@ -77,7 +84,7 @@ def texts():
     parts = ["Hello", " world", "ΑΒΓ ώ ΐ", "Кириллица", "Ծ", "ﬁ", "Ｈｉ", "日本語", "ひらがな", "カタカナ", "한국어", "中文",
              "١٢٣", "123", "4567", "٣", "!?", "...", "…", "。", "，", "、", "।", "۔", "،", "(x)", "|", "$+<=>^~`", "#@",
              "'s", "'LL", " ", "  ", "\t", "\n", "\r\n", " \n ", "é", "e\u0301", "🦙", "©", "→", "\u00a0", "\u3000",
-             "-x", ".Net", "_a", "a/b"]
+             "-x", ".Net", "_a", "a/b", "HTTPServer", "McDonald's", "ǅemal", "ʰᵃ", "IT'S", "x/\n", "Ωmega", "ÉCOLE"]
     for _ in range(400):
         out.append("".join(rng.choice(parts) for _ in range(rng.randint(1, 12))))
     return list(dict.fromkeys(out))
