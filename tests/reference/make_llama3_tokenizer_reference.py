@@ -13,7 +13,7 @@ stores its text, its number of ids and a 64-bit FNV-1a hash of the ids
 and llama.cpp case also store the ids themselves.
 Writes tests/data/tokenizers/llama3_reference.json.
 
-Needs bench/prepare_sharegpt.sh's files (or the same layout):
+Needs the files `make sharegpt` (bench/prepare_sharegpt.sh) unpacks:
   DIR/llama3-tokenizer/tokenizer.json, DIR/sharegpt/ShareGPT_V3_unfiltered_cleaned_split.json
 Usage: python3 tests/reference/make_llama3_tokenizer_reference.py [DIR]
 """
