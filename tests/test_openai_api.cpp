@@ -103,6 +103,30 @@ TEST_CASE("openai_api: chat messages, max_completion_tokens, logprobs") {
               .params.n_logprobs == 0);
 }
 
+TEST_CASE("openai_api: tools, tool calls, documents and chat_template_kwargs reach the chat template") {
+    OpenAiRequest r = parse_chat_request(json::parse(R"({"messages": [
+        {"role": "user", "content": "weather?"},
+        {"role": "assistant", "content": null, "tool_calls": [{"id": "c1", "type": "function",
+            "function": {"name": "get_weather", "arguments": "{\"city\": \"Paris\"}"}}]},
+        {"role": "tool", "tool_call_id": "c1", "content": "21 C"}],
+        "tools": [{"type": "function", "function": {"name": "get_weather"}}], "tool_choice": "auto",
+        "documents": [{"title": "t", "text": "d"}],
+        "chat_template_kwargs": {"enable_thinking": false, "date_string": "1 Jan 2025"}})"),
+        scripted_limits(), ctx());
+    REQUIRE(r.prompts.size() == 1);
+    const RequestInput& in = r.prompts[0];
+    REQUIRE(in.messages.size() == 3);
+    CHECK(in.messages[0].fields_json.empty());
+    json calls = json::parse(in.messages[1].fields_json);
+    CHECK(calls["content"].is_null());
+    CHECK(calls["tool_calls"][0]["function"]["arguments"] == json{{"city", "Paris"}});  // parsed, as vLLM hands it over
+    CHECK(in.messages[2].role == "tool");
+    CHECK(json::parse(in.messages[2].fields_json) == json{{"tool_call_id", "c1"}});
+    CHECK(json::parse(in.chat_args.tools_json)[0]["function"]["name"] == "get_weather");
+    CHECK(json::parse(in.chat_args.documents_json).size() == 1);
+    CHECK(json::parse(in.chat_args.kwargs_json) == json{{"enable_thinking", false}, {"date_string", "1 Jan 2025"}});
+}
+
 TEST_CASE("openai_api: bad and unsupported fields are 400s that name the param") {
     struct Case {
         const char* body;
@@ -133,10 +157,14 @@ TEST_CASE("openai_api: bad and unsupported fields are 400s that name the param")
         {R"({"messages": []})", true, "messages", "empty"},
         {R"({"messages": "hi"})", true, "messages", "must be a list"},
         {R"({"messages": [{"content": "x"}]})", true, "messages[0].role", "required"},
-        {R"({"messages": [{"role": "tool", "content": "x"}]})", true, "messages[0].role", "system, user or assistant"},
+        {R"({"messages": [{"role": "robot", "content": "x"}]})", true, "messages[0].role", "system, user, assistant or tool"},
+        {R"({"messages": [{"role": "assistant", "tool_calls": 3}]})", true, "messages[0].tool_calls", "must be a list"},
         {R"({"messages": [{"role": "user", "content": 5}]})", true, "messages[0].content", "string or a list"},
         {R"({"messages": [{"role": "user", "content": [{"type": "image_url"}]}]})", true, "messages[0].content", "not supported"},
-        {R"({"messages": [{"role": "user", "content": "x"}], "tools": [{"type": "function"}]})", true, "tools", "not supported"},
+        {R"({"messages": [{"role": "user", "content": "x"}], "tools": {"type": "function"}})", true, "tools", "must be a list"},
+        {R"({"messages": [{"role": "user", "content": "x"}], "tool_choice": "required"})", true, "tool_choice", "not supported"},
+        {R"({"messages": [{"role": "user", "content": "x"}], "chat_template_kwargs": [1]})", true, "chat_template_kwargs", "must be an object"},
+        {R"({"messages": [{"role": "user", "content": "x"}], "chat_template_kwargs": {"messages": []}})", true, "chat_template_kwargs", "may not set 'messages'"},
         {R"({"messages": [{"role": "user", "content": "x"}], "top_logprobs": 2})", true, "top_logprobs", "needs 'logprobs'"},
         {R"({"messages": [{"role": "user", "content": "x"}], "logprobs": true, "top_logprobs": 50})", true, "top_logprobs", "between 0 and 20"},
         {R"({"messages": [{"role": "user", "content": "x"}], "response_format": {"type": "json_object"}})", true, "response_format", "not supported"},

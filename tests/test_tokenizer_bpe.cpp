@@ -14,13 +14,8 @@ using namespace lightllm;
 
 namespace {
 
-// nullptr (with a message) when the shared copy is mangled.
 std::unique_ptr<BpeTokenizer> load_bpe(const std::string& name) {
     std::string path = vocab_file("ggml-vocab-" + name + ".gguf");
-    if (mangled_by_utf8_replace(path)) {
-        MESSAGE("skipped: " << path << " is mangled by a UTF-8 text round trip; set LIGHTLLM_VOCAB_DIR to intact copies");
-        return nullptr;
-    }
     return std::make_unique<BpeTokenizer>(vocab_from_gguf(*GgufFile::open(path)));
 }
 
@@ -32,7 +27,6 @@ std::string ids_str(const std::vector<int32_t>& ids) {
 
 void check_cases(const std::string& name) {
     auto tok = load_bpe(name);
-    if (!tok) return;
     std::string base = shared_data("tokenizers/ggml-vocab-" + name + ".gguf");
     auto cases = load_vocab_cases(base + ".inp", base + ".out");
     REQUIRE(cases.size() > 30);
@@ -106,4 +100,25 @@ TEST_CASE("tokenizer bpe: SmolLM2 GGUF vocabulary matches transformers (tests/da
         CHECK(tok->decode(c["greedy_ids"].get<std::vector<int32_t>>(), false) == c["greedy_text"].get<std::string>());
     }
     CHECK(n_raw >= 4);
+}
+
+TEST_CASE("tokenizer bpe: the other llama.cpp pre-tokenizers split as their regexes do (deepseek-llm, deepseek-v3, falcon, bloom, viking, tekken, gpt-4o)") {
+    // References: tests/reference/make_pretokenizer_references.py (Python's regex module).
+    nlohmann::json ref = nlohmann::json::parse(read_whole_file(test_data("tokenizers/pretokenizer_splits.json")));
+    REQUIRE(ref["kinds"].size() == 7);
+    for (const auto& [name, cases] : ref["kinds"].items()) {
+        BpePreKind kind = bpe_pre_kind_from_name(name, "test");
+        CHECK(bpe_pre_regexes(kind).size() >= 1);
+        for (const auto& c : cases) {
+            std::string text = c["text"];
+            INFO(name << " text: [" << text << "]");
+            std::vector<std::string> got;
+            for (std::string_view p : bpe_pre_tokenize(kind, text)) got.emplace_back(p);
+            CHECK(got == c["pieces"].get<std::vector<std::string>>());
+        }
+    }
+    for (const char* alias : {"poro-chat", "gpt3-finnish"}) CHECK(bpe_pre_kind_from_name(alias, "t") == BpePreKind::Bloom);
+    std::string e = error_of([] { bpe_pre_kind_from_name("no-such-pre", "model.gguf"); });
+    CHECK(e.find("model.gguf") != std::string::npos);
+    CHECK(e.find("'no-such-pre'") != std::string::npos);
 }

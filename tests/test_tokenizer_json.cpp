@@ -121,3 +121,23 @@ TEST_CASE("tokenizer json: pre-tokenizer splits of random strings match the toke
         }
     }
 }
+
+TEST_CASE("tokenizer json: the Split regexes of tekken, gpt-4o, deepseek, falcon, bloom and viking are recognised") {
+    json base = json::parse(read_whole_file(test_data("tokenizers/gpt2/tokenizer.json")));
+    char dir[] = "/tmp/lightllm_pre_XXXXXX";
+    REQUIRE(mkdtemp(dir) != nullptr);
+    std::string path = std::string(dir) + "/tokenizer.json";
+    for (const char* name : {"tekken", "gpt-4o", "deepseek-v3", "deepseek-llm", "falcon", "bloom", "viking"}) {
+        json steps = json::array();
+        for (const std::string& re : bpe_pre_regexes(bpe_pre_kind_from_name(name, "test")))
+            steps.push_back({{"type", "Split"}, {"pattern", {{"Regex", re}}}, {"behavior", "Isolated"}, {"invert", false}});
+        steps.push_back({{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true}, {"use_regex", false}});
+        json j = base;
+        j["pre_tokenizer"] = {{"type", "Sequence"}, {"pretokenizers", steps}};
+        std::ofstream(path) << j.dump();
+        INFO(name);
+        CHECK(vocab_from_hf_tokenizer_json(path).pre == std::string(name));
+    }
+    std::remove(path.c_str());
+    rmdir(dir);
+}

@@ -1,11 +1,7 @@
 // Tokenizer reference data for tests: the vocabulary-only GGUF files and their
 // .inp/.out cases in shared/data/tokenizers (see its README).
-//
-// The directory can be overridden with LIGHTLLM_VOCAB_DIR (same file names).
-// A copy of the GGUFs that went through a text-mode UTF-8 round trip (every
-// invalid byte replaced by U+FFFD, so lengths and counts are destroyed) is
-// detected by mangled_by_utf8_replace(); tests then check that the reader
-// rejects it and say that the conformance cases were not run.
+// The conformance tests load the GGUFs straight from there (byte-exact
+// copies of llama.cpp's models/ggml-vocab-*.gguf).
 #pragma once
 #include "test_util.h"
 #include <cstdint>
@@ -24,30 +20,7 @@ inline std::string read_whole_file(const std::string& path) {
 
 inline bool file_exists(const std::string& path) { return std::ifstream(path).good(); }
 
-inline std::string vocab_file(const std::string& name) {
-    if (const char* dir = std::getenv("LIGHTLLM_VOCAB_DIR")) {
-        std::string p = std::string(dir) + "/" + name;
-        if (file_exists(p)) return p;
-    }
-    return shared_data("tokenizers/" + name);
-}
-
-// True when the file is entirely valid UTF-8 and contains U+FFFD: a binary
-// file mangled by decode(errors="replace").
-inline bool mangled_by_utf8_replace(const std::string& path) {
-    std::string s = read_whole_file(path);
-    bool has_fffd = s.find("\xEF\xBF\xBD") != std::string::npos;
-    size_t i = 0;
-    while (i < s.size()) {
-        unsigned char c = s[i];
-        size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-        if (n == 0 || i + n > s.size()) return false;
-        for (size_t k = 1; k < n; ++k)
-            if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
-        i += n;
-    }
-    return has_fffd;
-}
+inline std::string vocab_file(const std::string& name) { return shared_data("tokenizers/" + name); }
 
 struct VocabCase {
     std::string text;

@@ -11,7 +11,7 @@ if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ] && [ "$(id -u)" -eq
     echo "lightllm: could not install nginx; its test will skip" >&2
 fi
 python3 - <<'PY' 2>/dev/null && exit 0
-import openai, numpy, pytest, prometheus_client, sglang_router  # noqa: F401
+import openai, numpy, pytest, prometheus_client, sglang_router, jinja2  # noqa: F401
 PY
 echo "lightllm: installing Python test tools from PyPI" >&2
 python3 -m pip install -q -r "$(dirname "$0")/../tests/python/requirements.txt"

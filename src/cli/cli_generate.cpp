@@ -5,7 +5,7 @@
 //                     prompt on stdout, in input order
 //   --chat (no -p, a terminal on stdin): an interactive multi-turn chat
 //   --tokenize-only   print each prompt's token ids; loads only the tokenizer
-#include "chat_template.h"
+#include "chat_prompt.h"
 #include "check.h"
 #include "cli.h"
 #include "cli_options.h"
@@ -30,6 +30,7 @@ struct GenerateArgs {
     EngineFlags engine;
     SamplingParams sampling;
     std::string prompt;
+    bool has_prompt = false;  // -p given (possibly empty)
     std::string system;
     bool jsonl = false;
     bool chat = false;
@@ -263,11 +264,13 @@ int run_batch(Pipeline& p, const GenerateArgs& a) {
 int tokenize_only(const GenerateArgs& a) {
     const PipelineOptions& o = a.engine.pipeline;
     std::unique_ptr<Tokenizer> tok = load_tokenizer(o.tokenizer_path.empty() ? o.engine.model_path : o.tokenizer_path);
+    std::string chat_template = resolve_chat_template_option(o.chat_template, *tok);
     auto ids_of = [&](const std::string& text) {
-        if (a.chat) return tok->encode(apply_chat_template(*tok, chat_messages(a, {{"user", text}}), true), false);
+        if (a.chat)
+            return tok->encode(build_chat_prompt(*tok, chat_messages(a, {{"user", text}}), {}, true, chat_template), false);
         return tok->encode(text, !a.no_bos && tok->add_bos());
     };
-    if (!a.prompt.empty()) {
+    if (a.has_prompt) {
         std::printf("%s\n", dump(json(ids_of(a.prompt))).c_str());
         return 0;
     }
@@ -292,14 +295,18 @@ void add_generate_command(CLI::App& root, int& exit_code) {
     add_engine_flags(*cmd, args->engine);
     args->sampling.max_new_tokens = 128;
     add_sampling_flags(*cmd, args->sampling);
-    cmd->add_option("-p,--prompt", args->prompt, "The prompt (without it: prompts from stdin, one per line)");
+    CLI::Option* prompt =
+        cmd->add_option("-p,--prompt", args->prompt, "The prompt (without it: prompts from stdin, one per line)");
     cmd->add_flag("--jsonl", args->jsonl, "stdin holds JSON Lines: {\"prompt\": ..., \"max_tokens\": ..., ...}");
     cmd->add_flag("--chat", args->chat, "Apply the model's chat template (interactive when stdin is a terminal)");
     cmd->add_option("--system", args->system, "System message for --chat");
     cmd->add_flag("-v,--verbose", args->verbose, "Print speed to stderr");
     cmd->add_flag("--tokenize-only", args->tokenize_only, "Print the prompt's token ids as JSON; load no weights");
     cmd->add_flag("--no-bos", args->no_bos, "With --tokenize-only: do not add BOS");
-    cmd->callback([&exit_code, args] { exit_code = run_generate(*args); });
+    cmd->callback([&exit_code, args, prompt] {
+        args->has_prompt = prompt->count() > 0;
+        exit_code = run_generate(*args);
+    });
 }
 
 }  // namespace lightllm

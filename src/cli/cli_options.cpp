@@ -11,6 +11,8 @@ void add_engine_flags(CLI::App& cmd, EngineFlags& f) {
                    "Model: a Hugging Face directory, a .gguf file, or a preset name with --load-format dummy")
         ->required();
     cmd.add_option("--tokenizer", f.pipeline.tokenizer_path, "Tokenizer directory or file (default: the model's; a dummy preset's prepared one under ~/.cache/lightllm)");
+    cmd.add_option("--chat-template", f.pipeline.chat_template,
+                   "Chat template: a Jinja file, or the name of one of the model's templates (e.g. tool_use)");
     cmd.add_option("--load-format", f.load_format, "auto: read the weights; dummy: seeded random weights")
         ->check(CLI::IsMember({"auto", "dummy"}))
         ->capture_default_str();

@@ -19,7 +19,7 @@ struct EngineFlags {
     std::string admission_order = "fifo";  // fifo | longest-first
 };
 
-// -m/--model, --tokenizer, --load-format, --device, --dtype, --kv-cache-dtype,
+// -m/--model, --tokenizer, --chat-template, --load-format, --device, --dtype, --kv-cache-dtype,
 // --max-total-tokens, --mem-fraction, --max-running-requests,
 // --max-prefill-tokens, --max-context, --max-wait-steps,
 // --max-waiting-requests, --expected-output-fraction, --admission-order, --no-prefix-cache,

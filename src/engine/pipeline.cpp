@@ -7,7 +7,7 @@
 // the detokenizer thread touches the Job's text and result.
 #include "pipeline.h"
 #include "blocking_queue.h"
-#include "chat_template.h"
+#include "chat_prompt.h"
 #include "engine_loop.h"
 #include "stop_matcher.h"
 #include "tokenizer.h"
@@ -63,6 +63,7 @@ void check_params(const SamplingParams& p, int n_vocab) {
 struct Pipeline::Impl {
     PipelineOptions opts;
     std::unique_ptr<Tokenizer> tokenizer;
+    std::string chat_template;  // --chat-template's source ("" = the model's own)
     ModelConfig config;
     std::string device;
     DType compute_dtype = DType::F32;
@@ -96,6 +97,10 @@ Pipeline::Pipeline(const PipelineOptions& opts) : impl_(std::make_unique<Impl>(o
         m.tokenizer = load_tokenizer(opts.tokenizer_path);
     else if (!eo.load_dummy || path_exists(eo.model_path))
         m.tokenizer = load_tokenizer(eo.model_path);
+    if (!opts.chat_template.empty()) {
+        if (!m.tokenizer) fail("--chat-template: this model has no tokenizer (dummy weights from a preset)");
+        m.chat_template = resolve_chat_template_option(opts.chat_template, *m.tokenizer);
+    }
     std::vector<int32_t> tok_eos = m.tokenizer ? m.tokenizer->eos_ids() : std::vector<int32_t>{};
     RouterOptions ro;
     ro.max_running_requests = eo.max_running_requests;
@@ -184,7 +189,7 @@ std::vector<int32_t> Pipeline::Impl::tokenize(const RequestInput& in) const {
     } else if (!tokenizer) {
         fail("this model has no tokenizer (dummy weights from a preset): send prompt token ids");
     } else if (!in.messages.empty()) {
-        ids = tokenizer->encode(apply_chat_template(*tokenizer, in.messages, true), false);
+        ids = tokenizer->encode(build_chat_prompt(*tokenizer, in.messages, in.chat_args, true, chat_template), false);
     } else {
         ids = tokenizer->encode(in.prompt, in.add_special_tokens && tokenizer->add_bos());
     }

@@ -28,6 +28,7 @@ struct Overloaded : Error {
 struct PipelineOptions {
     EngineOptions engine;
     std::string tokenizer_path;        // empty: the model's own (model_path)
+    std::string chat_template;         // --chat-template: a Jinja file or a named template of the model ("" = default)
     int max_waiting_requests = 4096;   // bounded queue; beyond it submit() throws Overloaded
     int max_wait_steps = 0;            // decode steps running requests may make before waiting ones get a prefill (0: prefill every step, mixed with the decodes)
     int max_new_tokens_limit = 0;      // 0: up to the context

@@ -17,6 +17,7 @@ struct RequestInput {
     // Exactly one of these three is the prompt.
     std::string prompt;                  // raw text
     std::vector<ChatMessage> messages;   // chat: the model's chat template is applied
+    ChatTemplateArgs chat_args;          // chat: tools, documents, chat_template_kwargs
     std::vector<int32_t> prompt_ids;     // already tokenized
     bool add_special_tokens = true;      // BOS as the model wants (raw text only)
     SamplingParams params;

@@ -57,6 +57,51 @@ std::string message_content(const json& m, size_t index, size_t max_chars) {
     return text;
 }
 
+// The fields of a message the chat template sees besides role and content:
+// tool_calls (with string arguments parsed into objects, as vLLM hands them
+// to templates), tool_call_id, name.
+std::string message_fields(const json& m, const std::string& where) {
+    json extra = json::object();
+    if (auto tc = m.find("tool_calls"); tc != m.end() && !tc->is_null()) {
+        if (!tc->is_array()) bad_request(where + ".tool_calls", fmt::format("'{}.tool_calls' must be a list", where));
+        json calls = *tc;
+        for (json& call : calls) {
+            if (!call.is_object()) bad_request(where + ".tool_calls", fmt::format("each of '{}.tool_calls' must be an object", where));
+            json* fn = call.contains("function") && call["function"].is_object() ? &call["function"] : nullptr;
+            if (fn && fn->contains("arguments") && (*fn)["arguments"].is_string()) {
+                json args = json::parse((*fn)["arguments"].get<std::string>(), nullptr, false);
+                if (!args.is_discarded()) (*fn)["arguments"] = args;
+            }
+        }
+        extra["tool_calls"] = calls;
+        if (m.find("content") == m.end() || m["content"].is_null()) extra["content"] = nullptr;
+    }
+    for (const char* key : {"tool_call_id", "name"})
+        if (auto v = m.find(key); v != m.end() && v->is_string()) extra[key] = *v;
+    return extra.empty() ? "" : extra.dump();
+}
+
+// tools, documents and chat_template_kwargs, handed to the chat template.
+ChatTemplateArgs chat_template_args(const json& body) {
+    ChatTemplateArgs a;
+    if (auto t = body.find("tools"); t != body.end() && !t->is_null()) {
+        if (!t->is_array()) bad_request("tools", "'tools' must be a list of tool definitions");
+        if (!t->empty()) a.tools_json = t->dump();
+    }
+    if (auto d = body.find("documents"); d != body.end() && !d->is_null()) {
+        if (!d->is_array()) bad_request("documents", "'documents' must be a list");
+        a.documents_json = d->dump();
+    }
+    if (auto k = body.find("chat_template_kwargs"); k != body.end() && !k->is_null()) {
+        if (!k->is_object()) bad_request("chat_template_kwargs", "'chat_template_kwargs' must be an object");
+        for (const char* reserved : {"messages", "tools", "documents"})
+            if (k->contains(reserved))
+                bad_request("chat_template_kwargs", fmt::format("'chat_template_kwargs' may not set '{}'", reserved));
+        a.kwargs_json = k->dump();
+    }
+    return a;
+}
+
 }  // namespace
 
 OpenAiRequest parse_completion_request(const json& body, const RequestLimits& limits, const OpenAiContext& ctx) {
@@ -118,10 +163,9 @@ OpenAiRequest parse_chat_request(const json& body, const RequestLimits& limits, 
         auto role = opt_string(m, "role");
         if (!role) bad_request(where + ".role", fmt::format("'{}.role' is required", where));
         if (*role == "developer") *role = "system";
-        if (*role != "system" && *role != "user" && *role != "assistant")
-            bad_request(where + ".role", fmt::format("'{}.role' must be system, user or assistant, got '{}'", where, *role));
-        reject_unsupported(m, "tool_calls", json::array());
-        ChatMessage cm{*role, message_content(m, i, limits.max_prompt_chars)};
+        if (*role != "system" && *role != "user" && *role != "assistant" && *role != "tool")
+            bad_request(where + ".role", fmt::format("'{}.role' must be system, user, assistant or tool, got '{}'", where, *role));
+        ChatMessage cm{*role, message_content(m, i, limits.max_prompt_chars), message_fields(m, where)};
         total += cm.content.size();
         if (total > limits.max_prompt_chars)
             bad_request("messages", fmt::format("'messages' hold more than the limit of {} bytes (--max-prompt-bytes)", limits.max_prompt_chars));
@@ -133,9 +177,11 @@ OpenAiRequest parse_chat_request(const json& body, const RequestLimits& limits, 
     if (top && !logprobs) bad_request("top_logprobs", "'top_logprobs' needs 'logprobs': true");
     req.params.n_logprobs = logprobs ? static_cast<int>(top.value_or(0)) : -1;
     req.prompts.push_back(std::move(in));
-    reject_unsupported(body, "tools", json::array());
+    req.prompts.back().chat_args = chat_template_args(body);
     reject_unsupported(body, "functions", json::array());
-    reject_unsupported(body, "tool_choice", "none");
+    if (auto choice = body.find("tool_choice"); choice != body.end() && !choice->is_null() &&
+                                                  !(choice->is_string() && (*choice == "none" || *choice == "auto")))
+        bad_request("tool_choice", "'tool_choice' other than \"auto\" or \"none\" is not supported by this server");
     reject_unsupported(body, "function_call", "none");
     if (const json* rf = opt_object(body, "response_format"); rf && opt_string(*rf, "type").value_or("text") != "text")
         bad_request("response_format", "'response_format' other than {\"type\": \"text\"} is not supported by this server");

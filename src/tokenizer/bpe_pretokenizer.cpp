@@ -1,4 +1,6 @@
 #include "bpe_pretokenizer.h"
+#include <cstring>
+#include <iterator>
 #include "check.h"
 #include "unicode.h"
 
@@ -113,6 +115,144 @@ bool is_cjk_deepseek(uint32_t c) {
     return (c >= 0x4E00 && c <= 0x9FA5) || (c >= 0x0800 && c <= 0x4E00) || (c >= 0xAC00 && c <= 0xD7FF);
 }
 
+bool in_ranges(uint32_t c, const uint32_t (*ranges)[2], size_t n) {
+    for (size_t k = 0; k < n; ++k)
+        if (c >= ranges[k][0] && c <= ranges[k][1]) return true;
+    return false;
+}
+
+// Falcon: [\p{P}\$\+<=>\^~\|`]+ and [0-9][0-9][0-9].
+bool is_falcon_punct(uint32_t c) { return is_p(c) || (c < 0x80 && std::strchr("$+<=>^~|`", static_cast<int>(c)) && c); }
+size_t match_falcon_punct(const std::vector<uint32_t>& c, size_t p, size_t end) { return run(c, p, end, is_falcon_punct); }
+size_t match_three_ascii_digits(const std::vector<uint32_t>& c, size_t p, size_t end) {
+    auto d = [&](size_t i) { return i < end && c[i] >= '0' && c[i] <= '9'; };
+    return d(p) && d(p + 1) && d(p + 2) ? p + 3 : p;
+}
+
+// BLOOM / Poro / GPT-3 Finnish: ' ?[^(\s|.,!?…。，、।۔،)]+'.
+bool is_bloom_word(uint32_t c) {
+    if (is_s(c)) return false;
+    for (uint32_t stop : {uint32_t('('), uint32_t('|'), uint32_t('.'), uint32_t(','), uint32_t('!'), uint32_t('?'),
+                          uint32_t(')'), 0x2026u, 0x3002u, 0xFF0Cu, 0x3001u, 0x0964u, 0x06D4u, 0x060Cu})
+        if (c == stop) return false;
+    return true;
+}
+size_t match_bloom(const std::vector<uint32_t>& c, size_t p, size_t end) { return match_space_run(c, p, end, is_bloom_word); }
+
+// DeepSeek LLM: the letters of its tokenizer.json class (Latin, Greek,
+// Cyrillic, Armenian, Georgian, Cherokee, ... cased scripts), its
+// punctuation class [!-/:-~！-／：-～‘-‟　-。] and CJK run.
+const uint32_t kDeepseekLetters[][2] = {
+    {0x41, 0x5A}, {0x61, 0x7A}, {0xB5, 0xB5}, {0xC0, 0xD6}, {0xD8, 0xF6}, {0xF8, 0x1BA}, {0x1BC, 0x1BF},
+    {0x1C4, 0x293}, {0x295, 0x2AF}, {0x370, 0x373}, {0x376, 0x377}, {0x37B, 0x37D}, {0x37F, 0x37F},
+    {0x386, 0x386}, {0x388, 0x38A}, {0x38C, 0x38C}, {0x38E, 0x3A1}, {0x3A3, 0x3F5}, {0x3F7, 0x481},
+    {0x48A, 0x52F}, {0x531, 0x556}, {0x10A0, 0x10C5}, {0x13A0, 0x13F5}, {0x13F8, 0x13FD}, {0x1C90, 0x1CBA},
+    {0x1CBD, 0x1CBF}, {0x1D00, 0x1D2B}, {0x1D6B, 0x1D77}, {0x1D79, 0x1D9A}, {0x1E00, 0x1F15}, {0x1F18, 0x1F1D},
+    {0x1F20, 0x1F45}, {0x1F48, 0x1F4D}, {0x1F50, 0x1F57}, {0x1F59, 0x1F59}, {0x1F5B, 0x1F5B}, {0x1F5D, 0x1F5D},
+    {0x1F5F, 0x1F7D}, {0x1F80, 0x1FB4}, {0x1FB6, 0x1FBC}, {0x1FBE, 0x1FBE}, {0x1FC2, 0x1FC4}, {0x1FC6, 0x1FCC},
+    {0x1FD0, 0x1FD3}, {0x1FD6, 0x1FDB}, {0x1FE0, 0x1FEC}, {0x1FF2, 0x1FF4}, {0x1FF6, 0x1FFC}, {0x2102, 0x2102},
+    {0x2107, 0x2107}, {0x210A, 0x2113}, {0x2115, 0x2115}, {0x2119, 0x211D}, {0x2124, 0x2124}, {0x2126, 0x2126},
+    {0x2128, 0x2128}, {0x212A, 0x212D}, {0x212F, 0x2134}, {0x2139, 0x2139}, {0x213C, 0x213F}, {0x2145, 0x2149},
+    {0x214E, 0x214E}, {0x2183, 0x2184}, {0x2C00, 0x2C7B}, {0x2C7E, 0x2CE4}, {0x2CEB, 0x2CEE}, {0x2CF2, 0x2CF3},
+    {0xA640, 0xA66D}, {0xA680, 0xA69B}, {0xA722, 0xA76F}, {0xA771, 0xA787}, {0xA78B, 0xA78E}, {0xAB70, 0xABBF},
+    {0xFB00, 0xFB06}, {0xFB13, 0xFB17}, {0xFF21, 0xFF3A}, {0xFF41, 0xFF5A}, {0x10400, 0x1044F}, {0x104B0, 0x104D3},
+    {0x104D8, 0x104FB}, {0x10C80, 0x10CB2}, {0x10CC0, 0x10CF2}, {0x118A0, 0x118DF}, {0x1E900, 0x1E943}};
+const uint32_t kDeepseekPunct[][2] = {{0x21, 0x2F}, {0x3A, 0x7E}, {0xFF01, 0xFF0F}, {0xFF1A, 0xFF5E}, {0x2018, 0x201F}, {0x3000, 0x3002}};
+bool is_ds_letter(uint32_t c) { return in_ranges(c, kDeepseekLetters, std::size(kDeepseekLetters)); }
+bool is_ds_punct(uint32_t c) { return in_ranges(c, kDeepseekPunct, std::size(kDeepseekPunct)); }
+size_t match_space_to_end(const std::vector<uint32_t>& c, size_t p, size_t end) {  // \s+$
+    size_t q = run(c, p, end, is_s);
+    return q == end ? q : p;
+}
+size_t match_numbers(const std::vector<uint32_t>& c, size_t p, size_t end) { return run(c, p, end, is_n); }
+size_t match_cjk_deepseek(const std::vector<uint32_t>& c, size_t p, size_t end) { return run(c, p, end, is_cjk_deepseek); }
+
+// DeepSeek V3: \p{N}{1,3}; [一-龥぀-ゟ゠-ヿ]+; then
+// [!"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~][A-Za-z]+|[^\r\n\p{L}\p{P}\p{S}]?[\p{L}\p{M}]+
+// | ?[\p{P}\p{S}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+
+size_t match_three_numbers(const std::vector<uint32_t>& c, size_t p, size_t end) {
+    size_t q = p;
+    while (q < end && q - p < 3 && is_n(c[q])) ++q;
+    return q;
+}
+bool is_cjk_kana(uint32_t c) { return (c >= 0x4E00 && c <= 0x9FA5) || (c >= 0x3040 && c <= 0x309F) || (c >= 0x30A0 && c <= 0x30FF); }
+size_t match_cjk_kana(const std::vector<uint32_t>& c, size_t p, size_t end) { return run(c, p, end, is_cjk_kana); }
+bool is_ascii_alpha(uint32_t c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
+bool is_ascii_punct(uint32_t c) { return c >= 0x21 && c <= 0x7E && !is_ascii_alpha(c) && !(c >= '0' && c <= '9'); }
+bool is_lm(uint32_t c) { return is_l(c) || unicode_category(c) == UnicodeCategory::Mark; }
+bool is_ps(uint32_t c) { return is_p(c) || unicode_category(c) == UnicodeCategory::Symbol; }
+size_t match_deepseek3(const std::vector<uint32_t>& c, size_t p, size_t end) {
+    if (is_ascii_punct(c[p]) && p + 1 < end && is_ascii_alpha(c[p + 1])) return run(c, p + 1, end, is_ascii_alpha);
+    if (is_lm(c[p])) return run(c, p, end, is_lm);
+    if (!is_crlf(c[p]) && !is_l(c[p]) && !is_ps(c[p]) && p + 1 < end && is_lm(c[p + 1])) return run(c, p + 1, end, is_lm);
+    size_t q = p;
+    if (c[q] == ' ' && q + 1 < end && is_ps(c[q + 1])) ++q;
+    if (is_ps(c[q])) return run(c, run(c, q, end, is_ps), end, is_crlf);
+    size_t ws_end = run(c, p, end, is_s);
+    for (size_t k = ws_end; k > p; --k)
+        if (is_crlf(c[k - 1])) return k;
+    if (is_s(c[p])) return match_trailing_space(c, p, end);
+    return p;
+}
+
+// Tekken / gpt-4o (the regexes of their tokenizer.json):
+//   [^\r\n\p{L}\p{N}]?U*L+C?|[^\r\n\p{L}\p{N}]?U+L*C?|\p{N}{1,D}| ?[^\s\p{L}\p{N}]+[\r\n/]*
+//   |\s*[\r\n]+|\s+(?!\S)|\s+
+// with U = [\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}], L = [\p{Ll}\p{Lm}\p{Lo}\p{M}], C the
+// optional case-insensitive contraction (gpt-4o only), D = 1 (tekken) or 3.
+bool is_mark(uint32_t c) { return unicode_category(c) == UnicodeCategory::Mark; }
+bool is_upperish(uint32_t c) {
+    UnicodeLetterKind k = unicode_letter_kind(c);
+    return k == UnicodeLetterKind::Upper || k == UnicodeLetterKind::Title || k == UnicodeLetterKind::Modifier ||
+           k == UnicodeLetterKind::Other || is_mark(c);
+}
+bool is_lowerish(uint32_t c) {
+    UnicodeLetterKind k = unicode_letter_kind(c);
+    return k == UnicodeLetterKind::Lower || k == UnicodeLetterKind::Modifier || k == UnicodeLetterKind::Other || is_mark(c);
+}
+
+// U*L+ (greedy U*, backtracking into it) from p; p when it does not match.
+size_t match_cased_word(const std::vector<uint32_t>& c, size_t p, size_t end) {
+    size_t u_end = run(c, p, end, is_upperish);
+    for (size_t s = u_end + 1; s-- > p;) {
+        if (s < end && is_lowerish(c[s])) return run(c, s, end, is_lowerish);
+    }
+    return p;
+}
+
+template <bool Contractions>
+size_t with_contraction(const std::vector<uint32_t>& c, size_t q, size_t end) {
+    if (!Contractions || q >= end) return q;
+    return match_contraction(c, q, end, true);
+}
+
+template <size_t MaxDigits, bool Contractions>
+size_t match_cased(const std::vector<uint32_t>& c, size_t p, size_t end) {
+    bool prefix = !is_crlf(c[p]) && !is_l(c[p]) && !is_n(c[p]);
+    size_t q;
+    for (size_t start : {prefix ? p + 1 : end, p}) {  // [^\r\n\p{L}\p{N}]? tried with the prefix first
+        if (start >= end) continue;
+        if ((q = match_cased_word(c, start, end)) != start) return with_contraction<Contractions>(c, q, end);
+    }
+    for (size_t start : {prefix ? p + 1 : end, p}) {
+        if (start >= end || !is_upperish(c[start])) continue;
+        return with_contraction<Contractions>(c, run(c, run(c, start, end, is_upperish), end, is_lowerish), end);
+    }
+    if (is_n(c[p])) {
+        q = p;
+        while (q < end && q - p < MaxDigits && is_n(c[q])) ++q;
+        return q;
+    }
+    q = p;
+    if (c[q] == ' ' && q + 1 < end && is_other(c[q + 1])) ++q;
+    if (is_other(c[q])) return run(c, run(c, q, end, is_other), end, [](uint32_t x) { return is_crlf(x) || x == '/'; });
+    size_t ws_end = run(c, p, end, is_s);
+    for (size_t k = ws_end; k > p; --k)
+        if (is_crlf(c[k - 1])) return k;
+    if (is_s(c[p])) return match_trailing_space(c, p, end);
+    return p;
+}
+
 // Isolated split: matches and the gaps between them all become pieces.
 void split(const CodePoints& t, Matcher m, std::vector<std::pair<size_t, size_t>>& pieces) {
     std::vector<std::pair<size_t, size_t>> out;
@@ -146,8 +286,42 @@ BpePreKind bpe_pre_kind_from_name(const std::string& name, const std::string& wh
     for (const char* n : {"starcoder", "smollm", "refact", "command-r", "codeshell", "exaone", "minerva-7b"})
         if (name == n) return BpePreKind::Starcoder;
     if (name == "deepseek-coder") return BpePreKind::DeepseekCoder;
-    fail("{}: unsupported BPE pre-tokenizer '{}' (supported: gpt-2, llama-bpe, qwen2, starcoder, smollm, deepseek-coder and aliases)",
+    if (name == "deepseek-llm") return BpePreKind::DeepseekLlm;
+    if (name == "deepseek-v3") return BpePreKind::Deepseek3;
+    if (name == "falcon") return BpePreKind::Falcon;
+    for (const char* n : {"bloom", "poro-chat", "gpt3-finnish"})
+        if (name == n) return BpePreKind::Bloom;
+    if (name == "viking") return BpePreKind::Viking;
+    if (name == "tekken") return BpePreKind::Tekken;
+    for (const char* n : {"gpt-4o", "llama4"})
+        if (name == n) return BpePreKind::Gpt4o;
+    fail("{}: unsupported BPE pre-tokenizer '{}' (supported: gpt-2, llama-bpe, qwen2, starcoder, smollm, deepseek-coder, "
+         "deepseek-llm, deepseek-v3, falcon, bloom, poro-chat, gpt3-finnish, viking, tekken, gpt-4o, llama4 and aliases)",
          what, name);
+}
+
+std::vector<std::string> bpe_pre_regexes(BpePreKind kind) {
+    const std::string gpt2 = R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S))";
+    const std::string bloom = " ?[^(\\s|.,!?\u2026\u3002\uFF0C\u3001\u0964\u06D4\u060C)]+";
+    switch (kind) {
+        case BpePreKind::DeepseekLlm: {
+            std::string letters = "\\s?[";
+            for (const auto& r : kDeepseekLetters) letters += fmt::format("\\x{{{:X}}}-\\x{{{:X}}}", r[0], r[1]);
+            return {"[\r\n]", letters + "]+", "\\s?[!-/:-~\uFF01-\uFF0F\uFF1A-\uFF5E\u2018-\u201F\u3000-\u3002]+", "\\s+$",
+                    "[\u4E00-\u9FA5\u0800-\u4E00\uAC00-\uD7FF]+", "\\p{N}+"};
+        }
+        case BpePreKind::Deepseek3:
+            return {"\\p{N}{1,3}", "[\u4E00-\u9FA5\u3040-\u309F\u30A0-\u30FF]+",
+                    R"([!"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~][A-Za-z]+|[^\r\n\p{L}\p{P}\p{S}]?[\p{L}\p{M}]+| ?[\p{P}\p{S}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)"};
+        case BpePreKind::Falcon: return {R"([\p{P}\$\+<=>\^~\|`]+)", gpt2, "[0-9][0-9][0-9]"};
+        case BpePreKind::Bloom: return {bloom};
+        case BpePreKind::Viking: return {bloom, "\\p{N}"};
+        case BpePreKind::Tekken:
+            return {R"([^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+)"};
+        case BpePreKind::Gpt4o:
+            return {R"([^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+)"};
+        default: return {};
+    }
 }
 
 std::vector<std::string_view> bpe_pre_tokenize(BpePreKind kind, std::string_view text) {
@@ -168,6 +342,24 @@ std::vector<std::string_view> bpe_pre_tokenize(BpePreKind kind, std::string_view
             split(t, match_opt_space_run<is_p>, pieces);
             split(t, [](const std::vector<uint32_t>& c, size_t p, size_t end) { return run(c, p, end, is_cjk_deepseek); },
                   pieces);
+            split(t, match_digit, pieces);
+            break;
+        case BpePreKind::DeepseekLlm:
+            for (Matcher m : {match_crlf, match_opt_space_run<is_ds_letter>, match_opt_space_run<is_ds_punct>,
+                              match_space_to_end, match_cjk_deepseek, match_numbers})
+                split(t, m, pieces);
+            break;
+        case BpePreKind::Deepseek3:
+            for (Matcher m : {match_three_numbers, match_cjk_kana, match_deepseek3}) split(t, m, pieces);
+            break;
+        case BpePreKind::Falcon:
+            for (Matcher m : {match_falcon_punct, match_gpt2, match_three_ascii_digits}) split(t, m, pieces);
+            break;
+        case BpePreKind::Bloom: split(t, match_bloom, pieces); break;
+        case BpePreKind::Tekken: split(t, match_cased<1, false>, pieces); break;
+        case BpePreKind::Gpt4o: split(t, match_cased<3, true>, pieces); break;
+        case BpePreKind::Viking:
+            split(t, match_bloom, pieces);
             split(t, match_digit, pieces);
             break;
     }

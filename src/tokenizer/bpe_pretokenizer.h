@@ -10,6 +10,17 @@
 //   Starcoder: digits isolated one by one (\p{N}), then Gpt2 (also SmolLM)
 //   DeepseekCoder: successive isolated splits [\r\n], \s?\p{L}+, \s?\p{P}+,
 //              [\x{4E00}-\x{9FA5}\x{0800}-\x{4E00}\x{AC00}-\x{D7FF}]+, \p{N}
+//   DeepseekLlm: [\r\n], \s?[cased letters]+, \s?[!-/:-~！-／：-～‘-‟　-。]+, \s+$,
+//              [一-龥ࠀ-一가-퟿]+, \p{N}+ (deepseek-llm)
+//   Deepseek3: \p{N}{1,3}, [一-龥぀-ゟ゠-ヿ]+, then punctuation+ASCII word, letters and
+//              marks, punctuation/symbols, newlines, spaces (deepseek-v3)
+//   Falcon:    [\p{P}\$\+<=>\^~\|`]+, then Gpt2, then [0-9][0-9][0-9]
+//   Bloom:     ' ?[^(\s|.,!?…。，、।۔،)]+' (bloom, poro-chat, gpt3-finnish)
+//   Viking:    Bloom, then \p{N}
+//   Tekken, Gpt4o: case-aware words ([^\r\n\p{L}\p{N}]?U*L+ | ...U+L*, with U/L the
+//              upper/lower letter classes of their tokenizer.json; gpt-4o also
+//              contractions and \p{N}{1,3}) (tekken; gpt-4o, llama4)
+// (the multi-step kinds split each piece of the previous step, as llama.cpp does)
 //
 // Names accepted from GGUF (tokenizer.ggml.pre, llama.cpp's names) are listed
 // in bpe_pre_kind_from_name; tokenizer.json pre_tokenizer configurations map
@@ -21,10 +32,15 @@
 
 namespace lightllm {
 
-enum class BpePreKind { Gpt2, Llama3, Qwen2, Starcoder, DeepseekCoder };
+enum class BpePreKind { Gpt2, Llama3, Qwen2, Starcoder, DeepseekCoder, DeepseekLlm, Deepseek3, Falcon, Bloom, Viking, Tekken, Gpt4o };
 
 // Throws Error (mentioning `what`, e.g. the file) for names it does not know.
 BpePreKind bpe_pre_kind_from_name(const std::string& name, const std::string& what);
+
+// The split regexes of the kinds added after llama.cpp's list (deepseek-llm,
+// deepseek-v3, falcon, bloom, viking), one per step, as a tokenizer.json
+// Split pattern writes them; empty for the kinds exported otherwise.
+std::vector<std::string> bpe_pre_regexes(BpePreKind kind);
 
 // Pieces of `text` (views into it), in order; their concatenation is `text`.
 std::vector<std::string_view> bpe_pre_tokenize(BpePreKind kind, std::string_view text);

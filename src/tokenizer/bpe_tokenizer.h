@@ -41,6 +41,9 @@ public:
     bool is_special(int32_t id) const override;
     int32_t token_id(std::string_view piece) const override;
     const std::string& chat_template() const override { return vocab_.chat_template; }
+    const std::vector<std::pair<std::string, std::string>>& named_chat_templates() const override {
+        return vocab_.named_chat_templates;
+    }
 
     const TokenizerVocab& vocab() const { return vocab_; }
 

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace lightllm {
@@ -37,6 +38,11 @@ public:
     virtual int32_t token_id(std::string_view piece) const = 0;  // -1 when absent
     // Jinja chat template from tokenizer_config.json / GGUF (may be empty).
     virtual const std::string& chat_template() const = 0;
+    // Further named templates ({"tool_use", source}, ...); none by default.
+    virtual const std::vector<std::pair<std::string, std::string>>& named_chat_templates() const {
+        static const std::vector<std::pair<std::string, std::string>> none;
+        return none;
+    }
 };
 
 // `path`: a Hugging Face model directory, a .gguf file, or a bare

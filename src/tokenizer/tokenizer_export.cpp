@@ -50,8 +50,13 @@ ojson pre_tokenizer(BpePreKind kind) {
                      {split(R"([\r\n])"), split(R"(\s?\p{L}+)"), split(R"(\s?\p{P}+)"),
                       split("[\u4E00-\u9FA5\u0800-\u4E00\uAC00-\uD7FF]+"),
                       {{"type", "Digits"}, {"individual_digits", true}}, byte_level(false)}}};
+        default: {
+            ojson steps = ojson::array();
+            for (const std::string& re : bpe_pre_regexes(kind)) steps.push_back(split(re));
+            steps.push_back(byte_level(false));
+            return {{"type", "Sequence"}, {"pretokenizers", steps}};
+        }
     }
-    return byte_level(true);
 }
 
 ojson added_token(const TokenizerVocab& v, size_t id) {

@@ -59,6 +59,9 @@ struct TokenizerVocab {
     bool add_bos = false;                     // prepend BOS when encoding a prompt
     bool add_eos = false;                     // append EOS (rare; not applied by encode())
     std::string chat_template;                // Jinja source, may be empty
+    // Named templates besides the default (tokenizer_config.json's list form,
+    // GGUF tokenizer.chat_template.<name>), e.g. {"tool_use", source}.
+    std::vector<std::pair<std::string, std::string>> named_chat_templates;
 
     int32_t n_vocab() const { return int32_t(tokens.size()); }
 };

@@ -78,6 +78,9 @@ TokenizerVocab vocab_from_gguf(const GgufFile& f) {
         if (id >= 0 && id != v.eos_id) v.extra_eos_ids.push_back(id);
     }
     v.chat_template = f.get_string("tokenizer.chat_template", "");
+    const std::string prefix = "tokenizer.chat_template.";
+    for (const std::string& key : f.keys())
+        if (key.rfind(prefix, 0) == 0) v.named_chat_templates.emplace_back(key.substr(prefix.size()), f.get_string(key));
     return v;
 }
 

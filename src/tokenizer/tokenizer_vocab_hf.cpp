@@ -1,5 +1,6 @@
 // TokenizerVocab from a Hugging Face directory: tokenizer.json (byte-level
 // BPE), tokenizer_config.json, generation_config.json, config.json.
+#include "bpe_pretokenizer.h"
 #include "check.h"
 #include "tokenizer_vocab.h"
 #include <nlohmann/json.hpp>
@@ -91,9 +92,16 @@ std::string pre_from_json(const json& pre, const std::string& path, bool* add_pr
     if (is({"split:\\p{N}", "bytelevel:regex"})) return "starcoder";
     if (is({"split:crlf", "split:\\s?\\p{L}+", "split:\\s?\\p{P}+", "split:[一-龥ࠀ-一가-퟿]+", "split:\\p{N}", "bytelevel:noregex"}))
         return "deepseek-coder";
+    for (const char* name : {"tekken", "gpt-4o", "deepseek-v3", "deepseek-llm", "falcon", "bloom", "viking"}) {
+        std::vector<std::string> want;
+        for (const std::string& re : bpe_pre_regexes(bpe_pre_kind_from_name(name, path)))
+            want.push_back(re == "[\r\n]" ? "split:crlf" : "split:" + re);
+        want.push_back("bytelevel:noregex");
+        if (is(want)) return name;
+    }
     std::string desc;
     for (const auto& s : steps) desc += (desc.empty() ? "" : ", ") + s;
-    fail("{}: unsupported pre_tokenizer [{}] (supported: GPT-2 ByteLevel, LLaMA-3, Qwen2, StarCoder digits, deepseek-coder)", path, desc);
+    fail("{}: unsupported pre_tokenizer [{}] (supported: GPT-2 ByteLevel, LLaMA-3, Qwen2, StarCoder digits, deepseek-coder, and the Split regexes of tekken, gpt-4o, deepseek-v3, deepseek-llm, falcon, bloom, viking)", path, desc);
 }
 
 bool contains_type(const json& j, const std::string& type) {
@@ -272,8 +280,13 @@ void apply_hf_config(TokenizerVocab& v, const HfTokenizerFiles& files) {
                 if (t.is_string()) {
                     v.chat_template = t.get<std::string>();
                 } else if (t.is_array()) {
-                    for (const json& e : t)
-                        if (e.value("name", "") == "default") v.chat_template = e.value("template", "");
+                    for (const json& e : t) {
+                        if (!e.is_object() || !e.contains("template") || !e["template"].is_string())
+                            fail("{}: each entry of 'chat_template' must be {{\"name\", \"template\"}}", files.tokenizer_config);
+                        std::string name = e.value("name", "");
+                        if (name == "default") v.chat_template = e["template"].get<std::string>();
+                        else v.named_chat_templates.emplace_back(name, e["template"].get<std::string>());
+                    }
                 }
             }
         }

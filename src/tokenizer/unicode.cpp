@@ -1,5 +1,6 @@
 #include "unicode.h"
 #include "unicode_categories.h"
+#include "unicode_letter_case.h"
 #include <algorithm>
 
 namespace lightllm {
@@ -9,6 +10,13 @@ UnicodeCategory unicode_category(uint32_t cp) {
     const uint32_t* end = kUnicodeCategoryStarts + kUnicodeCategoryRanges;
     const uint32_t* it = std::upper_bound(kUnicodeCategoryStarts, end, cp);
     return UnicodeCategory(kUnicodeCategoryOfRange[(it - kUnicodeCategoryStarts) - 1]);
+}
+
+UnicodeLetterKind unicode_letter_kind(uint32_t cp) {
+    if (cp > 0x10FFFF) return UnicodeLetterKind::None;
+    const uint32_t* end = kUnicodeLetterStarts + kUnicodeLetterRanges;
+    const uint32_t* it = std::upper_bound(kUnicodeLetterStarts, end, cp);
+    return UnicodeLetterKind(kUnicodeLetterOfRange[(it - kUnicodeLetterStarts) - 1]);
 }
 
 bool unicode_is_whitespace(uint32_t cp) {

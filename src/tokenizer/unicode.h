@@ -14,6 +14,9 @@ namespace lightllm {
 enum class UnicodeCategory : uint8_t { Letter, Mark, Number, Punctuation, Symbol, Separator, Other };
 
 UnicodeCategory unicode_category(uint32_t cp);
+// Letter subcategory (\p{Lu} \p{Ll} \p{Lt} \p{Lm} \p{Lo}); None for non-letters.
+enum class UnicodeLetterKind : uint8_t { None, Upper, Lower, Title, Modifier, Other };
+UnicodeLetterKind unicode_letter_kind(uint32_t cp);
 bool unicode_is_whitespace(uint32_t cp);  // regex \s: the White_Space property
 inline bool unicode_is_letter(uint32_t cp) { return unicode_category(cp) == UnicodeCategory::Letter; }
 inline bool unicode_is_number(uint32_t cp) { return unicode_category(cp) == UnicodeCategory::Number; }
