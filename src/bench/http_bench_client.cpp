@@ -3,6 +3,8 @@
 #include "check.h"
 #include "tokenizer.h"
 #include <httplib.h>
+#include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <cstdio>
 #include <deque>
@@ -228,6 +230,7 @@ ServerKvStats HttpBenchClient::kv_stats() {
     auto res = impl_->client()->Get("/metrics", impl_->headers());
     if (!res || res->status != 200) return s;
     s.capacity_tokens = static_cast<int64_t>(prometheus_value(res->body, "lightllm_kv_capacity_tokens"));
+    s.used_tokens = static_cast<int64_t>(prometheus_value(res->body, "lightllm_kv_used_tokens"));
     s.peak_tokens = static_cast<int64_t>(prometheus_value(res->body, "lightllm_kv_peak_tokens"));
     s.pauses = static_cast<int64_t>(prometheus_value(res->body, "lightllm_pauses_total"));
     return s;
@@ -242,7 +245,21 @@ int run_http_bench(const HttpBenchOptions& opts, const WorkloadSpec& workload, c
     if (n_vocab <= 0) fail("--url {}: the server does not tell its vocabulary size; pass --tokenizer (or -m) of its model", opts.url);
     std::vector<WorkloadItem> items = make_workload(workload, tok.get(), n_vocab);
     const ServerKvStats before = client.kv_stats();
+    // The server's KV peak is over its lifetime: this run's peak is that one
+    // when the run raised it, else the most KV seen in use while it ran (sampled every
+    // 10 ms, so a lower bound).
+    std::atomic<bool> running{true};
+    std::atomic<int64_t> seen_peak{0};
+    std::thread sampler([&] {
+        while (running) {
+            int64_t used = client.kv_stats().used_tokens;
+            if (used > seen_peak) seen_peak = used;
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+    });
     DriveResult run = drive_workload(items, client.sender(), isatty(STDERR_FILENO));
+    running = false;
+    sampler.join();
     const ServerKvStats after = client.kv_stats();
 
     BenchConfig c;
@@ -256,7 +273,7 @@ int run_http_bench(const HttpBenchOptions& opts, const WorkloadSpec& workload, c
     c.max_running_requests = opts.concurrency;
     BenchReport r = summarize_bench(run.records, run.duration_s, c);
     r.kv_capacity_tokens = after.capacity_tokens;
-    r.kv_peak_tokens = after.peak_tokens;
+    r.kv_peak_tokens = after.peak_tokens > before.peak_tokens ? after.peak_tokens : seen_peak.load();
     r.pauses = after.pauses - before.pauses;
     std::fputs(format_bench_report(r).c_str(), stdout);
     std::fflush(stdout);

@@ -2,6 +2,8 @@
 #include "check.h"
 #include "presets.h"
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
 
 namespace lightllm {
 
@@ -93,6 +95,22 @@ void add_sampling_flags(CLI::App& cmd, SamplingParams& p) {
     cmd.add_option("--seed", p.seed, "Random stream of sampling")->capture_default_str();
     cmd.add_option("--stop", p.stop, "Stop string (repeatable); not part of the output");
     cmd.add_flag("--ignore-eos", p.ignore_eos, "Keep generating after EOS");
+}
+
+void add_api_key_flags(CLI::App& cmd, ApiKeyFlags& flags, const std::string& help) {
+    auto* key = cmd.add_option("--api-key", flags.key, help + " (visible in ps: prefer --api-key-file)")->envname("LIGHTLLM_API_KEY");
+    cmd.add_option("--api-key-file", flags.file, "Read the API key from this file (its first line)")->excludes(key);
+}
+
+std::string resolve_api_key(const ApiKeyFlags& flags) {
+    if (flags.file.empty()) return flags.key;
+    std::ifstream f(flags.file);
+    if (!f) fail("--api-key-file {}: cannot read the file", flags.file);
+    std::string line;
+    std::getline(f, line);
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) line.pop_back();
+    if (line.empty()) fail("--api-key-file {}: the first line is empty; expected the API key", flags.file);
+    return line;
 }
 
 }  // namespace lightllm

@@ -33,4 +33,14 @@ PipelineOptions engine_options(const EngineFlags& flags);
 // --stop (repeatable), --ignore-eos, --min-tokens.
 void add_sampling_flags(CLI::App& cmd, SamplingParams& params);
 
+// --api-key KEY (or LIGHTLLM_API_KEY) and --api-key-file PATH (keeps the key
+// out of `ps`), one of them; `resolve_api_key` reads the file, once parsed.
+struct ApiKeyFlags {
+    std::string key;
+    std::string file;
+};
+void add_api_key_flags(CLI::App& cmd, ApiKeyFlags& flags, const std::string& help);
+// The key; throws Error naming --api-key-file when the file cannot be read or is empty.
+std::string resolve_api_key(const ApiKeyFlags& flags);
+
 }  // namespace lightllm

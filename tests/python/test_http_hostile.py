@@ -232,3 +232,31 @@ def test_metrics_requests_are_logged_with_their_status(tiny_server):
     time.sleep(0.2)
     lines = [line for line in tiny_server.lines if '"GET /metrics"' in line]
     assert lines and all(" 200 " in line for line in lines), lines
+
+
+def test_api_key_file_and_bench_reports_this_runs_kv_peak(tmp_path):
+    key_file = tmp_path / "key"
+    key_file.write_text("file-key-42\n")
+    server = ServerProcess(tiny_model_args() + ["--api-key-file", str(key_file)])
+    try:
+        assert "file-key-42" not in " ".join(server.proc.args)
+        for key, status in (("file-key-42", 200), ("file-key-4", 401), ("file-key-420", 401)):
+            with connect(server) as s:
+                s.sendall(f"GET /v1/models HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {key}\r\n\r\n".encode())
+                assert code(Reader(s).response()[0]) == status
+
+        def bench(input_len, output_len, n, concurrency, out):
+            r = subprocess.run([BINARY, "bench", "--url", server.url, "--api-key-file", str(key_file), "--num-prompts", str(n),
+                                "--input-len", str(input_len), "--output-len", str(output_len), "--concurrency", str(concurrency),
+                                "--ignore-eos", "--json", str(out)], capture_output=True, text=True, timeout=120)
+            assert r.returncode == 0, r.stdout + r.stderr
+            return json.loads(out.read_text())["kv_peak_tokens"]
+
+        big = bench(40, 20, 4, 4, tmp_path / "big.json")
+        small = bench(4, 20, 24, 1, tmp_path / "small.json")  # one request of <= 24 tokens at a time
+        assert big >= 4 * 40 and 0 < small <= 24 < big
+    finally:
+        assert server.stop() == 0, server.log()
+    missing = subprocess.run([BINARY, "serve"] + tiny_model_args() + ["--api-key-file", str(tmp_path / "nope")],
+                             capture_output=True, text=True, timeout=60)
+    assert missing.returncode != 0 and "--api-key-file" in missing.stderr and "nope" in missing.stderr
