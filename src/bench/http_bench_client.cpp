@@ -4,7 +4,6 @@
 #include "tokenizer.h"
 #include <httplib.h>
 #include <algorithm>
-#include <atomic>
 #include <condition_variable>
 #include <cstdio>
 #include <deque>
@@ -131,7 +130,7 @@ struct HttpBenchClient::Impl {
         }
     }
 
-    RequestRecord run_one(const WorkloadItem& item) {
+    RequestRecord run_one(const WorkloadItem& item, Clock::time_point queued_at) {
         json body = {{"model", model}, {"max_tokens", item.max_new_tokens}, {"stream", true},
                      {"stream_options", {{"include_usage", true}}}, {"temperature", opts.temperature},
                      {"seed", opts.seed}};
@@ -164,6 +163,7 @@ struct HttpBenchClient::Impl {
             return true;
         };
         const Clock::time_point t0 = Clock::now();
+        rec.queued_s = seconds(t0 - queued_at);
         httplib::Response res;
         httplib::Error err = httplib::Error::Success;
         bool sent = client()->send(req, res, err);
@@ -221,7 +221,7 @@ int HttpBenchClient::vocab_size() const { return impl_->vocab_size; }
 RequestSender HttpBenchClient::sender() {
     Impl* m = impl_.get();
     return [m](const WorkloadItem& item, std::function<void(RequestRecord)> done) {
-        m->post([m, item, done] { done(m->run_one(item)); });
+        m->post([m, item, done, queued_at = Clock::now()] { done(m->run_one(item, queued_at)); });
     };
 }
 
@@ -236,6 +236,30 @@ ServerKvStats HttpBenchClient::kv_stats() {
     return s;
 }
 
+namespace {
+
+// The most KV tokens the requests held at once, from their token times: a
+// request holds its prompt and the tokens so far from its first token to its
+// end.
+int64_t kv_held_at_once(const std::vector<RequestRecord>& records) {
+    std::vector<std::pair<double, int64_t>> events;  // (time, change)
+    for (const RequestRecord& rec : records) {
+        if (rec.n_output == 0) continue;
+        double sent = rec.start_s + rec.queued_s;
+        double t = sent + rec.ttft_s;
+        events.emplace_back(t, rec.n_prompt + 1);
+        for (double gap : rec.itl_s) events.emplace_back(t += gap, 1);
+        int64_t held = rec.n_prompt + 1 + static_cast<int64_t>(rec.itl_s.size());
+        events.emplace_back(std::max(t, sent + rec.e2e_s), -held);
+    }
+    std::sort(events.begin(), events.end());  // at one time, releases (negative) first
+    int64_t now = 0, peak = 0;
+    for (const auto& e : events) peak = std::max(peak, now += e.second);
+    return peak;
+}
+
+}  // namespace
+
 int run_http_bench(const HttpBenchOptions& opts, const WorkloadSpec& workload, const std::string& tokenizer_path,
                    const std::string& json_path) {
     HttpBenchClient client(opts);
@@ -245,21 +269,7 @@ int run_http_bench(const HttpBenchOptions& opts, const WorkloadSpec& workload, c
     if (n_vocab <= 0) fail("--url {}: the server does not tell its vocabulary size; pass --tokenizer (or -m) of its model", opts.url);
     std::vector<WorkloadItem> items = make_workload(workload, tok.get(), n_vocab);
     const ServerKvStats before = client.kv_stats();
-    // The server's KV peak is over its lifetime: this run's peak is that one
-    // when the run raised it, else the most KV seen in use while it ran (sampled every
-    // 10 ms, so a lower bound).
-    std::atomic<bool> running{true};
-    std::atomic<int64_t> seen_peak{0};
-    std::thread sampler([&] {
-        while (running) {
-            int64_t used = client.kv_stats().used_tokens;
-            if (used > seen_peak) seen_peak = used;
-            std::this_thread::sleep_for(std::chrono::milliseconds(10));
-        }
-    });
     DriveResult run = drive_workload(items, client.sender(), isatty(STDERR_FILENO));
-    running = false;
-    sampler.join();
     const ServerKvStats after = client.kv_stats();
 
     BenchConfig c;
@@ -273,7 +283,9 @@ int run_http_bench(const HttpBenchOptions& opts, const WorkloadSpec& workload, c
     c.max_running_requests = opts.concurrency;
     BenchReport r = summarize_bench(run.records, run.duration_s, c);
     r.kv_capacity_tokens = after.capacity_tokens;
-    r.kv_peak_tokens = after.peak_tokens > before.peak_tokens ? after.peak_tokens : seen_peak.load();
+    // The server's KV peak is over its lifetime: it is this run's when the run
+    // raised it; else the most KV this run's requests held at once.
+    r.kv_peak_tokens = after.peak_tokens > before.peak_tokens ? after.peak_tokens : std::min(after.peak_tokens, kv_held_at_once(run.records));
     r.pauses = after.pauses - before.pauses;
     std::fputs(format_bench_report(r).c_str(), stdout);
     std::fflush(stdout);
