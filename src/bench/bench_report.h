@@ -18,10 +18,10 @@ struct RequestRecord {
     int n_prompt = 0;
     int n_output = 0;
     double start_s = 0.0;          // when it was due, from the run's start
-    double queued_s = 0.0;         // then waited in the client (a --concurrency cap) before it was sent
     double ttft_s = 0.0;           // first token, from start_s
     double e2e_s = 0.0;            // last token / finish, from start_s
     std::vector<double> itl_s;     // gaps between consecutive tokens
+    double queued_s = 0.0;         // waited in the client after start_s (a --concurrency cap) before it was sent
 };
 
 struct LatencyStat {
