@@ -411,6 +411,8 @@ void refuse(int sock, const ConnectionLimits& lim, const ConnectionPolicy& polic
 
 }  // namespace
 
+bool client_connected(int sock) { return socket_alive(sock); }
+
 bool same_secret(const std::string& given, const std::string& expected) {
     volatile unsigned char diff = given.size() == expected.size() ? 0 : 1;
     for (size_t i = 0; i < expected.size(); ++i) {
@@ -423,6 +425,13 @@ bool same_secret(const std::string& given, const std::string& expected) {
 void serve_connection(int sock, const ConnectionLimits& lim, const ConnectionPolicy& policy, const std::function<bool()>& stopping,
                       const ProcessRequest& process) {
     SocketReader in(sock, lim.io_timeout_ms);
+    std::string peer;
+    if (policy.tracked) {
+        int port = 0;
+        ConnectionStream(sock, 0, "", "", false).get_remote_ip_and_port(peer, port);
+        peer += ":" + std::to_string(port);
+        policy.tracked(sock, peer, true);
+    }
     for (size_t n = 0; n < lim.max_requests && !stopping(); ++n) {
         if (!in.has_buffered() && !poll_socket(sock, POLLIN, lim.keep_alive_timeout_ms)) break;
         Head h;
@@ -455,6 +464,7 @@ void serve_connection(int sock, const ConnectionLimits& lim, const ConnectionPol
         }
         if (!ok || closed) break;
     }
+    if (policy.tracked) policy.tracked(sock, peer, false);
     // Let the client read the answer before the close resets the connection.
     ::shutdown(sock, SHUT_WR);
     auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(500);

@@ -44,6 +44,8 @@ struct ConnectionPolicy {
     std::function<std::string(const std::string& path, int status, const std::string& message)> error_body;
     // Called for each request refused here (for the access log and metrics).
     std::function<void(const std::string& remote, const std::string& method, const std::string& path, int status)> refused;
+    // Called when a connection starts (open) and ends (!open), with its peer "ip:port".
+    std::function<void(int sock, const std::string& peer, bool open)> tracked;
 };
 
 // Serves the requests on `sock` until the client closes, an error, the
@@ -52,6 +54,9 @@ struct ConnectionPolicy {
 using ProcessRequest = std::function<bool(httplib::Stream& strm, bool close_connection, bool& connection_closed)>;
 void serve_connection(int sock, const ConnectionLimits& limits, const ConnectionPolicy& policy,
                       const std::function<bool()>& stopping, const ProcessRequest& process);
+
+// False once the client at the other end has closed or reset the connection.
+bool client_connected(int sock);
 
 // Equal strings, compared in time that depends only on `expected`'s length.
 bool same_secret(const std::string& given, const std::string& expected);

@@ -1,4 +1,5 @@
 #include "cli_options.h"
+#include "backend.h"
 #include "check.h"
 #include "presets.h"
 #include <cstdlib>
@@ -30,8 +31,9 @@ void add_engine_flags(CLI::App& cmd, EngineFlags& f) {
         ->capture_default_str();
     cmd.add_option("--max-running-requests", e.max_running_requests, "Requests decoded together at most")
         ->capture_default_str();
-    cmd.add_option("--max-prefill-tokens", e.max_prefill_tokens, "New prompt tokens per step (longer prompts are chunked)")
-        ->capture_default_str();
+    cmd.add_option("--max-prefill-tokens", f.max_prefill_tokens,
+                   fmt::format("New prompt tokens per step; longer prompts are chunked (default {} on CUDA, {} on the CPU)",
+                               kCudaPrefillTokens, kCpuPrefillTokens));
     cmd.add_option("--max-context", e.max_context, "Tokens one request may reach (0: the model's)")->capture_default_str();
     cmd.add_option("--seed-weights", e.dummy_seed, "Seed of --load-format dummy weights")->capture_default_str();
     cmd.add_flag("--profile-ops", e.profile_ops,
@@ -69,6 +71,9 @@ PipelineOptions engine_options(const EngineFlags& f) {
         const char* home = std::getenv("HOME");
         if (home && *home) o.tokenizer_path = preset_tokenizer_dir(o.engine.model_path, std::string(home) + "/.cache/lightllm");
     }
+    if (f.max_prefill_tokens < 0) fail("--max-prefill-tokens must be >= 1 (got {})", f.max_prefill_tokens);
+    bool cuda = o.engine.device == DeviceChoice::Cuda || (o.engine.device == DeviceChoice::Auto && cuda_device_available());
+    o.engine.max_prefill_tokens = f.max_prefill_tokens > 0 ? f.max_prefill_tokens : cuda ? kCudaPrefillTokens : kCpuPrefillTokens;
     const EngineOptions& e = o.engine;
     if (e.max_total_tokens < 0) fail("--max-total-tokens must be >= 0 (got {})", e.max_total_tokens);
     if (!(e.mem_fraction > 0.0f && e.mem_fraction <= 1.0f)) fail("--mem-fraction must be in (0, 1] (got {})", e.mem_fraction);

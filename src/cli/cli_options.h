@@ -17,7 +17,14 @@ struct EngineFlags {
     bool no_gemm_tune = false;
     bool no_pdl = false;
     std::string admission_order = "fifo";  // fifo | longest-first
+    int max_prefill_tokens = 0;        // 0: kCudaPrefillTokens on CUDA, kCpuPrefillTokens on the CPU
 };
+
+// Default prefill chunks: on the CPU a step of 8192 prompt tokens runs for
+// minutes (a client's cancel and other requests' decodes wait for the step),
+// so the CPU default keeps a step to about a second.
+constexpr int kCudaPrefillTokens = 8192;
+constexpr int kCpuPrefillTokens = 128;
 
 // -m/--model, --tokenizer, --load-format, --device, --dtype, --kv-cache-dtype,
 // --max-total-tokens, --mem-fraction, --max-running-requests,

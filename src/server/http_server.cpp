@@ -71,11 +71,14 @@ struct HttpServer::Impl {
     bool stopping = false;
     Clock::time_point deadline = Clock::time_point::max();
     std::atomic<int> in_flight{0};
+    std::mutex connections_mu;
+    std::map<std::string, int> connections;  // peer "ip:port" -> socket, while served
     int64_t created = unix_time_now();
 
     std::map<std::string, std::string> route_methods;  // path -> "GET" / "POST", for 405 answers
 
-    std::mutex health_mu;                // one health probe at a time; the others reuse its answer
+    std::mutex probe_mu;                 // one health probe at a time; the others reuse the last answer
+    std::mutex health_mu;                // guards health_at, health_status, health_body
     Clock::time_point health_at{};
     int health_status = 0;
     std::string health_body;
@@ -144,49 +147,73 @@ struct HttpServer::Impl {
 
     bool run_call(const httplib::Request& req, httplib::Response& res, Clock::time_point start, GenerationCall g) {
         if (is_stopping()) throw ApiError(503, "the server is shutting down", "", "shutting_down");
-        answer_generation(generation_context(), req, res, start, std::move(g));
+        GenerationContext ctx = generation_context();
+        ctx.client_gone = [this, peer = req.remote_addr + ":" + std::to_string(req.remote_port)] {
+            std::lock_guard<std::mutex> lock(connections_mu);
+            auto it = connections.find(peer);
+            return it == connections.end() || !client_connected(it->second);
+        };
+        answer_generation(ctx, req, res, start, std::move(g));
         return true;
     }
 
     // --- health ------------------------------------------------------------
+    // Answers within about kProbeWait whatever the engine is doing: while it
+    // has requests, from the numbers it publishes around every step (it is
+    // serving); when idle, from a one-token probe generation, cached
+    // health_cache_s. A probe that is still running after kProbeWait means
+    // the engine took it up behind other work: also healthy.
     void health(httplib::Response& res) {
         if (is_stopping()) {
             send_json(res, 503, {{"status", "shutting down"}});
             return;
         }
-        std::lock_guard<std::mutex> lock(health_mu);
-        if (health_status == 0 || Clock::now() - health_at > std::chrono::duration<double>(opts.health_cache_s)) {
-            health_status = 503;
-            health_body = json_text({{"status", "unhealthy"}, {"message", "the probe generation did not finish in time"}});
-            RequestInput probe;
-            int32_t bos = model.tokenizer->bos_id();
-            probe.prompt_ids = {bos >= 0 ? bos : 0};
-            probe.params.max_new_tokens = 1;
-            probe.params.ignore_eos = true;
-            auto t0 = Clock::now();
-            try {
-                auto stream = submit_choices(model, {probe});
-                for (int i = 0; i < 300; ++i) {
-                    bool done = false;
-                    for (const StreamEvent& ev : stream->wait(kSlice)) {
-                        if (!ev.finished) continue;
-                        done = true;
-                        bool ok = ev.result.finish_reason == FinishReason::Stop || ev.result.finish_reason == FinishReason::Length;
-                        health_status = ok ? 200 : 503;
-                        json body = {{"status", ok ? "ok" : "unhealthy"}, {"probe_ms", ms_since(t0)}};
-                        if (!ok) body["message"] = ev.result.error.empty() ? finish_reason_name(ev.result.finish_reason) : ev.result.error;
-                        health_body = json_text(body);
-                    }
-                    if (done || past_deadline()) break;
-                }
-                stream->cancel();
-            } catch (const ApiError& e) {
-                health_body = json_text({{"status", "overloaded"}, {"message", e.what()}});
-            }
-            health_at = Clock::now();
+        PipelineStats s = model.stats();
+        json busy = {{"status", "ok"}, {"running", s.n_running}, {"waiting", s.n_waiting}, {"steps", s.n_steps}};
+        if (s.n_running + s.n_waiting > 0) {
+            send_json(res, 200, busy);
+            return;
         }
-        res.status = health_status;
-        res.set_content(health_body, "application/json");
+        std::unique_lock<std::mutex> probing(probe_mu, std::try_to_lock);
+        std::lock_guard<std::mutex> lock(health_mu);
+        bool fresh = health_status != 0 && Clock::now() - health_at <= std::chrono::duration<double>(opts.health_cache_s);
+        if (!fresh && probing.owns_lock()) probe();
+        res.status = health_status != 0 ? health_status : 200;
+        res.set_content(health_status != 0 ? health_body : json_text(busy), "application/json");
+    }
+
+    // Runs the probe generation; sets health_status/health_body (under health_mu).
+    void probe() {
+        constexpr int kProbeSlices = 8;  // kProbeWait = 800 ms
+        RequestInput probe;
+        int32_t bos = model.tokenizer->bos_id();
+        probe.prompt_ids = {bos >= 0 ? bos : 0};
+        probe.params.max_new_tokens = 1;
+        probe.params.ignore_eos = true;
+        auto t0 = Clock::now();
+        health_status = 200;
+        health_body = json_text({{"status", "ok"}, {"probe", "queued behind other work"}});
+        try {
+            auto stream = submit_choices(model, {probe});
+            for (int i = 0; i < kProbeSlices && !past_deadline(); ++i) {
+                bool done = false;
+                for (const StreamEvent& ev : stream->wait(kSlice)) {
+                    if (!ev.finished) continue;
+                    done = true;
+                    bool ok = ev.result.finish_reason == FinishReason::Stop || ev.result.finish_reason == FinishReason::Length;
+                    health_status = ok ? 200 : 503;
+                    json body = {{"status", ok ? "ok" : "unhealthy"}, {"probe_ms", ms_since(t0)}};
+                    if (!ok) body["message"] = ev.result.error.empty() ? finish_reason_name(ev.result.finish_reason) : ev.result.error;
+                    health_body = json_text(body);
+                }
+                if (done) break;
+            }
+            stream->cancel();
+        } catch (const ApiError& e) {
+            health_status = 503;
+            health_body = json_text({{"status", "overloaded"}, {"message", e.what()}});
+        }
+        health_at = Clock::now();
     }
 
     // --- routes ------------------------------------------------------------
@@ -263,6 +290,11 @@ struct HttpServer::Impl {
             req.method = method;
             req.path = path;
             access_log(req, status, 0.0, "");
+        };
+        p.tracked = [this](int sock, const std::string& peer, bool open) {
+            std::lock_guard<std::mutex> lock(connections_mu);
+            if (open) connections[peer] = sock;
+            else connections.erase(peer);
         };
     }
 

@@ -260,3 +260,50 @@ def test_api_key_file_and_bench_reports_this_runs_kv_peak(tmp_path):
     missing = subprocess.run([BINARY, "serve"] + tiny_model_args() + ["--api-key-file", str(tmp_path / "nope")],
                              capture_output=True, text=True, timeout=60)
     assert missing.returncode != 0 and "--api-key-file" in missing.stderr and "nope" in missing.stderr
+
+
+def get(server, path, timeout):
+    with socket.create_connection(("127.0.0.1", server.port), timeout=timeout) as s:
+        s.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        return Reader(s).response()
+
+
+def metric_value(text, name):
+    for line in text.splitlines():
+        if line.startswith(name):
+            return float(line.rpartition(" ")[2])
+    raise KeyError(name)
+
+
+def test_a_long_prefill_is_chunked_cancellable_and_does_not_block_health(demo_server):
+    """An ~800-token prompt on the CPU: /health answers within 1 s throughout,
+    /metrics counts the request as running, and a hang-up frees its KV between
+    two prefill chunks, long before the prompt could have been prefilled."""
+    data = json.dumps({"prompt": "hello world " * 400, "max_tokens": 4}).encode()
+    s = socket.create_connection(("127.0.0.1", demo_server.port), timeout=10)
+    s.sendall(f"POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+              f"Content-Length: {len(data)}\r\n\r\n".encode() + data)
+    seen_running = False
+    for _ in range(8):
+        t0 = time.time()
+        status, _, body = get(demo_server, "/health", timeout=5)
+        assert time.time() - t0 < 1.0 and code(status) == 200, body
+        _, _, m = get(demo_server, "/metrics", timeout=5)
+        running = metric_value(m.decode(), 'lightllm_requests{model_name="smollm2",state="running"}')
+        used = metric_value(m.decode(), "lightllm_kv_used_tokens")
+        seen_running |= running >= 1 and 0 < used < 800
+        time.sleep(0.25)
+    assert seen_running
+    s.close()  # hang up mid-prefill
+    t0 = time.time()
+    freed = False
+    while time.time() - t0 < 60:
+        status, _, body = get(demo_server, "/health", timeout=5)
+        assert code(status) == 200 and time.time() - t0 < 61
+        _, _, m = get(demo_server, "/metrics", timeout=5)
+        if metric_value(m.decode(), "lightllm_kv_used_tokens") == 0:
+            freed = True
+            break
+        time.sleep(0.2)
+    assert freed, demo_server.log()
+    assert any('"POST /v1/completions" 499' in line for line in demo_server.lines), demo_server.log()
