@@ -284,6 +284,19 @@ private:
                      t.nbytes, t.offset);
             t.data = p_ + f_.data_offset_ + t.offset;
         }
+        // No tensor may overlap the next one in the file (a changed type or
+        // shape would read its neighbour's bytes).
+        std::vector<const GgufTensor*> by_offset;
+        for (const GgufTensor& t : f_.tensors_)
+            if (t.known_type) by_offset.push_back(&t);
+        std::sort(by_offset.begin(), by_offset.end(), [](const GgufTensor* a, const GgufTensor* b) { return a->offset < b->offset; });
+        for (size_t i = 1; i < by_offset.size(); ++i) {
+            const GgufTensor& a = *by_offset[i - 1];
+            const GgufTensor& b = *by_offset[i];
+            if (a.offset + a.nbytes > b.offset)
+                fail("{}: corrupted: tensor '{}' ({}, {} bytes at data offset {}) overlaps tensor '{}' at data offset {}", path(), a.name,
+                     ggml_type_name(a.type), a.nbytes, a.offset, b.name, b.offset);
+        }
     }
 
     GgufFile& f_;
