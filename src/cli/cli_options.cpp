@@ -3,6 +3,7 @@
 #include "check.h"
 #include "presets.h"
 #include <cstdlib>
+#include <cmath>
 #include <fstream>
 #include <sstream>
 
@@ -100,6 +101,18 @@ void add_sampling_flags(CLI::App& cmd, SamplingParams& p) {
     cmd.add_option("--seed", p.seed, "Random stream of sampling")->capture_default_str();
     cmd.add_option("--stop", p.stop, "Stop string (repeatable); not part of the output");
     cmd.add_flag("--ignore-eos", p.ignore_eos, "Keep generating after EOS");
+}
+
+void check_sampling_flags(const SamplingParams& p) {
+    if (p.max_new_tokens < 1) fail("-n/--max-tokens must be >= 1 (got {})", p.max_new_tokens);
+    if (p.min_new_tokens < 0) fail("--min-tokens must be >= 0 (got {})", p.min_new_tokens);
+    if (!(p.temperature >= 0.0f)) fail("--temperature must be >= 0 (got {})", p.temperature);
+    if (p.top_k < 0) fail("--top-k must be >= 0 (got {})", p.top_k);
+    if (!(p.top_p > 0.0f && p.top_p <= 1.0f)) fail("--top-p must be in (0, 1] (got {})", p.top_p);
+    if (!(p.min_p >= 0.0f && p.min_p <= 1.0f)) fail("--min-p must be in [0, 1] (got {})", p.min_p);
+    if (!(p.repetition_penalty > 0.0f)) fail("--repetition-penalty must be > 0 (got {})", p.repetition_penalty);
+    if (!std::isfinite(p.presence_penalty)) fail("--presence-penalty must be a finite number (got {})", p.presence_penalty);
+    if (!std::isfinite(p.frequency_penalty)) fail("--frequency-penalty must be a finite number (got {})", p.frequency_penalty);
 }
 
 void add_api_key_flags(CLI::App& cmd, ApiKeyFlags& flags, const std::string& help) {

@@ -39,6 +39,9 @@ PipelineOptions engine_options(const EngineFlags& flags);
 // --repetition-penalty, --presence-penalty, --frequency-penalty, --seed,
 // --stop (repeatable), --ignore-eos, --min-tokens.
 void add_sampling_flags(CLI::App& cmd, SamplingParams& params);
+// Checks the sampling flags before anything is loaded; throws Error naming the
+// flag as typed (-n/--max-tokens, --temperature, ...).
+void check_sampling_flags(const SamplingParams& params);
 
 // --api-key KEY (or LIGHTLLM_API_KEY) and --api-key-file PATH (keeps the key
 // out of `ps`), one of them; `resolve_api_key` reads the file, once parsed.

@@ -143,7 +143,7 @@ public:
     void parse() {
         if (size_ < 4) fail("{}: not a GGUF file (only {} bytes)", path(), size_);
         uint32_t magic = u32("magic");
-        if (magic != kGgufMagic) fail("{}: not a GGUF file (bad magic 0x{:08x})", path(), magic);
+        if (magic != kGgufMagic) fail("{}: not a GGUF file: its header does not start with \"GGUF\" (bad magic 0x{:08x}); the file is damaged or of another format", path(), magic);
         uint32_t version = u32("version");
         if (version == 1) fail("{}: GGUF version 1 is not supported (re-convert the model)", path());
         if (version != 2 && version != 3) {
