@@ -1,11 +1,11 @@
-# Thin wrapper over CMake. Targets: all (default), test, demo, dist, clean, sharegpt (bench workload).
+# Thin wrapper over CMake. Targets: all (default), test, demo, sanitize, dist, clean, sharegpt (bench workload).
 BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 DEMO_DIR ?= $(HOME)/.cache/lightllm
 DEMO_MODEL = $(DEMO_DIR)/SmolLM2-135M-Instruct.Q4_1.gguf
 
-.PHONY: all deps configure test demo dist clean sharegpt
+.PHONY: all deps configure test demo dist clean sharegpt sanitize
 
 all: deps configure
 	cmake --build $(BUILD) -j $(JOBS)
@@ -22,12 +22,18 @@ test: all
 	LIGHTLLM_DEMO_DIR=$(DEMO_DIR) $(BUILD)/lightllm_tests
 	LIGHTLLM_DEMO_DIR=$(DEMO_DIR) LIGHTLLM_BINARY=$(BUILD)/lightllm python3 -m pytest -q tests/python
 
-demo: all
+# Builds only the binary the demo runs (not the test suite).
+demo: deps configure
+	cmake --build $(BUILD) -j $(JOBS) --target lightllm
 	@third_party/fetch_demo_model.sh $(DEMO_DIR)
 	$(BUILD)/lightllm generate --chat -m $(DEMO_MODEL) -n 64 -p "What is the capital of France?"
 
 sharegpt: all
 	@bench/prepare_sharegpt.sh $(DEMO_DIR) $(BUILD)
+
+# ASan + UBSan build of the CPU test suite in build-sanitize/ and a run of it.
+sanitize: deps
+	@third_party/sanitize.sh build-sanitize
 
 dist: all
 	@third_party/make_dist.sh $(BUILD) dist

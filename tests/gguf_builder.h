@@ -108,7 +108,7 @@ struct GgufBuilder {
     static std::string write_file(const std::string& path, const std::vector<uint8_t>& b) {
         FILE* f = std::fopen(path.c_str(), "wb");
         if (f) {
-            std::fwrite(b.data(), 1, b.size(), f);
+            if (!b.empty()) std::fwrite(b.data(), 1, b.size(), f);
             std::fclose(f);
         }
         return path;

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <complex>
 #include <doctest/doctest.h>
+#include <cstring>
 #include <numeric>
 #include <random>
 
@@ -106,6 +107,12 @@ TEST_CASE("cpu upload converts f16 / bf16 / i8 / i32 sources; fill_random is see
     uint16_t back[2];
     o.be.download(h16, back);
     CHECK(back[1] == f32_to_f16(-3.0f));
+    // A file's data may start at an odd address (a safetensors header of odd length).
+    alignas(8) unsigned char odd[1 + sizeof b];
+    std::memcpy(odd + 1, b, sizeof b);
+    o.be.upload(t, odd + 1, DType::BF16);
+    CHECK(host(t)[0] == 3.0f);
+    CHECK(host(t)[1] == -0.5f);
 
     Tensor r = o.zeros(DType::F32, {20000});
     o.be.fill_random(r, 42, 0.5f);

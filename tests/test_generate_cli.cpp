@@ -1,5 +1,6 @@
 // `lightllm generate` as a user runs it, on the tiny fixture model and the
 // tiny byte-level tokenizer (CPU).
+#include "temp_dir.h"
 #include "test_util.h"
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
@@ -93,10 +94,10 @@ TEST_CASE("generate cli: --chat one prompt, JSONL messages and the interactive c
 TEST_CASE("generate cli: one prompt streams its text; piped lines give the same text as JSON, in order") {
     auto single = run_lightllm(tiny_args() + "-p 'Hello world' -n 12");
     REQUIRE(single.exit_code == 0);
-    auto piped = run_lightllm(tiny_args() + "-n 12", "Hello world\n\nabc\nHello world\n");
+    auto piped = run_lightllm(tiny_args() + "-n 12", "Hello world\nabc\nHello world\n");
     REQUIRE(piped.exit_code == 0);
     std::vector<json> lines = json_lines(piped.out);
-    REQUIRE(lines.size() == 3);  // the empty line is skipped
+    REQUIRE(lines.size() == 3);
     CHECK(lines[0]["prompt"] == "Hello world");
     CHECK(lines[1]["prompt"] == "abc");
     CHECK(lines[2]["prompt"] == "Hello world");
@@ -184,4 +185,65 @@ TEST_CASE("generate cli: -v prints the prefix cache's hit rate; --no-prefix-cach
     REQUIRE(a.size() == 2);
     REQUIRE(b.size() == 2);
     for (size_t i = 0; i < 2; ++i) CHECK(a[i]["text"] == b[i]["text"]);
+}
+
+TEST_CASE("generate cli: empty prompts and bad sampling flags are errors before anything loads") {
+    auto r = run_lightllm(tiny_args() + "-p ''");
+    CHECK(r.exit_code == 1);
+    CHECK(r.out.find("-p/--prompt is empty") != std::string::npos);
+    r = run_lightllm(tiny_args() + "-p hi -n -5");
+    CHECK(r.exit_code == 1);
+    CHECK(r.out.find("-n/--max-tokens must be >= 1 (got -5)") != std::string::npos);
+    CHECK(r.out.find("KV cache") == std::string::npos);  // refused before the weights and the cache
+    r = run_lightllm(tiny_args() + "-p hi --temperature -1");
+    CHECK(r.exit_code == 1);
+    CHECK(r.out.find("--temperature must be >= 0") != std::string::npos);
+    CHECK(r.out.find("KV cache") == std::string::npos);
+    r = run_lightllm(tiny_args() + "-n 2", "a\n\nb\n");
+    CHECK(r.exit_code == 1);
+    auto lines = json_lines(r.out);
+    REQUIRE(lines.size() == 3);
+    CHECK(lines[1]["line"] == 2);
+    CHECK(lines[1]["error"] == "line 2: the line is empty; expected a prompt");
+    CHECK(lines[2]["line"] == 3);
+    CHECK(lines[2]["finish_reason"] == "length");
+}
+
+TEST_CASE("generate cli: a random seed unless --seed, reported in each result") {
+    const std::string in = "Hello\nHello\n";
+    auto run = [&](const std::string& extra) {
+        auto r = run_lightllm(tiny_args() + "-n 12 --ignore-eos --temperature 1.0 " + extra, in);
+        REQUIRE(r.exit_code == 0);
+        auto v = json_lines(r.out);
+        REQUIRE(v.size() == 2);
+        return v;
+    };
+    auto a = run(""), b = run("");
+    CHECK(a[0]["seed"] != a[1]["seed"]);  // identical prompts in one batch
+    CHECK(a[0]["seed"] != b[0]["seed"]);  // and across runs
+    CHECK((a[0]["text"] != a[1]["text"] || a[0]["text"] != b[0]["text"]));
+    auto c = run("--seed 7"), d = run("--seed 7");
+    CHECK(c[0]["seed"] == 7);
+    CHECK(c[1]["seed"] == 8);
+    CHECK(c[0]["text"] == d[0]["text"]);
+    CHECK(c[1]["text"] == d[1]["text"]);
+    // Reproduce one line of the random run from its reported seed.
+    auto one = run_lightllm(tiny_args() + "-n 12 --ignore-eos --temperature 1.0 --seed " + a[0]["seed"].dump(), "Hello\n");
+    REQUIRE(one.exit_code == 0);
+    CHECK(json_lines(one.out)[0]["text"] == a[0]["text"]);
+    auto v = run_lightllm(tiny_args() + "-n 4 --temperature 1.0 -v -p Hello");
+    CHECK(v.out.find("lightllm: seed ") != std::string::npos);
+}
+
+TEST_CASE("generate cli: a damaged .gguf is named as not a GGUF file") {
+    TempDir dir;
+    std::string path = dir.path + "/model.gguf";
+    {
+        std::ofstream f(path);
+        f << "garbage, not a model";
+    }
+    auto r = run_lightllm("generate -m " + path + " -p hi --device cpu");
+    CHECK(r.exit_code == 1);
+    CHECK(r.out.find(path + ": not a GGUF file") != std::string::npos);
+    CHECK(r.out.find("expected a .gguf file") == std::string::npos);
 }

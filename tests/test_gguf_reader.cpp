@@ -256,6 +256,18 @@ TEST_CASE("gguf reader: unknown and unsupported tensor types") {
     for (auto& p : {path, path2, path3}) std::remove(p.c_str());
 }
 
+TEST_CASE("gguf reader: a tensor whose type was changed may not read its neighbour's bytes") {
+    GgufBuilder b;
+    b.tensor("a", {32}, 0, std::vector<uint8_t>(20, 0));   // says F32 (128 bytes) but holds a Q4_1 block (20 bytes)
+    b.tensor("b", {32}, 3, std::vector<uint8_t>(20, 0));   // Q4_1, at data offset 32
+    b.tensor("c", {64}, 0, std::vector<uint8_t>(256, 0));  // keeps the file long enough for a's 128 bytes
+    std::string path = b.write(tmp_path("overlap.gguf"));
+    std::string e = open_error(path);
+    CHECK(e.find(path) != std::string::npos);
+    CHECK(e.find("tensor 'a' (F32, 128 bytes at data offset 0) overlaps tensor 'b' at data offset 32") != std::string::npos);
+    std::remove(path.c_str());
+}
+
 TEST_CASE("gguf reader: shared vocabulary files") {
     struct Expect {
         const char* name;

@@ -193,7 +193,7 @@ TEST_CASE("hf_config: errors name the file and the field") {
     j = nlohmann::json::parse(base);
     j["hidden_size"] = "big";
     e = error_of([&] { parse_hf_config(j.dump(), "/m/config.json"); });
-    CHECK(e == "/m/config.json: field 'hidden_size' must be an integer");
+    CHECK(e == "/m/config.json: field 'hidden_size' must be an integer, got \"big\"");
 
     j = nlohmann::json::parse(base);
     j["num_key_value_heads"] = 5;
@@ -215,6 +215,33 @@ TEST_CASE("hf_config: errors name the file and the field") {
     TempDir dir;
     e = error_of([&] { load_hf_config(dir.path); });
     CHECK(e.find("no config.json") != std::string::npos);
+}
+
+TEST_CASE("hf_config: integers are range-checked before narrowing, absurd sizes refused, values shown as written") {
+    std::string base = read_text(test_data("hf_configs/llama.json"));
+    auto with = [&](const std::string& key, const std::string& value_text) {
+        auto j = nlohmann::json::parse(base);
+        std::string text = j.dump();
+        j[key] = 0;
+        text = j.dump();
+        std::string needle = "\"" + key + "\":0";
+        REQUIRE(text.find(needle) != std::string::npos);
+        return error_of([&] { parse_hf_config(text.replace(text.find(needle), needle.size(), "\"" + key + "\":" + value_text), "/m/config.json"); });
+    };
+    // 2^32 + 256 once ran as a vocabulary of 256.
+    CHECK(with("vocab_size", "4294967552") == "/m/config.json: field 'vocab_size' = 4294967552 is out of range (-2147483648 to 2147483647)");
+    CHECK(with("vocab_size", "18446744073709551615").find("= 18446744073709551615 is out of range") != std::string::npos);
+    CHECK(with("hidden_size", "1e300").find("field 'hidden_size' = 1e+300 is out of range") != std::string::npos);
+    CHECK(with("hidden_size", "2.5") == "/m/config.json: field 'hidden_size' must be an integer, got 2.5");
+    CHECK(with("max_position_embeddings", "2147483647") ==
+          "/m/config.json: field 'max_position_embeddings' = 2147483647 is larger than lightllm supports (16777216)");
+    CHECK(with("head_dim", "1000000000").find("field 'head_dim' = 1000000000 is larger than lightllm supports") != std::string::npos);
+    CHECK(with("intermediate_size", "2147483647").find("field 'intermediate_size' = 2147483647 is larger") != std::string::npos);
+    auto j = nlohmann::json::parse(base);
+    j.erase("max_position_embeddings");
+    j["n_positions"] = 4294967296.0;
+    std::string e = error_of([&] { parse_hf_config(j.dump(), "/m/config.json"); });
+    CHECK(e.find("field 'n_positions'") != std::string::npos);  // the name the file used
 }
 
 TEST_CASE("model_files: HF directory with config and safetensors") {

@@ -115,6 +115,8 @@ TEST_CASE("safetensors: broken files are errors naming the file and tensor") {
         {"no_dtype", st_bytes(R"({"w":{"shape":[4],"data_offsets":[0,16]}})", data16), "dtype"},
         {"negative_dim", st_bytes(R"({"w":{"dtype":"F32","shape":[-4],"data_offsets":[0,16]}})", data16), "shape"},
         {"no_offsets", st_bytes(R"({"w":{"dtype":"F32","shape":[4]}})", data16), "data_offsets"},
+        {"overlap", st_bytes(R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,12]},"b":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}})", data16),
+         "tensor 'a' (bytes 0..12) overlaps tensor 'b' (bytes 8..16)"},
     };
     for (const Case& c : cases) {
         CAPTURE(c.name);

@@ -26,5 +26,6 @@ endif()
 # Debian's cpp-httplib is a compiled library; its header must see the same
 # features the library was built with (cpp-httplib.pc), or class layouts differ.
 find_library(HTTPLIB_LIBRARY cpp-httplib REQUIRED)
-target_link_libraries(lightllm_deps INTERFACE ${HTTPLIB_LIBRARY})
+find_package(ZLIB REQUIRED)  # the server inflates gzip request bodies itself (http_connection.cpp)
+target_link_libraries(lightllm_deps INTERFACE ${HTTPLIB_LIBRARY} ZLIB::ZLIB)
 target_compile_definitions(lightllm_deps INTERFACE CPPHTTPLIB_OPENSSL_SUPPORT CPPHTTPLIB_ZLIB_SUPPORT CPPHTTPLIB_BROTLI_SUPPORT)

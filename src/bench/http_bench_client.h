@@ -31,7 +31,8 @@ struct HttpBenchOptions {
 // The server's KV numbers from /metrics (lightllm_kv_*); zeros when absent.
 struct ServerKvStats {
     int64_t capacity_tokens = 0;
-    int64_t peak_tokens = 0;
+    int64_t used_tokens = 0;
+    int64_t peak_tokens = 0;  // over the server's lifetime
     int64_t pauses = 0;
 };
 

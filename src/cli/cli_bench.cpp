@@ -313,13 +313,15 @@ void add_bench_command(CLI::App& root, int& exit_code) {
     auto http = std::make_shared<HttpBenchOptions>();
     cmd->add_option("--url", http->url, "Bench a running server (http://HOST:PORT) over HTTP instead of loading a model");
     cmd->add_option("--concurrency", http->concurrency, "With --url: requests open at once (0: no cap)")->capture_default_str();
-    cmd->add_option("--api-key", http->api_key, "With --url: the server's API key")->envname("LIGHTLLM_API_KEY");
+    auto api_key = std::make_shared<ApiKeyFlags>();
+    add_api_key_flags(*cmd, *api_key, "With --url: the server's API key");
     cmd->get_option("--model")->required(false);
-    cmd->callback([&exit_code, a, out_len, http] {
+    cmd->callback([&exit_code, a, out_len, http, api_key] {
         a->workload.output_len_given = out_len->count() > 0;
         if (!http->url.empty()) {
             if (a->workload.dataset_name == "multi-turn")
                 fail("--dataset-name multi-turn runs in process only: over --url the answers' token ids are not known");
+            http->api_key = resolve_api_key(*api_key);
             http->sampling = request_params(*a, a->ignore_eos);
             a->workload.request_rate = parse_rate(a->request_rate);
             const PipelineOptions& p = a->engine.pipeline;

@@ -17,6 +17,7 @@
 #include <cstdio>
 #include <iostream>
 #include <mutex>
+#include <random>
 #include <thread>
 #include <unistd.h>
 
@@ -30,13 +31,14 @@ struct GenerateArgs {
     EngineFlags engine;
     SamplingParams sampling;
     std::string prompt;
-    bool has_prompt = false;  // -p given (possibly empty)
     std::string system;
     bool jsonl = false;
     bool chat = false;
     bool verbose = false;
     bool tokenize_only = false;
     bool no_bos = false;
+    bool prompt_given = false;  // -p was on the command line (maybe empty)
+    bool seed_given = false;    // --seed was; else a random one
 };
 
 std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
@@ -140,7 +142,11 @@ int run_single(Pipeline& p, const GenerateArgs& a) {
         std::fprintf(stderr, "lightllm: error: %s\n", r.error.c_str());
         return 1;
     }
-    if (a.verbose) print_speed(p, r);
+    if (a.verbose) {
+        print_speed(p, r);
+        std::fprintf(stderr, "lightllm: seed %llu (--seed %llu repeats this run)\n", (unsigned long long)a.sampling.seed,
+                     (unsigned long long)a.sampling.seed);
+    }
     return 0;
 }
 
@@ -191,6 +197,7 @@ json entry_json(const Entry& e) {
     const RequestResult& r = e.result;
     j["text"] = r.text;
     j["prompt_tokens"] = r.n_prompt_tokens;
+    j["seed"] = e.input.params.seed;
     j["completion_tokens"] = r.output_ids.size();
     j["finish_reason"] = finish_reason_name(r.finish_reason);
     if (r.finish_reason == FinishReason::Error) j["error"] = r.error;
@@ -203,10 +210,14 @@ std::vector<Entry> read_entries(const GenerateArgs& a) {
     std::string line;
     for (int line_no = 1; std::getline(std::cin, line); ++line_no) {
         if (!line.empty() && line.back() == '\r') line.pop_back();
-        if (line.find_first_not_of(" \t") == std::string::npos) continue;
         Entry e;
         e.line_no = line_no;
         e.label = line;
+        if (line.find_first_not_of(" \t") == std::string::npos) {
+            e.error = fmt::format("line {}: the line is empty; expected {}", line_no, a.jsonl ? "a JSON object" : "a prompt");
+            entries.push_back(std::move(e));
+            continue;
+        }
         if (a.jsonl) {
             try {
                 e.input = parse_prompt_jsonl_line(line, line_no, a.sampling);
@@ -218,6 +229,8 @@ std::vector<Entry> read_entries(const GenerateArgs& a) {
             e.input.prompt = line;
             e.input.params = a.sampling;
         }
+        // Identical prompts differ, and each line's seed (in its result) repeats it.
+        if (e.error.empty() && e.input.params.seed == a.sampling.seed) e.input.params.seed = a.sampling.seed + uint64_t(line_no - 1);
         if (e.error.empty() && a.chat && e.input.messages.empty()) {
             e.input.messages = {{"user", e.input.prompt}};
             e.input.prompt.clear();
@@ -270,7 +283,7 @@ int tokenize_only(const GenerateArgs& a) {
             return tok->encode(build_chat_prompt(*tok, chat_messages(a, {{"user", text}}), {}, true, chat_template), false);
         return tok->encode(text, !a.no_bos && tok->add_bos());
     };
-    if (a.has_prompt) {
+    if (a.prompt_given) {
         std::printf("%s\n", dump(json(ids_of(a.prompt))).c_str());
         return 0;
     }
@@ -279,9 +292,16 @@ int tokenize_only(const GenerateArgs& a) {
     return 0;
 }
 
-int run_generate(const GenerateArgs& a) {
+int run_generate(GenerateArgs& a) {
+    if (a.prompt_given && a.prompt.empty())
+        fail("-p/--prompt is empty; give the prompt text (or leave -p out to read prompts from stdin, one per line)");
     if (a.tokenize_only) return tokenize_only(a);
-    Pipeline pipeline(engine_options(a.engine));
+    check_sampling_flags(a.sampling);
+    if (!a.seed_given) a.sampling.seed = std::random_device{}() * 0x100000000ull + std::random_device{}();
+    if (a.prompt.empty() && !a.chat && isatty(STDIN_FILENO))
+        std::fprintf(stderr, "lightllm: reading prompts from stdin, one per line (Ctrl-D ends); -p TEXT gives one prompt\n");
+    PipelineOptions opts = engine_options(a.engine);
+    Pipeline pipeline(opts);
     if (!a.prompt.empty()) return run_single(pipeline, a);
     if (a.chat && !a.jsonl && isatty(STDIN_FILENO)) return run_chat(pipeline, a);
     return run_batch(pipeline, a);
@@ -295,16 +315,16 @@ void add_generate_command(CLI::App& root, int& exit_code) {
     add_engine_flags(*cmd, args->engine);
     args->sampling.max_new_tokens = 128;
     add_sampling_flags(*cmd, args->sampling);
-    CLI::Option* prompt =
-        cmd->add_option("-p,--prompt", args->prompt, "The prompt (without it: prompts from stdin, one per line)");
+    auto* prompt = cmd->add_option("-p,--prompt", args->prompt, "The prompt (without it: prompts from stdin, one per line)");
     cmd->add_flag("--jsonl", args->jsonl, "stdin holds JSON Lines: {\"prompt\": ..., \"max_tokens\": ..., ...}");
     cmd->add_flag("--chat", args->chat, "Apply the model's chat template (interactive when stdin is a terminal)");
     cmd->add_option("--system", args->system, "System message for --chat");
     cmd->add_flag("-v,--verbose", args->verbose, "Print speed to stderr");
     cmd->add_flag("--tokenize-only", args->tokenize_only, "Print the prompt's token ids as JSON; load no weights");
     cmd->add_flag("--no-bos", args->no_bos, "With --tokenize-only: do not add BOS");
-    cmd->callback([&exit_code, args, prompt] {
-        args->has_prompt = prompt->count() > 0;
+    cmd->callback([&exit_code, args, prompt, cmd] {
+        args->prompt_given = prompt->count() > 0;
+        args->seed_given = cmd->get_option("--seed")->count() > 0;
         exit_code = run_generate(*args);
     });
 }

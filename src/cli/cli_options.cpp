@@ -1,7 +1,11 @@
 #include "cli_options.h"
+#include "backend.h"
 #include "check.h"
 #include "presets.h"
 #include <cstdlib>
+#include <cmath>
+#include <fstream>
+#include <sstream>
 
 namespace lightllm {
 
@@ -30,8 +34,9 @@ void add_engine_flags(CLI::App& cmd, EngineFlags& f) {
         ->capture_default_str();
     cmd.add_option("--max-running-requests", e.max_running_requests, "Requests decoded together at most")
         ->capture_default_str();
-    cmd.add_option("--max-prefill-tokens", e.max_prefill_tokens, "New prompt tokens per step (longer prompts are chunked)")
-        ->capture_default_str();
+    cmd.add_option("--max-prefill-tokens", f.max_prefill_tokens,
+                   fmt::format("New prompt tokens per step; longer prompts are chunked (default {} on CUDA, {} on the CPU)",
+                               kCudaPrefillTokens, kCpuPrefillTokens));
     cmd.add_option("--max-context", e.max_context, "Tokens one request may reach (0: the model's)")->capture_default_str();
     cmd.add_option("--seed-weights", e.dummy_seed, "Seed of --load-format dummy weights")->capture_default_str();
     cmd.add_flag("--profile-ops", e.profile_ops,
@@ -71,6 +76,9 @@ PipelineOptions engine_options(const EngineFlags& f) {
         const char* home = std::getenv("HOME");
         if (home && *home) o.tokenizer_path = preset_tokenizer_dir(o.engine.model_path, std::string(home) + "/.cache/lightllm");
     }
+    if (f.max_prefill_tokens < 0) fail("--max-prefill-tokens must be >= 1 (got {})", f.max_prefill_tokens);
+    bool cuda = o.engine.device == DeviceChoice::Cuda || (o.engine.device == DeviceChoice::Auto && cuda_device_available());
+    o.engine.max_prefill_tokens = f.max_prefill_tokens > 0 ? f.max_prefill_tokens : cuda ? kCudaPrefillTokens : kCpuPrefillTokens;
     const EngineOptions& e = o.engine;
     if (e.max_total_tokens < 0) fail("--max-total-tokens must be >= 0 (got {})", e.max_total_tokens);
     if (!(e.mem_fraction > 0.0f && e.mem_fraction <= 1.0f)) fail("--mem-fraction must be in (0, 1] (got {})", e.mem_fraction);
@@ -97,6 +105,34 @@ void add_sampling_flags(CLI::App& cmd, SamplingParams& p) {
     cmd.add_option("--seed", p.seed, "Random stream of sampling")->capture_default_str();
     cmd.add_option("--stop", p.stop, "Stop string (repeatable); not part of the output");
     cmd.add_flag("--ignore-eos", p.ignore_eos, "Keep generating after EOS");
+}
+
+void check_sampling_flags(const SamplingParams& p) {
+    if (p.max_new_tokens < 1) fail("-n/--max-tokens must be >= 1 (got {})", p.max_new_tokens);
+    if (p.min_new_tokens < 0) fail("--min-tokens must be >= 0 (got {})", p.min_new_tokens);
+    if (!(p.temperature >= 0.0f)) fail("--temperature must be >= 0 (got {})", p.temperature);
+    if (p.top_k < 0) fail("--top-k must be >= 0 (got {})", p.top_k);
+    if (!(p.top_p > 0.0f && p.top_p <= 1.0f)) fail("--top-p must be in (0, 1] (got {})", p.top_p);
+    if (!(p.min_p >= 0.0f && p.min_p <= 1.0f)) fail("--min-p must be in [0, 1] (got {})", p.min_p);
+    if (!(p.repetition_penalty > 0.0f)) fail("--repetition-penalty must be > 0 (got {})", p.repetition_penalty);
+    if (!std::isfinite(p.presence_penalty)) fail("--presence-penalty must be a finite number (got {})", p.presence_penalty);
+    if (!std::isfinite(p.frequency_penalty)) fail("--frequency-penalty must be a finite number (got {})", p.frequency_penalty);
+}
+
+void add_api_key_flags(CLI::App& cmd, ApiKeyFlags& flags, const std::string& help) {
+    auto* key = cmd.add_option("--api-key", flags.key, help + " (visible in ps: prefer --api-key-file)")->envname("LIGHTLLM_API_KEY");
+    cmd.add_option("--api-key-file", flags.file, "Read the API key from this file (its first line)")->excludes(key);
+}
+
+std::string resolve_api_key(const ApiKeyFlags& flags) {
+    if (flags.file.empty()) return flags.key;
+    std::ifstream f(flags.file);
+    if (!f) fail("--api-key-file {}: cannot read the file", flags.file);
+    std::string line;
+    std::getline(f, line);
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) line.pop_back();
+    if (line.empty()) fail("--api-key-file {}: the first line is empty; expected the API key", flags.file);
+    return line;
 }
 
 }  // namespace lightllm

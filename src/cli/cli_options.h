@@ -17,7 +17,14 @@ struct EngineFlags {
     bool no_gemm_tune = false;
     bool no_pdl = false;
     std::string admission_order = "fifo";  // fifo | longest-first
+    int max_prefill_tokens = 0;        // 0: kCudaPrefillTokens on CUDA, kCpuPrefillTokens on the CPU
 };
+
+// Default prefill chunks: on the CPU a step of 8192 prompt tokens runs for
+// minutes (a client's cancel and other requests' decodes wait for the step),
+// so the CPU default keeps a step to about a second.
+constexpr int kCudaPrefillTokens = 8192;
+constexpr int kCpuPrefillTokens = 128;
 
 // -m/--model, --tokenizer, --chat-template, --load-format, --device, --dtype, --kv-cache-dtype,
 // --max-total-tokens, --mem-fraction, --max-running-requests,
@@ -33,5 +40,18 @@ PipelineOptions engine_options(const EngineFlags& flags);
 // --repetition-penalty, --presence-penalty, --frequency-penalty, --seed,
 // --stop (repeatable), --ignore-eos, --min-tokens.
 void add_sampling_flags(CLI::App& cmd, SamplingParams& params);
+// Checks the sampling flags before anything is loaded; throws Error naming the
+// flag as typed (-n/--max-tokens, --temperature, ...).
+void check_sampling_flags(const SamplingParams& params);
+
+// --api-key KEY (or LIGHTLLM_API_KEY) and --api-key-file PATH (keeps the key
+// out of `ps`), one of them; `resolve_api_key` reads the file, once parsed.
+struct ApiKeyFlags {
+    std::string key;
+    std::string file;
+};
+void add_api_key_flags(CLI::App& cmd, ApiKeyFlags& flags, const std::string& help);
+// The key; throws Error naming --api-key-file when the file cannot be read or is empty.
+std::string resolve_api_key(const ApiKeyFlags& flags);
 
 }  // namespace lightllm

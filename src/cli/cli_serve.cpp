@@ -29,6 +29,7 @@ struct ServeFlags {
     double shutdown_grace_s = 30.0;
     bool quiet = false;
     int max_new_tokens = 0;
+    ApiKeyFlags api_key;
 };
 
 std::string base_name(std::string path) {
@@ -60,6 +61,7 @@ std::string default_model_name(const std::string& model_path) {
 }
 
 int serve(ServeFlags& f) {
+    f.server.api_key = resolve_api_key(f.api_key);
     sigset_t stop_signals = block_stop_signals();
     PipelineOptions popts = engine_options(f.engine);
     const ModelConfig cfg = peek_model_config(popts.engine);
@@ -144,8 +146,7 @@ void add_serve_command(CLI::App& root, int& exit_code) {
     cmd->add_option("--port", so.port, "Port to listen on (0: any free port, printed at start-up)")
         ->check(CLI::Range(0, 65535))
         ->capture_default_str();
-    cmd->add_option("--api-key", so.api_key, "Require \"Authorization: Bearer KEY\" on every route but /health and /metrics")
-        ->envname("LIGHTLLM_API_KEY");
+    add_api_key_flags(*cmd, f->api_key, "Require \"Authorization: Bearer KEY\" on every route but /health and /metrics");
     cmd->add_option("--served-model-name", f->served_model_name, "Model id in /v1/models, responses and metrics' model_name label (default: the model file's stem or directory name)");
     cmd->add_option("--max-body-bytes", so.max_body_bytes, "Largest request body; larger ones get 413")->capture_default_str();
     cmd->add_option("--max-prompt-bytes", so.limits.max_prompt_chars, "Largest prompt text (all messages together)")->capture_default_str();

@@ -44,7 +44,10 @@ EngineLoop::EngineLoop(EngineFactory make_engine, const RouterOptions& opts, Eve
             for (auto& req : arrived) router.add(std::move(req), events);
             if (!router.idle()) {
                 try {
-                    router.step(events);
+                    router.step(events, [&] {  // /metrics sees the step's requests while it runs
+                        std::lock_guard<std::mutex> lock(stats_mutex_);
+                        stats_ = router.stats();
+                    });
                 } catch (const std::exception& e) {
                     n_faults_.fetch_add(1);
                     router.finish_all(FinishReason::Error, std::string("engine failure: ") + e.what(), events);

@@ -60,9 +60,11 @@ void Router::add(std::unique_ptr<EngineRequest> req, std::vector<EngineEvent>& e
     update_stats();
 }
 
-void Router::step(std::vector<EngineEvent>& events) {
+void Router::step(std::vector<EngineEvent>& events, const std::function<void()>& planned) {
     drop_stopped(events);
     std::vector<Chunk> plan = schedule();
+    update_stats();
+    if (planned) planned();
     if (!plan.empty()) run(plan, events);
     update_stats();
 }

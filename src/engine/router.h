@@ -36,6 +36,7 @@
 #include <chrono>
 #include <deque>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -74,7 +75,9 @@ public:
     void add(std::unique_ptr<EngineRequest> req, std::vector<EngineEvent>& events);
     bool idle() const { return waiting_.empty() && running_.empty(); }
     // One engine step (see above); appends what happened to `events`.
-    void step(std::vector<EngineEvent>& events);
+    // `planned` runs once the step is scheduled and stats() counts it (a
+    // request being prefilled is running), before the step runs.
+    void step(std::vector<EngineEvent>& events, const std::function<void()>& planned = {});
     // Finishes every request with `reason` (shutdown, engine failure).
     void finish_all(FinishReason reason, const std::string& error, std::vector<EngineEvent>& events);
 

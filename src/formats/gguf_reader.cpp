@@ -143,7 +143,7 @@ public:
     void parse() {
         if (size_ < 4) fail("{}: not a GGUF file (only {} bytes)", path(), size_);
         uint32_t magic = u32("magic");
-        if (magic != kGgufMagic) fail("{}: not a GGUF file (bad magic 0x{:08x})", path(), magic);
+        if (magic != kGgufMagic) fail("{}: not a GGUF file: its header does not start with \"GGUF\" (bad magic 0x{:08x}); the file is damaged or of another format", path(), magic);
         uint32_t version = u32("version");
         if (version == 1) fail("{}: GGUF version 1 is not supported (re-convert the model)", path());
         if (version != 2 && version != 3) {
@@ -283,6 +283,19 @@ private:
                 fail("{}: truncated: tensor '{}' ({} bytes at data offset {}) runs past the end of the file", path(), t.name,
                      t.nbytes, t.offset);
             t.data = p_ + f_.data_offset_ + t.offset;
+        }
+        // No tensor may overlap the next one in the file (a changed type or
+        // shape would read its neighbour's bytes).
+        std::vector<const GgufTensor*> by_offset;
+        for (const GgufTensor& t : f_.tensors_)
+            if (t.known_type) by_offset.push_back(&t);
+        std::sort(by_offset.begin(), by_offset.end(), [](const GgufTensor* a, const GgufTensor* b) { return a->offset < b->offset; });
+        for (size_t i = 1; i < by_offset.size(); ++i) {
+            const GgufTensor& a = *by_offset[i - 1];
+            const GgufTensor& b = *by_offset[i];
+            if (a.offset + a.nbytes > b.offset)
+                fail("{}: corrupted: tensor '{}' ({}, {} bytes at data offset {}) overlaps tensor '{}' at data offset {}", path(), a.name,
+                     ggml_type_name(a.type), a.nbytes, a.offset, b.name, b.offset);
         }
     }
 

@@ -1,4 +1,5 @@
 #include "hf_config.h"
+#include <limits>
 #include "check.h"
 #include <cmath>
 #include <filesystem>
@@ -43,11 +44,11 @@ public:
     int64_t integer(std::initializer_list<const char*> names) const {
         const json* v = get(names);
         if (!v) fail("{}: missing field '{}'", source_, *names.begin());
-        return as_int(*v, *names.begin());
+        return as_int(*v, found_name(names));
     }
     int64_t integer_or(std::initializer_list<const char*> names, int64_t dflt) const {
         const json* v = get(names);
-        return v ? as_int(*v, *names.begin()) : dflt;
+        return v ? as_int(*v, found_name(names)) : dflt;
     }
     double number_or(std::initializer_list<const char*> names, double dflt) const {
         const json* v = get(names);
@@ -81,10 +82,24 @@ public:
     }
 
 private:
+    const char* found_name(std::initializer_list<const char*> names) const {
+        for (const char* n : names) {
+            auto it = j_.find(n);
+            if (it != j_.end() && !it->is_null()) return n;
+        }
+        return *names.begin();
+    }
+    // An integer that fits an int (every size and id here is narrowed to one);
+    // errors show the value as the file wrote it.
     int64_t as_int(const json& v, const char* name) const {
-        if (v.is_number_integer()) return v.get<int64_t>();
-        if (v.is_number_float() && std::floor(v.get<double>()) == v.get<double>()) return int64_t(v.get<double>());
-        fail("{}: field '{}' must be an integer", source_, name);
+        constexpr int64_t lo = std::numeric_limits<int32_t>::min(), hi = std::numeric_limits<int32_t>::max();
+        bool integral = v.is_number_integer() || (v.is_number_float() && std::floor(v.get<double>()) == v.get<double>());
+        if (!integral) fail("{}: field '{}' must be an integer, got {}", source_, name, v.dump());
+        if (v.is_number_unsigned() ? v.get<uint64_t>() <= uint64_t(hi)
+            : v.is_number_integer() ? v.get<int64_t>() >= lo && v.get<int64_t>() <= hi
+                                    : v.get<double>() >= double(lo) && v.get<double>() <= double(hi))
+            return v.is_number_float() ? int64_t(v.get<double>()) : v.get<int64_t>();
+        fail("{}: field '{}' = {} is out of range ({} to {})", source_, name, v.dump(), lo, hi);
     }
 
     const json& j_;

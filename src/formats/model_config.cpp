@@ -7,6 +7,19 @@ void finalize_model_config(ModelConfig& c, const std::string& source) {
     auto positive = [&](int v, const char* field) {
         if (v <= 0) fail("{}: field '{}' must be positive (got {})", source, field, v);
     };
+    // Generous ceilings (several times today's largest models) that refuse a
+    // corrupt or absurd size before anything is allocated from it.
+    auto at_most = [&](int v, int limit, const char* field) {
+        if (v > limit) fail("{}: field '{}' = {} is larger than lightllm supports ({})", source, field, v, limit);
+    };
+    at_most(c.n_vocab, 1 << 24, "vocab_size");
+    at_most(c.n_embd, 1 << 16, "hidden_size");
+    at_most(c.n_layer, 1 << 12, "num_hidden_layers");
+    at_most(c.n_head, 1 << 12, "num_attention_heads");
+    at_most(c.n_kv_head, 1 << 12, "num_key_value_heads");
+    at_most(c.n_ff, 1 << 20, "intermediate_size");
+    at_most(c.max_position, 1 << 24, "max_position_embeddings");
+    at_most(c.head_dim, 1 << 12, "head_dim");
     positive(c.n_vocab, "vocab_size");
     positive(c.n_embd, "hidden_size");
     positive(c.n_layer, "num_hidden_layers");

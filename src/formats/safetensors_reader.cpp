@@ -1,4 +1,6 @@
 #include "safetensors_reader.h"
+#include <algorithm>
+#include <tuple>
 #include "check.h"
 #include "file_dtype.h"
 #include <algorithm>
@@ -104,6 +106,7 @@ void SafetensorsSource::add_file(const std::string& path, const std::vector<std:
 
     const uint8_t* data = base + 8 + header_len;
     const size_t data_size = size - 8 - size_t(header_len);
+    std::vector<std::tuple<uint64_t, uint64_t, std::string>> ranges;  // [begin, end), name: no two may overlap
     for (const auto& [name, entry] : header.items()) {
         if (name == "__metadata__") {
             if (!entry.is_object()) fail("{}: __metadata__ is not an object", path);
@@ -152,9 +155,16 @@ void SafetensorsSource::add_file(const std::string& path, const std::vector<std:
                  dtype_str, numel * elem_bytes);
         info.data = data + begin;
         info.nbytes = size_t(end - begin);
+        if (end > begin) ranges.emplace_back(begin, end, name);
         if (tensors_.count(name)) fail("{}: tensor '{}' also appears in {}", path, name, tensors_[name].file);
         dtype_strings_[name] = dtype_str;
         tensors_.emplace(name, std::move(info));
+    }
+    std::sort(ranges.begin(), ranges.end());
+    for (size_t i = 1; i < ranges.size(); ++i) {
+        const auto& [b0, e0, n0] = ranges[i - 1];
+        const auto& [b1, e1, n1] = ranges[i];
+        if (e0 > b1) fail("{}: corrupted: tensor '{}' (bytes {}..{}) overlaps tensor '{}' (bytes {}..{})", path, n0, b0, e0, n1, b1, e1);
     }
     if (expected_names) {
         for (const auto& n : *expected_names) {

@@ -118,8 +118,14 @@ void answer_generation(const GenerationContext& ctx, const httplib::Request& req
     // Wait for the first event so that a rejected prompt is still a 4xx.
     Clock::time_point cancelled_at{};
     std::vector<StreamEvent> evs;
+    // A long prompt is prefilled in many steps before its first event: a
+    // client that hangs up meanwhile cancels it (between two chunks).
     while (evs.empty()) {
         if (!wait_events(*c, evs, cancelled_at)) throw ApiError(503, "the server is shutting down", "", "shutting_down");
+        if (evs.empty() && ctx.client_gone && ctx.client_gone()) {
+            drain_cancelled(*c);
+            throw ApiError(499, "the client closed the connection");
+        }
     }
     for (const StreamEvent& ev : evs) {
         if (ev.finished && ev.result.finish_reason == FinishReason::Error) {

@@ -26,6 +26,7 @@ struct GenerationContext {
     ServerMetrics* metrics = nullptr;
     std::function<bool()> past_deadline;  // a shutdown's grace period is over
     std::atomic<int>* in_flight = nullptr;
+    std::function<bool()> client_gone;    // the client closed the connection (checked while waiting for the first event)
     bool access_log = true;
 };
 

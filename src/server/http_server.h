@@ -14,8 +14,11 @@
 //   GET  /metrics  Prometheus text (metrics.h)
 // Generations are answered by http_generation.h: a client that hangs up
 // cancels its request (and frees its KV) within ~100 ms; a prompt the
-// pipeline rejects is still a 4xx. Limits: body size (413), prompt size and
-// sampling ranges (400), --api-key (401), a full queue (503 + Retry-After).
+// pipeline rejects is still a 4xx. Each connection is read by
+// http_connection.h (pipelining, header and body limits, 405 with Allow, the
+// API key before the body, HTTP/1.0). Limits: header count and size (431),
+// decoded body size (413), prompt size and sampling ranges (400), --api-key
+// (401, compared in constant time), a full queue (503 + Retry-After).
 // One access-log line per request on stderr.
 // shutdown(): stop accepting connections, let in-flight requests finish for
 // `grace`, then cancel them; run() returns once every connection is done
@@ -33,7 +36,9 @@ struct ServerOptions {
     std::string host = "127.0.0.1";
     int port = 8000;                    // 0: any free port (see bind())
     std::string api_key;                // non-empty: every route but /health, readiness and /metrics needs "Authorization: Bearer KEY"
-    size_t max_body_bytes = 8u << 20;
+    size_t max_body_bytes = 8u << 20;   // decoded bytes (after chunked and gzip decoding)
+    size_t max_header_bytes = 64u << 10; // request line and headers; more is 431
+    int max_headers = 100;              // more is 431
     int http_threads = 256;             // connections served at once (a streaming request holds one)
     double health_cache_s = 5.0;
     bool access_log = true;

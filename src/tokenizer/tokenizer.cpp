@@ -70,6 +70,7 @@ TokenizerVocab load_tokenizer_vocab(const std::string& path, std::string* spm_mo
         return v;
     }
     if (ends_with(".json")) return vocab_from_hf_tokenizer_json(path);
+    if (ends_with(".gguf")) return vocab_from_gguf(*GgufFile::open(path));  // a damaged one: the reader says what is wrong
     fail("{}: not a tokenizer (expected a .gguf file, a tokenizer.json / tokenizer.model file, or a model directory with one)", path);
 }
 

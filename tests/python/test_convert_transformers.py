@@ -7,9 +7,9 @@ transformers loads (a) the converted directory and (b) the GGUF directly
 weights and the same greedy tokens; the converted tokenizer.json must
 tokenize like transformers' tokenizer built from the GGUF vocabulary.
 
-Skips when the demo model (third_party/fetch_demo_model.sh), the lightllm
-binary (LIGHTLLM_BINARY, default build/lightllm) or torch/transformers are
-absent.
+Skips, saying why, when the demo model (third_party/fetch_demo_model.sh), the
+lightllm binary (LIGHTLLM_BINARY, default build/lightllm), torch, transformers,
+gguf or accelerate are absent.
 """
 import os
 import subprocess
@@ -18,6 +18,11 @@ import pytest
 
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
+# transformers reads a GGUF only with the `gguf` package, and loads with
+# `dtype=` / device maps through `accelerate`: without them the reference
+# cannot be built, which is a missing tool, not a failure.
+pytest.importorskip("gguf", reason="transformers needs the `gguf` package to read the demo GGUF (pip install gguf)")
+pytest.importorskip("accelerate", reason="transformers' GGUF loading here needs `accelerate` (pip install accelerate)")
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BINARY = os.environ.get("LIGHTLLM_BINARY", os.path.join(ROOT, "build", "lightllm"))
