@@ -159,6 +159,9 @@ int run_batched(const BenchArgs& a) {
     o.engine.max_running_requests = std::max(o.engine.max_running_requests, max_b);
     o.engine.max_prefill_tokens = std::max(o.engine.max_prefill_tokens, max_b * I);
     o.max_wait_steps = 0;
+    // A static batch measures a whole prefill: nothing may come from the
+    // prefix cache (the warm-up and earlier batches would be found there).
+    o.prefix_cache = false;
     Pipeline pipeline(o);
     // A static batch must fit the KV cache whole, or the router runs it in
     // waves and the prefill / decode split means nothing.
