@@ -24,11 +24,12 @@ public:
     virtual int world_size() const = 0;
     // t = sum of every rank's t, in place (F32 on the CPU; F32/F16/BF16 with NCCL).
     virtual void all_reduce_sum(Tensor& t) = 0;
-    // Rank 0 gets every rank's local [n, cols] F32 block side by side:
-    // full[:, r*cols .. r*cols + cols) = local of rank r, for the columns that
-    // fit in full [n, total] (the last rank's block may be cut). Other ranks'
-    // `full` is not written. Used for the vocabulary-split logits.
-    virtual void gather_columns(const Tensor& local, Tensor& full) = 0;
+    // Rank 0 gets the first `cols` columns of every rank's local [n, >= cols]
+    // F32 tensor side by side: full[:, r*cols + j] = local_r[:, j], for the
+    // columns that fit in full [n, total] (the last rank's block may be cut).
+    // Other ranks' `full` is not written (may be empty). Used for the
+    // vocabulary-split logits.
+    virtual void gather_columns(const Tensor& local, Tensor& full, int64_t cols) = 0;
 };
 
 // The CPU communicator over `group` (which must outlive it).

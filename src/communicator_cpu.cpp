@@ -23,9 +23,10 @@ public:
         g_.all_reduce_sum(static_cast<float*>(t.data), size_t(t.numel()));
     }
 
-    void gather_columns(const Tensor& local, Tensor& full) override {
+    void gather_columns(const Tensor& local, Tensor& full, int64_t cols) override {
         LL_CHECK(local.device == Device::CPU && local.dtype == DType::F32, "cpu gather_columns: F32 host tensors only");
-        const int64_t n = local.shape[0], cols = local.shape[1];
+        const int64_t n = local.shape[0], stride = local.shape[1];
+        LL_CHECK(cols <= stride, "cpu gather_columns: {} columns of {}", cols, stride);
         std::vector<uint8_t> all;
         g_.gather(local.data, size_t(local.nbytes()), all);
         if (g_.rank() != 0) return;
@@ -37,7 +38,7 @@ public:
         for (int r = 0; r < g_.world_size(); ++r) {
             const int64_t c0 = int64_t(r) * cols, w = std::max<int64_t>(0, std::min(cols, total - c0));
             for (int64_t i = 0; i < n && w > 0; ++i)
-                std::memcpy(dst + i * total + c0, src + (int64_t(r) * n + i) * cols, size_t(w) * sizeof(float));
+                std::memcpy(dst + i * total + c0, src + (int64_t(r) * n + i) * stride, size_t(w) * sizeof(float));
         }
     }
 

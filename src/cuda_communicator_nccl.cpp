@@ -74,22 +74,23 @@ public:
               "ncclAllReduce");
     }
 
-    void gather_columns(const Tensor& local, Tensor& full) override {
-        LL_CHECK(local.dtype == DType::F32 && full.dtype == DType::F32, "nccl gather_columns: F32 only");
-        const int64_t n = local.shape[0], cols = local.shape[1], total = full.shape[1];
-        const int64_t need = n * cols * world_size();
+    void gather_columns(const Tensor& local, Tensor& full, int64_t cols) override {
+        LL_CHECK(local.dtype == DType::F32, "nccl gather_columns: F32 only");
+        const int64_t n = local.shape[0], stride = local.shape[1];
+        const int64_t need = n * stride * world_size();
         if (scratch_.empty() || scratch_.numel() < need) {
             if (!scratch_.empty()) be_.free(scratch_);
             scratch_ = be_.alloc(DType::F32, {need});
         }
-        check(api_.all_gather(local.data, scratch_.data, size_t(n * cols), ncclFloat32, comm_, be_.stream()),
+        check(api_.all_gather(local.data, scratch_.data, size_t(n * stride), ncclFloat32, comm_, be_.stream()),
               "ncclAllGather");
         if (rank() != 0) return;
+        const int64_t total = full.shape[1];
         for (int r = 0; r < world_size(); ++r) {
             const int64_t c0 = int64_t(r) * cols, w = std::max<int64_t>(0, std::min(cols, total - c0));
             if (w == 0 || n == 0) continue;
-            const float* src = scratch_.ptr<float>() + int64_t(r) * n * cols;
-            const cudaError_t e = cudaMemcpy2DAsync(full.ptr<float>() + c0, size_t(total) * 4, src, size_t(cols) * 4,
+            const float* src = scratch_.ptr<float>() + int64_t(r) * n * stride;
+            const cudaError_t e = cudaMemcpy2DAsync(full.ptr<float>() + c0, size_t(total) * 4, src, size_t(stride) * 4,
                                                     size_t(w) * 4, size_t(n), cudaMemcpyDeviceToDevice, be_.stream());
             if (e != cudaSuccess) fail("NCCL gather_columns: {}", cudaGetErrorString(e));
         }

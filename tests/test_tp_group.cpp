@@ -63,7 +63,7 @@ TEST_CASE("tp group: CPU all-reduce and column gather agree on every rank at wor
             std::vector<float> local = {float(r), float(r) + 0.5f, float(-r), float(-r) - 0.5f};
             std::vector<float> full(size_t(2 * (2 * world - 1)), -99.0f);
             Tensor lt = host_tensor(local, 2, 2), ft = host_tensor(full, 2, 2 * world - 1);
-            comm->gather_columns(lt, ft);
+            comm->gather_columns(lt, ft, 2);
             gathered[size_t(r)] = full;
         });
         for (const std::string& e : errors) CHECK(e == "");

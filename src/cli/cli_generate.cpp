@@ -278,7 +278,10 @@ int tokenize_only(const GenerateArgs& a) {
 
 int run_generate(const GenerateArgs& a) {
     if (a.tokenize_only) return tokenize_only(a);
-    Pipeline pipeline(engine_options(a.engine));
+    PipelineOptions o = engine_options(a.engine);
+    auto tp = start_tp(a.engine, o);
+    if (tp->rank() > 0) return run_tp_worker(o.engine);
+    Pipeline pipeline(o);
     if (!a.prompt.empty()) return run_single(pipeline, a);
     if (a.chat && !a.jsonl && isatty(STDIN_FILENO)) return run_chat(pipeline, a);
     return run_batch(pipeline, a);

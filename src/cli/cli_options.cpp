@@ -50,6 +50,13 @@ void add_engine_flags(CLI::App& cmd, EngineFlags& f) {
     cmd.add_option("--expected-output-fraction", f.pipeline.expected_output_fraction,
                    "Admission's guess of the share of max tokens a request uses before EOS (1: never pause)")
         ->capture_default_str();
+    add_tp_flags(cmd, f.tp);
+}
+
+std::unique_ptr<TpSession> start_tp(const EngineFlags& flags, PipelineOptions& o) {
+    auto session = TpSession::start(flags.tp, o.engine);
+    o.engine.tp = session->group();
+    return session;
 }
 
 PipelineOptions engine_options(const EngineFlags& f) {

@@ -71,6 +71,8 @@ int serve(ServeFlags& f) {
     sigset_t stop_signals = block_stop_signals();
     PipelineOptions popts = engine_options(f.engine);
     std::fprintf(stderr, "lightllm serve: loading %s\n", popts.engine.model_path.c_str());
+    auto tp = start_tp(f.engine, popts);
+    if (tp->rank() > 0) return run_tp_worker(popts.engine);
     Pipeline pipeline(popts);
     const ModelConfig& cfg = pipeline.model_config();
     std::unique_ptr<Tokenizer> id_only;
