@@ -7,6 +7,7 @@
 #include "fixture_reference.h"
 #include "hf_config.h"
 #include "model_files.h"
+#include "presets.h"
 #include "tp_shard.h"
 #include "tp_test_group.h"
 
@@ -93,4 +94,44 @@ TEST_CASE("tp model: heads that do not divide among the ranks are refused naming
     CHECK(s.kv_head_begin == 1);
     CHECK(s.local_id(int32_t(3 * s.vocab_block)) == 0);
     CHECK(s.local_id(0) == s.vocab_block);  // another rank's token: the zero row
+}
+
+TEST_CASE("tp model: the large-model presets shard over 2, 4 and 8 ranks with whole heads per rank") {
+    struct Want {
+        const char* name;
+        int n_head, n_kv_head;
+    };
+    for (const Want& w : {Want{"llama-2-13b", 40, 40}, Want{"yi-34b", 56, 8}, Want{"llama-2-70b", 64, 8},
+                          Want{"llama-3-70b", 64, 8}}) {
+        CAPTURE(w.name);
+        const ModelConfig c = load_preset_config(w.name);
+        CHECK(c.n_head == w.n_head);
+        CHECK(c.n_kv_head == w.n_kv_head);
+        for (int world : {2, 4, 8}) {
+            const TpShard s = plan_tp_shard(c, world - 1, world);
+            CHECK(s.n_head * world == c.n_head);
+            CHECK(s.n_ff * world == c.n_ff);
+            CHECK(s.kv_head_begin + s.n_kv_head <= c.n_kv_head);
+        }
+    }
+    const TpShard s16 = plan_tp_shard(load_preset_config("llama-3-70b"), 15, 16);  // 8 KV heads on 16 ranks
+    CHECK(s16.n_kv_head == 1);
+    CHECK(s16.kv_head_begin == 7);
+}
+
+TEST_CASE("tp model: dummy weights (--load-format dummy) run sharded over 2 ranks") {
+    EngineOptions o;
+    o.model_path = "tiny-llama";
+    o.load_dummy = true;
+    o.device = "cpu";
+    o.max_total_tokens = 256;
+    o.max_running_requests = 2;
+    o.max_prefill_tokens = 32;
+    TpTestGroup g(o, 2);
+    const BatchOut out = greedy_batch(g.runner(), {{1, 2, 3, 4}, {5, 6}}, 4);
+    CHECK(out.ids.size() == 2);
+    for (const auto& ids : out.ids)
+        for (int32_t id : ids) CHECK((id >= 0 && id < 512));
+    g.stop_and_join();
+    for (const std::string& e : g.errors()) CHECK(e == "");
 }

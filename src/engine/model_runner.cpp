@@ -159,7 +159,7 @@ ModelRunner::ModelRunner(const EngineOptions& opts) : impl_(std::make_unique<Imp
     m.backend = choose_backend(opts, m.cfg, m.tp ? m.tp->local_rank() : 0);
     Backend& be = *m.backend;
     m.shard = plan_tp_shard(m.cfg, m.tp ? m.tp->rank() : 0, world);
-    if (world > 1) {
+    if (m.tp) {  // a group of one still runs its collectives (the NCCL check at TP=1)
         m.comm = be.device() == Device::CPU ? make_cpu_communicator(*m.tp) : make_nccl_communicator(*m.tp, be);
         m.shard.comm = m.comm.get();
     }
@@ -194,7 +194,7 @@ ModelRunner::ModelRunner(const EngineOptions& opts) : impl_(std::make_unique<Imp
     }
     if (capacity > INT32_MAX) fail("--max-total-tokens {} is too large", capacity);
     m.kv = std::make_unique<TokenKvPool>(be, shape, kv_dtype, capacity);
-    if (m.accel && !opts.profile_ops && !m.tp_active()) {
+    if (m.accel && !opts.profile_ops && !m.comm) {
         const auto t0 = std::chrono::steady_clock::now();
         const int n = m.capture_decode_graphs();
         if (n > 0)
@@ -252,7 +252,7 @@ Tensor ModelRunner::Impl::forward(const std::vector<StepSeq>& seqs, const std::v
     // A decode step where every sequence samples runs as the CUDA graph of its
     // batch bucket, padded with sequences that have no cached token and no
     // slot (they read and write nothing; see cuda_graph_cache.h).
-    const int bucket = accel && !opts.profile_ops && !tp_active() && max_q == 1 && rows_wanted.size() == seqs.size()
+    const int bucket = accel && !opts.profile_ops && !comm && max_q == 1 && rows_wanted.size() == seqs.size()
                            ? accel->graph_bucket(int(seqs.size())) : 0;
     std::vector<int32_t> wanted = rows_wanted;
     for (int i = int(seqs.size()); i < bucket; ++i) {
