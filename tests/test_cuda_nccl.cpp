@@ -16,8 +16,8 @@ TEST_CASE("cuda nccl: TP=1 through NCCL equals the path without a communicator, 
         CAPTURE(dir);
         EngineOptions o;
         o.model_path = test_data(dir);
-        o.device = "cuda";
-        o.dtype = "bf16";
+        o.device = DeviceChoice::Cuda;
+        o.dtype = DTypeChoice::BF16;
         o.max_total_tokens = 512;
         o.max_running_requests = 4;
         o.max_prefill_tokens = 64;

@@ -24,8 +24,8 @@ const char* const kFixtures[] = {"tiny-llama-gqa",  "tiny-llama-mha-tied", "tiny
 EngineOptions options(const std::string& dir, const std::string& kv) {
     EngineOptions o;
     o.model_path = test_data(dir);
-    o.device = "cpu";
-    o.kv_cache_dtype = kv;
+    o.device = DeviceChoice::Cpu;
+    o.kv_cache_dtype = parse_kv_cache_dtype(kv);
     o.max_total_tokens = 512;
     o.max_running_requests = 4;
     o.max_prefill_tokens = 64;
@@ -123,7 +123,7 @@ TEST_CASE("tp model: dummy weights (--load-format dummy) run sharded over 2 rank
     EngineOptions o;
     o.model_path = "tiny-llama";
     o.load_dummy = true;
-    o.device = "cpu";
+    o.device = DeviceChoice::Cpu;
     o.max_total_tokens = 256;
     o.max_running_requests = 2;
     o.max_prefill_tokens = 32;

@@ -19,9 +19,8 @@
 // reaches rank 0, which stops them), and is watched: a worker that exits
 // unexpectedly stops every rank with an error naming it.
 #pragma once
-#include "model_runner.h"
+#include "engine_options.h"
 #include "tp_group.h"
-#include <CLI/CLI.hpp>
 #include <functional>
 #include <memory>
 #include <string>
@@ -39,8 +38,6 @@ struct TpFlags {
     int spawned_rank = -1;      // --tp-rank (internal)
     int spawned_local_rank = -1;  // --tp-local-rank (internal)
 };
-
-void add_tp_flags(CLI::App& cmd, TpFlags& flags);
 
 // Where this process sits, and which ranks it must spawn on this host.
 struct RankPlan {

@@ -2,6 +2,7 @@
 // rank 0 sends until rank 0 says stop. A failure to load goes to rank 0,
 // which stops every rank with the message.
 #include "check.h"
+#include "model_runner.h"
 #include "tp_group.h"
 #include "tp_launch.h"
 #include <csignal>

@@ -52,8 +52,4 @@ std::unique_ptr<Communicator> make_cpu_communicator(TpGroup& group) {
     return std::make_unique<CpuCommunicator>(group);
 }
 
-#ifndef LIGHTLLM_WITH_CUDA
-std::unique_ptr<Communicator> make_nccl_communicator(TpGroup&, Backend&) { return nullptr; }
-#endif
-
 }  // namespace lightllm

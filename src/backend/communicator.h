@@ -3,7 +3,7 @@
 //   - CPU (communicator_cpu.cpp): host tensors of the CPU backend, summed and
 //     gathered through rank 0 over the group's TCP star (loopback on one
 //     machine), so TP runs and is tested without GPUs;
-//   - NCCL (cuda_communicator_nccl.cpp, CUDA builds): device tensors on the
+//   - NCCL (cuda/nccl_communicator.cpp, CUDA builds): device tensors on the
 //     backend's stream; libnccl.so.2 is loaded at run time, and the NCCL unique
 //     id travels from rank 0 over the group's TCP connections, so ranks on
 //     several hosts form one NCCL group.

@@ -63,27 +63,6 @@ std::string exit_text(int status) {
 
 }  // namespace
 
-void add_tp_flags(CLI::App& cmd, TpFlags& f) {
-    cmd.add_option("--tp,--tensor-parallel-size", f.tp,
-                   "Tensor-parallel ranks (one process per GPU; default 1, or the launcher's world size)")
-        ->check(CLI::Range(0, 4096));
-    cmd.add_option("--nnodes", f.nnodes, "Hosts the --tp ranks are spread over (with --node-rank, without a launcher)")
-        ->check(CLI::Range(1, 4096))
-        ->capture_default_str();
-    cmd.add_option("--node-rank", f.node_rank, "This host's index among --nnodes (0 runs rank 0 and the server)")
-        ->check(CLI::Range(0, 4095));
-    cmd.add_option("--master-addr", f.master_addr, "Address of rank 0's host (default MASTER_ADDR, else 127.0.0.1)")
-        ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
-    cmd.add_option("--master-port", f.master_port, "TCP port rank 0 listens on (default MASTER_PORT, else 29500)")
-        ->check(CLI::Range(0, 65535))
-        ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
-    cmd.add_option("--tp-timeout", f.timeout_s,
-                   "Seconds a rank may stay silent (not joining, not answering) before every rank stops with an error")
-        ->capture_default_str();
-    cmd.add_option("--tp-rank", f.spawned_rank, "Internal: the rank of a worker spawned by rank 0")->group("");
-    cmd.add_option("--tp-local-rank", f.spawned_local_rank, "Internal: a spawned worker's device index")->group("");
-}
-
 RankPlan discover_rank(const TpFlags& f, const EnvLookup& env) {
     RankPlan plan;
     TpPlace& p = plan.place;
@@ -155,16 +134,17 @@ std::string tp_fingerprint(const EngineOptions& o, int world_size) {
       << "tp=" << world_size << "\n"
       << "model=" << o.model_path << "\n"
       << "load_dummy=" << o.load_dummy << "\n"
-      << "device=" << o.device << "\n"
-      << "dtype=" << o.dtype << "\n"
-      << "kv_cache_dtype=" << o.kv_cache_dtype << "\n"
+      << "device=" << device_choice_name(o.device) << "\n"
+      << "dtype=" << dtype_choice_name(o.dtype) << "\n"
+      << "kv_cache_dtype=" << dtype_choice_name(o.kv_cache_dtype) << "\n"
       << "max_total_tokens=" << o.max_total_tokens << "\n"
       << "mem_fraction=" << o.mem_fraction << "\n"
       << "max_running_requests=" << o.max_running_requests << "\n"
       << "max_prefill_tokens=" << o.max_prefill_tokens << "\n"
       << "max_context=" << o.max_context << "\n"
       << "seed_weights=" << o.dummy_seed << "\n"
-      << "profile_ops=" << o.profile_ops << "\n";
+      << "profile_ops=" << o.profile_ops << "\n"
+      << "cuda_graphs=" << o.cuda.graphs << "\n";
     return s.str();
 }
 
