@@ -50,6 +50,22 @@ def gone(pid):
         return True
 
 
+def spawned_workers(world):
+    """Live processes of this binary started by a rank 0 with --tp `world`."""
+    out = []
+    for d in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{d}/cmdline", "rb") as f:
+                args = f.read().split(b"\0")
+        except OSError:
+            continue
+        if b"--tp-rank" not in args or b"--tp" not in args:
+            continue
+        if args[args.index(b"--tp") + 1:][:1] == [world.encode()] and not gone(int(d)):
+            out.append(int(d))
+    return out
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -166,7 +182,15 @@ def test_a_worker_that_dies_or_hangs_mid_run_ends_every_rank(how):
     assert server.proc.returncode == 1, server.log()
     # A death is seen by the step that reads from the worker or by rank 0's
     # watch over its children, whichever comes first; both name the rank.
-    wants = ["error: tensor parallel: rank 1: connection closed", "error: tensor parallel: rank 1 (pid"] \
+    wants = ["error: tensor parallel: rank 1: connection ", "error: tensor parallel: rank 1 (pid"] \
         if how == "killed" else ["error: tensor parallel: rank 1: no answer within --tp-timeout 2 s"]
     assert any(w in server.log() for w in wants), server.log()
     assert wait_for(lambda: gone(workers[0]), 10), "a worker was left behind"
+
+
+def test_workers_that_cannot_load_end_the_run_naming_their_rank():
+    p = subprocess.run(generate_cmd(["--tp", "3"]), capture_output=True, text=True, timeout=60)
+    assert p.returncode == 1
+    assert "error: --tp 3: the model's 4 attention heads (num_attention_heads) do not divide among 3 ranks" in p.stderr
+    assert "tensor parallel rank 1 failed to load" in p.stderr or "tensor parallel rank 2 failed to load" in p.stderr
+    assert wait_for(lambda: not spawned_workers("3"), 10), "a worker was left behind"
