@@ -64,11 +64,12 @@ DType kv_dtype_for(DTypeChoice c, const Backend& be) {
 // StepSeqs and, under tensor parallelism, sends it to the other ranks.
 struct StepPlan {
     int32_t n = 0, n_reqs = 0, n_out = 0, n_wanted = 0, max_q = 0, max_kv = 0, n_decode_first = 0, bucket = 0;
+    int32_t n_stale = 0;  // ints of prefix-cache table entries after the arrays
     std::vector<int32_t> arrays;
 
-    static constexpr size_t kHeader = 8;
+    static constexpr size_t kHeader = 9;
     void encode(std::vector<uint8_t>& out) const {
-        const int32_t h[kHeader] = {n, n_reqs, n_out, n_wanted, max_q, max_kv, n_decode_first, bucket};
+        const int32_t h[kHeader] = {n, n_reqs, n_out, n_wanted, max_q, max_kv, n_decode_first, bucket, n_stale};
         out.resize(sizeof h + arrays.size() * sizeof(int32_t));
         std::memcpy(out.data(), h, sizeof h);
         if (!arrays.empty()) std::memcpy(out.data() + sizeof h, arrays.data(), arrays.size() * sizeof(int32_t));
@@ -78,10 +79,10 @@ struct StepPlan {
         LL_CHECK(in.size() >= sizeof h && (in.size() - sizeof h) % 4 == 0, "step plan of {} bytes", in.size());
         std::memcpy(h, in.data(), sizeof h);
         n = h[0], n_reqs = h[1], n_out = h[2], n_wanted = h[3], max_q = h[4], max_kv = h[5], n_decode_first = h[6],
-        bucket = h[7];
+        bucket = h[7], n_stale = h[8];
         arrays.resize((in.size() - sizeof h) / 4);
         if (!arrays.empty()) std::memcpy(arrays.data(), in.data() + sizeof h, in.size() - sizeof h);
-        LL_CHECK(arrays.size() == size_t(4 * n + n_out + 3 * n_reqs + 1), "step plan: {} ints for {} tokens",
+        LL_CHECK(arrays.size() == size_t(4 * n + n_out + 3 * n_reqs + 1 + n_stale), "step plan: {} ints for {} tokens",
                  arrays.size(), n);
     }
 };
@@ -221,17 +222,16 @@ TokenKvPool& ModelRunner::kv_pool() { return *impl_->kv; }
 ReqToTokenTable& ModelRunner::req_to_token() { return *impl_->table; }
 
 Tensor ModelRunner::Impl::forward(const std::vector<StepSeq>& seqs, const std::vector<int32_t>& rows_wanted) {
-    std::vector<int32_t> h_ids, h_pos, h_slots, h_rows, h_q_start{0}, h_kv_len, h_req_rows;
+    std::vector<int32_t> h_ids, h_pos, h_slots, h_rows, h_q_start{0}, h_kv_len, h_req_rows, h_stale;
     int max_q = 0, max_kv = 0;
     for (const StepSeq& s : seqs) {
         LL_CHECK(s.row >= 0 && s.row < table->max_requests(), "step: table row {} of {}", s.row, table->max_requests());
         LL_CHECK(s.n_new > 0 && s.n_cached >= 0 && s.tokens && s.slots, "step: a sequence feeds {} tokens", s.n_new);
         LL_CHECK(s.n_table_stale >= 0 && s.n_table_stale <= s.n_cached, "step: {} stale table entries of {} cached",
                  s.n_table_stale, s.n_cached);
-        if (s.n_table_stale > 0) {
-            Tensor row = table->table().slice_rows(s.row, 1).view({int64_t(max_context)});
-            Tensor cols = row.slice_rows(s.n_cached - s.n_table_stale, s.n_table_stale);
-            be.upload(cols, s.slots - s.n_table_stale, DType::I32);
+        if (s.n_table_stale > 0) {  // every rank writes them (execute): [row, first position, count, slots...]
+            h_stale.insert(h_stale.end(), {s.row, s.n_cached - s.n_table_stale, s.n_table_stale});
+            h_stale.insert(h_stale.end(), s.slots - s.n_table_stale, s.slots);
         }
         if (int64_t(s.n_cached) + s.n_new > max_context)
             fail("a sequence of {} tokens exceeds the context length {}", int64_t(s.n_cached) + s.n_new, max_context);
@@ -278,6 +278,8 @@ Tensor ModelRunner::Impl::forward(const std::vector<StepSeq>& seqs, const std::v
     LL_CHECK(plan.n_out <= max_logits, "step: {} logit rows, at most {}", plan.n_out, max_logits);
     for (const std::vector<int32_t>* v : {&h_ids, &h_pos, &h_slots, &h_rows, &wanted, &h_q_start, &h_kv_len, &h_req_rows})
         plan.arrays.insert(plan.arrays.end(), v->begin(), v->end());
+    plan.n_stale = int(h_stale.size());
+    plan.arrays.insert(plan.arrays.end(), h_stale.begin(), h_stale.end());
     if (tp_active()) {
         plan.encode(plan_bytes);
         tp->send_step(plan_bytes);
@@ -307,6 +309,12 @@ Tensor ModelRunner::Impl::execute(const StepPlan& plan) {
     b.attn.req_rows = take(n_reqs);
     Tensor packed = step_arrays.slice_rows(0, offset);
     be.upload(packed, h_step_arrays.data(), DType::I32);
+    for (size_t i = size_t(offset); i < plan.arrays.size();) {  // table entries of prefix-cache hits
+        const int32_t row = plan.arrays[i], first = plan.arrays[i + 1], count = plan.arrays[i + 2];
+        Tensor cols = table->table().slice_rows(row, 1).view({int64_t(max_context)}).slice_rows(first, count);
+        be.upload(cols, plan.arrays.data() + i + 3, DType::I32);
+        i += 3 + size_t(count);
+    }
     b.attn.table = table->table();
     b.attn.n_reqs = n_reqs;
     b.attn.n_tokens = n;
