@@ -25,6 +25,8 @@ struct AttnArgs {
     int n_head, n_kv_head, head_dim;
     int sliding_window;
     bool alibi;
+    int alibi_h0;           // ALiBi: global index of head 0 here (tensor parallelism)
+    int alibi_n_head;       // ALiBi: heads of the whole model
     bool kv_int8;
     float scale_log2;       // softmax scale * log2(e): scores are kept in base 2
 };
@@ -57,6 +59,8 @@ inline AttnArgs make_attn_args(const Tensor& q, const KvLayer& kv, const Attenti
     a.head_dim = heads.head_dim;
     a.sliding_window = p.sliding_window;
     a.alibi = p.alibi;
+    a.alibi_h0 = p.alibi_head_offset;
+    a.alibi_n_head = p.alibi_n_head > 0 ? p.alibi_n_head : heads.n_head;
     a.kv_int8 = int8;
     a.scale_log2 = p.scale * 1.4426950408889634f;
     return a;

@@ -100,7 +100,7 @@ static __global__ __launch_bounds__(kThreads, kMinBlocks<D, G>) void decode_atte
         }
         m[j] = -INFINITY;
         l[j] = 0.0f;
-        slope[j] = a.alibi ? alibi_slope(h0 + j, a.n_head) * 1.4426950408889634f : 0.0f;
+        slope[j] = a.alibi ? alibi_slope(a.alibi_h0 + h0 + j, a.alibi_n_head) * 1.4426950408889634f : 0.0f;
     }
     const int* trow = a.table + int64_t(a.req_rows[r]) * a.table_stride;
     int64_t slot[kUnroll];

@@ -147,7 +147,7 @@ static __global__ __launch_bounds__(kWarps * 32) void prefill_attention_kernel(A
     int qpos[2];
     qpos[0] = first_pos + row_lo + warp * 16 + (lane >> 2);
     qpos[1] = qpos[0] + 8;
-    float slope = a.alibi ? alibi_slope(h, a.n_head) * 1.4426950408889634f : 0.0f;
+    float slope = a.alibi ? alibi_slope(a.alibi_h0 + h, a.alibi_n_head) * 1.4426950408889634f : 0.0f;
     const int* trow = a.table + int64_t(a.req_rows[r]) * a.table_stride;
 
     for (int kb = kv_lo; kb < kv_hi; kb += kBN) {

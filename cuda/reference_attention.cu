@@ -38,7 +38,7 @@ static __global__ void reference_attention_kernel(AttnArgs a, int n_reqs, int n_
         qv[i] = e < a.head_dim ? to_float(qr[e]) * a.scale_log2 : 0.0f;
         acc[i] = 0.0f;
     }
-    float slope = a.alibi ? alibi_slope(h, a.n_head) * 1.4426950408889634f : 0.0f;
+    float slope = a.alibi ? alibi_slope(a.alibi_h0 + h, a.alibi_n_head) * 1.4426950408889634f : 0.0f;
     const int* trow = a.table + int64_t(a.req_rows[r]) * a.table_stride;
     float m = -INFINITY, l = 0.0f;
     for (int p = first_visible_key(qpos, a.sliding_window); p <= qpos; ++p) {

@@ -131,7 +131,7 @@ void BloomModel::randomize(uint64_t seed) {
 
 size_t BloomModel::workspace_bytes(int max_tokens, int max_logits) const {
     return size_t(max_tokens) * gelu_workspace_elems_per_token(cfg_, qkv_rows(cfg_)) * dtype_size(be_.compute_dtype()) +
-           logits_workspace_bytes(be_, cfg_, max_logits);
+           logits_workspace_bytes(be_, cfg_, max_logits, tp());
 }
 
 void BloomModel::free_workspace() {
@@ -142,7 +142,7 @@ void BloomModel::free_workspace() {
 void BloomModel::reserve(int max_tokens, int max_logits) {
     free_workspace();
     ws_ = alloc_gelu_workspace(be_, cfg_, qkv_rows(cfg_), max_tokens);
-    out_ = alloc_logits_workspace(be_, cfg_, max_logits);
+    out_ = alloc_logits_workspace(be_, cfg_, max_logits, tp());
     max_tokens_ = max_tokens;
     max_logits_ = max_logits;
 }
@@ -155,12 +155,13 @@ Tensor BloomModel::forward(const Batch& batch, KvLayers& kv) {
     Tensor x = ws_.x.slice_rows(0, n), h = ws_.h.slice_rows(0, n);
 
     be_.embedding(batch.ids, w_.tok_embd, h);
+    all_reduce(h);  // vocabulary-split embedding: other ranks' tokens are zero rows here
     dump("tok_embd", -1, h);
     be_.layer_norm(h, w_.tok_norm, w_.tok_norm_b, x, eps);
     dump("tok_norm", -1, x);
     for (int il = 0; il < cfg_.n_layer; ++il)
-        gelu_layer_forward(be_, w_.layers[size_t(il)], cfg_, heads_, attn_params_, batch, kv[size_t(il)], ws_, n, il,
-                           dump_fn());
+        gelu_layer_forward(be_, w_.layers[size_t(il)], cfg_, heads_, tp_attention(attn_params_), batch, kv[size_t(il)],
+                           ws_, n, il, dump_fn(), tp().comm);
     be_.layer_norm(x, w_.output_norm, w_.output_norm_b, h, eps);
     dump("output_norm", -1, h);
 
@@ -171,14 +172,18 @@ Tensor BloomModel::forward(const Batch& batch, KvLayers& kv) {
 
 }  // namespace
 
-std::unique_ptr<Model> load_bloom(const ModelConfig& cfg, const TensorSource& tensors, Backend& backend) {
+std::unique_ptr<Model> load_bloom(const ModelConfig& cfg, const TensorSource& tensors, Backend& backend,
+                                  const TpShard& shard) {
     auto m = std::make_unique<BloomModel>(cfg, backend);
+    m->set_tp(shard);
     m->load(tensors);
     return m;
 }
 
-std::unique_ptr<Model> make_dummy_bloom(const ModelConfig& cfg, Backend& backend, uint64_t seed) {
+std::unique_ptr<Model> make_dummy_bloom(const ModelConfig& cfg, Backend& backend, uint64_t seed,
+                                        const TpShard& shard) {
     auto m = std::make_unique<BloomModel>(cfg, backend);
+    m->set_tp(shard);
     m->randomize(seed);
     return m;
 }

@@ -18,7 +18,9 @@ struct BloomWeights {
     Tensor lm_head;                    // [n_vocab, n_embd]; the same memory as tok_embd when tied
 };
 
-std::unique_ptr<Model> load_bloom(const ModelConfig& cfg, const TensorSource& tensors, Backend& backend);
-std::unique_ptr<Model> make_dummy_bloom(const ModelConfig& cfg, Backend& backend, uint64_t seed);
+std::unique_ptr<Model> load_bloom(const ModelConfig& cfg, const TensorSource& tensors, Backend& backend,
+                                  const TpShard& shard = {});
+std::unique_ptr<Model> make_dummy_bloom(const ModelConfig& cfg, Backend& backend, uint64_t seed,
+                                        const TpShard& shard = {});
 
 }  // namespace lightllm

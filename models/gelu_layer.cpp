@@ -1,5 +1,6 @@
 // The pre-LN GELU decoder layer of BLOOM and StarCoder (see gelu_layer.h).
 #include "gelu_layer.h"
+#include "communicator.h"
 
 namespace lightllm {
 
@@ -55,7 +56,7 @@ size_t gelu_workspace_elems_per_token(const ModelConfig& c, int64_t qkv_rows) {
 
 void gelu_layer_forward(Backend& be, const GeluLayerWeights& l, const ModelConfig& c, const HeadShape& heads,
                         const AttentionParams& attn_params, const Batch& batch, KvLayer& kv, GeluLayerWorkspace& ws,
-                        int n, int il, const TensorDumpFn& dump) {
+                        int n, int il, const TensorDumpFn& dump, Communicator* comm) {
     auto show = [&](const char* name, const Tensor& t) {
         if (dump) dump(name, il, t);
     };
@@ -72,6 +73,7 @@ void gelu_layer_forward(Backend& be, const GeluLayerWeights& l, const ModelConfi
     be.attention(q, kv, batch.attn, heads, attn_params, attn);
     show("attn", attn);
     be.linear(attn, l.wo, l.bo, proj);
+    if (comm) comm->all_reduce_sum(proj);  // row-parallel (the bias is on rank 0 only)
     show("attn_out", proj);
     be.add(x, proj, x);
     be.layer_norm(x, l.ffn_norm, l.ffn_norm_b, h, eps);
@@ -80,6 +82,7 @@ void gelu_layer_forward(Backend& be, const GeluLayerWeights& l, const ModelConfi
     be.gelu(up, act);
     show("ffn_act", act);
     be.linear(act, l.w_down, l.b_down, proj);
+    if (comm) comm->all_reduce_sum(proj);
     show("ffn_out", proj);
     be.add(x, proj, x);
     show("layer_out", x);

@@ -12,6 +12,8 @@
 
 namespace lightllm {
 
+class Communicator;
+
 struct GeluLayerWeights {
     Tensor attn_norm, attn_norm_b;  // [n_embd] first LayerNorm weight, bias
     Tensor wqkv;                    // [qkv_rows, n_embd]: q rows, then k, then v
@@ -46,6 +48,6 @@ size_t gelu_workspace_elems_per_token(const ModelConfig& c, int64_t qkv_rows);
 // One layer over the first n rows of ws.x (in place); `dump` sees its intermediates.
 void gelu_layer_forward(Backend& be, const GeluLayerWeights& l, const ModelConfig& c, const HeadShape& heads,
                         const AttentionParams& attn_params, const Batch& batch, KvLayer& kv, GeluLayerWorkspace& ws,
-                        int n, int il, const TensorDumpFn& dump);
+                        int n, int il, const TensorDumpFn& dump, Communicator* comm = nullptr);
 
 }  // namespace lightllm

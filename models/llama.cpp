@@ -52,7 +52,7 @@ public:
     Tensor forward(const Batch& batch, KvLayers& kv) override;
 
 private:
-    static bool is_baichuan2(const ModelConfig& c);
+    bool is_baichuan2(const ModelConfig& c) const;
     void upload_row_normalized(Tensor& dst, const TensorInfo& info);
     void free_workspace();
 
@@ -144,7 +144,9 @@ void LlamaModel::load(const TensorSource& src) {
     }
 }
 
-bool LlamaModel::is_baichuan2(const ModelConfig& c) { return c.model_type == "baichuan" && c.n_vocab == 125696; }
+bool LlamaModel::is_baichuan2(const ModelConfig& c) const {
+    return c.model_type == "baichuan" && (tp().active() ? tp().n_vocab_total : c.n_vocab) == 125696;
+}
 
 void LlamaModel::upload_row_normalized(Tensor& dst, const TensorInfo& info) {
     const int64_t rows = info.shape[0], cols = info.shape[1];
@@ -182,7 +184,7 @@ size_t LlamaModel::workspace_bytes(int max_tokens, int max_logits) const {
     const ModelConfig& c = cfg_;
     const size_t T = size_t(max_tokens), QD = size_t(c.n_head) * c.head_dim;
     const size_t per_token = 3 * size_t(c.n_embd) + size_t(qkv_rows(c)) + 2 * QD + 3 * size_t(c.n_ff);
-    return T * per_token * dtype_size(be_.compute_dtype()) + logits_workspace_bytes(be_, c, max_logits);
+    return T * per_token * dtype_size(be_.compute_dtype()) + logits_workspace_bytes(be_, c, max_logits, tp());
 }
 
 void LlamaModel::free_workspace() {
@@ -204,7 +206,7 @@ void LlamaModel::reserve(int max_tokens, int max_logits) {
     ws_.proj = be_.alloc(dt, {T, c.n_embd});
     ws_.gate_up = be_.alloc(dt, {T, 2 * int64_t(c.n_ff)});
     ws_.act = be_.alloc(dt, {T, c.n_ff});
-    ws_.out = alloc_logits_workspace(be_, c, max_logits);
+    ws_.out = alloc_logits_workspace(be_, c, max_logits, tp());
     max_tokens_ = max_tokens;
     max_logits_ = max_logits;
 }
@@ -220,6 +222,7 @@ Tensor LlamaModel::forward(const Batch& batch, KvLayers& kv) {
     const Tensor none;
 
     be_.embedding(batch.ids, w_.tok_embd, x);
+    all_reduce(x);  // vocabulary-split embedding: other ranks' tokens are zero rows here
     dump("tok_embd", -1, x);
     for (int il = 0; il < cfg_.n_layer; ++il) {
         const LlamaLayerWeights& l = w_.layers[size_t(il)];
@@ -235,9 +238,10 @@ Tensor LlamaModel::forward(const Batch& batch, KvLayers& kv) {
         dump("qkv", il, qkv);
         be_.rope_store_kv(qkv, batch.positions, w_.inv_freq, heads_, batch.slots, kvl, q);
         dump("q_rope", il, q);
-        be_.attention(q, kvl, batch.attn, heads_, attn_params_, attn);
+        be_.attention(q, kvl, batch.attn, heads_, tp_attention(attn_params_), attn);
         dump("attn", il, attn);
         be_.linear(attn, l.wo, none, proj);
+        all_reduce(proj);  // o_proj is row-parallel: each rank holds a partial sum
         dump("attn_out", il, proj);
         be_.add_rms_norm(x, proj, l.ffn_norm, h, eps);  // x += attention output
         dump("ffn_norm", il, h);
@@ -245,6 +249,7 @@ Tensor LlamaModel::forward(const Batch& batch, KvLayers& kv) {
         be_.silu_mul(gate_up, act);
         dump("ffn_act", il, act);
         be_.linear(act, l.w_down, none, proj);
+        all_reduce(proj);  // down_proj is row-parallel
         dump("ffn_out", il, proj);
     }
     be_.add_rms_norm(x, proj, w_.output_norm, h, eps);  // x += last mlp output
@@ -258,14 +263,17 @@ Tensor LlamaModel::forward(const Batch& batch, KvLayers& kv) {
 }  // namespace
 
 std::unique_ptr<Model> load_llama(const ModelConfig& cfg, const TensorSource& tensors, Backend& backend,
-                                  int64_t max_context) {
+                                  int64_t max_context, const TpShard& shard) {
     auto m = std::make_unique<LlamaModel>(cfg, backend, max_context);
+    m->set_tp(shard);
     m->load(tensors);
     return m;
 }
 
-std::unique_ptr<Model> make_dummy_llama(const ModelConfig& cfg, Backend& backend, uint64_t seed, int64_t max_context) {
+std::unique_ptr<Model> make_dummy_llama(const ModelConfig& cfg, Backend& backend, uint64_t seed, int64_t max_context,
+                                        const TpShard& shard) {
     auto m = std::make_unique<LlamaModel>(cfg, backend, max_context);
+    m->set_tp(shard);
     m->randomize(seed);
     return m;
 }

@@ -6,6 +6,7 @@
 #include "backend.h"
 #include "model_config.h"
 #include "tensor_source.h"
+#include "tp_shard.h"
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -45,8 +46,19 @@ public:
     virtual Tensor forward(const Batch& batch, KvLayers& kv) = 0;
     // Calls `dump` on each intermediate of later forwards (empty: none).
     void set_dump(TensorDumpFn dump) { dump_ = std::move(dump); }
+    // This rank's tensor-parallel shard (tp_shard.h); set before the weights load.
+    void set_tp(const TpShard& shard) { tp_ = shard; }
+    const TpShard& tp() const { return tp_; }
 
 protected:
+    // Sums a row-parallel layer's partial output over the ranks (no-op at world 1).
+    void all_reduce(Tensor& t) const;
+    // `p` with the ALiBi slopes of this rank's global head indices.
+    AttentionParams tp_attention(AttentionParams p) const {
+        p.alibi_head_offset = tp_.head_begin;
+        p.alibi_n_head = tp_.n_head_total;
+        return p;
+    }
     void dump(const char* name, int il, const Tensor& t) const {
         if (dump_) dump_(name, il, t);
     }
@@ -54,14 +66,19 @@ protected:
 
 private:
     TensorDumpFn dump_;
+    TpShard tp_;
 };
 
 // Loads the weights of `cfg.arch` from `tensors` in backend.compute_dtype().
 // `max_context` is the engine's context length (for dynamic RoPE scaling).
+// Under tensor parallelism (`shard.world` > 1) the model holds this rank's
+// shard only (tp_shard.h) and its forward joins the other ranks' through
+// shard.comm; `cfg` is always the whole model's.
 std::unique_ptr<Model> load_model(const ModelConfig& cfg, const TensorSource& tensors, Backend& backend,
-                                  int64_t max_context);
+                                  int64_t max_context, const TpShard& shard = {});
 // The same architecture with seeded random weights (--load-format dummy).
-std::unique_ptr<Model> make_dummy_model(const ModelConfig& cfg, Backend& backend, uint64_t seed, int64_t max_context);
+std::unique_ptr<Model> make_dummy_model(const ModelConfig& cfg, Backend& backend, uint64_t seed, int64_t max_context,
+                                        const TpShard& shard = {});
 
 }  // namespace lightllm
 

@@ -1,5 +1,6 @@
 // WeightArena and the logits tail shared by the architectures.
 #include "model_common.h"
+#include "communicator.h"
 
 namespace lightllm {
 
@@ -37,24 +38,30 @@ Tensor random_lm_head(Backend& be, WeightArena& arena, const ModelConfig& c, con
     return t;
 }
 
-LogitsWorkspace alloc_logits_workspace(Backend& be, const ModelConfig& c, int max_logits) {
+LogitsWorkspace alloc_logits_workspace(Backend& be, const ModelConfig& c, int max_logits, const TpShard& tp) {
     const DType dt = be.compute_dtype();
     const int64_t L = max_logits;
     LogitsWorkspace ws;
     ws.last = be.alloc(dt, {L, c.n_embd});
     ws.logits = be.alloc(dt, {L, c.n_vocab});
     ws.logits_f32 = be.alloc(DType::F32, {L, c.n_vocab});
+    if (tp.active()) {
+        ws.comm = tp.comm;
+        ws.vocab_block = tp.vocab_block;
+        if (tp.rank == 0) ws.gathered = be.alloc(DType::F32, {L, tp.n_vocab_total});
+    }
     return ws;
 }
 
-size_t logits_workspace_bytes(const Backend& be, const ModelConfig& c, int max_logits) {
+size_t logits_workspace_bytes(const Backend& be, const ModelConfig& c, int max_logits, const TpShard& tp) {
     const size_t L = size_t(max_logits);
+    const size_t gathered = tp.active() && tp.rank == 0 ? L * size_t(tp.n_vocab_total) * sizeof(float) : 0;
     return L * (size_t(c.n_embd) + size_t(c.n_vocab)) * dtype_size(be.compute_dtype()) +
-           L * size_t(c.n_vocab) * sizeof(float);
+           L * size_t(c.n_vocab) * sizeof(float) + gathered;
 }
 
 void free_logits_workspace(Backend& be, LogitsWorkspace& ws) {
-    for (Tensor* t : {&ws.last, &ws.logits, &ws.logits_f32})
+    for (Tensor* t : {&ws.last, &ws.logits, &ws.logits_f32, &ws.gathered})
         if (!t->empty()) be.free(*t);
 }
 
@@ -67,7 +74,10 @@ Tensor compute_logits(Backend& be, const Tensor& h, const Batch& batch, const Te
     be.gather_rows(h, batch.logit_rows, last);
     be.linear(last, lm_head, Tensor(), logits);
     be.to_f32(logits, logits_f32);
-    return logits_f32;
+    if (!ws.comm) return logits_f32;
+    Tensor full = ws.gathered.empty() ? Tensor() : ws.gathered.slice_rows(0, n_out);
+    ws.comm->gather_columns(logits_f32, full, ws.vocab_block);
+    return ws.gathered.empty() ? logits_f32 : full;
 }
 
 }  // namespace lightllm

@@ -39,23 +39,29 @@ bool lm_head_tied(const ModelConfig& c, const TensorSource& src);
 Tensor random_lm_head(Backend& be, WeightArena& arena, const ModelConfig& c, const Tensor& tok_embd, uint64_t seed,
                       float stddev);
 
-// Buffers of the logits tail for up to L = max_logits rows.
+// Buffers of the logits tail for up to L = max_logits rows. Under tensor
+// parallelism n_vocab is this rank's block (+1, tp_shard.h) and rank 0 also
+// holds the gathered logits of the whole vocabulary.
 struct LogitsWorkspace {
     Tensor last;        // [L, n_embd] final-normed rows that need logits
     Tensor logits;      // [L, n_vocab] compute dtype
     Tensor logits_f32;  // [L, n_vocab] F32
+    Tensor gathered;    // [L, n_vocab_total] F32, rank 0 under TP only
+    Communicator* comm = nullptr;
+    int64_t vocab_block = 0;
 };
 
 // Allocates them in the backend's compute dtype (logits_f32 in F32).
-LogitsWorkspace alloc_logits_workspace(Backend& be, const ModelConfig& c, int max_logits);
+LogitsWorkspace alloc_logits_workspace(Backend& be, const ModelConfig& c, int max_logits, const TpShard& tp = {});
 // Device bytes alloc_logits_workspace takes for max_logits rows.
-size_t logits_workspace_bytes(const Backend& be, const ModelConfig& c, int max_logits);
+size_t logits_workspace_bytes(const Backend& be, const ModelConfig& c, int max_logits, const TpShard& tp = {});
 // Gives them back to the backend (those allocated).
 void free_logits_workspace(Backend& be, LogitsWorkspace& ws);
 
 // Logits [n_logits, n_vocab] F32 (a row slice of ws.logits_f32) of the rows
 // batch.logit_rows of the final-normed hidden states h [n_tokens, n_embd],
-// through lm_head [n_vocab, n_embd] without bias.
+// through lm_head [n_vocab, n_embd] without bias. Under TP: rank 0 gets the
+// whole vocabulary's logits (ws.gathered), other ranks their own block.
 Tensor compute_logits(Backend& be, const Tensor& h, const Batch& batch, const Tensor& lm_head,
                       const LogitsWorkspace& ws);
 

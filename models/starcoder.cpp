@@ -135,7 +135,7 @@ void StarCoderModel::randomize(uint64_t seed) {
 
 size_t StarCoderModel::workspace_bytes(int max_tokens, int max_logits) const {
     return size_t(max_tokens) * gelu_workspace_elems_per_token(cfg_, qkv_rows(cfg_)) * dtype_size(be_.compute_dtype()) +
-           logits_workspace_bytes(be_, cfg_, max_logits);
+           logits_workspace_bytes(be_, cfg_, max_logits, tp());
 }
 
 void StarCoderModel::free_workspace() {
@@ -146,7 +146,7 @@ void StarCoderModel::free_workspace() {
 void StarCoderModel::reserve(int max_tokens, int max_logits) {
     free_workspace();
     ws_ = alloc_gelu_workspace(be_, cfg_, qkv_rows(cfg_), max_tokens);
-    out_ = alloc_logits_workspace(be_, cfg_, max_logits);
+    out_ = alloc_logits_workspace(be_, cfg_, max_logits, tp());
     max_tokens_ = max_tokens;
     max_logits_ = max_logits;
 }
@@ -158,12 +158,13 @@ Tensor StarCoderModel::forward(const Batch& batch, KvLayers& kv) {
     Tensor x = ws_.x.slice_rows(0, n), h = ws_.h.slice_rows(0, n);
 
     be_.embedding(batch.ids, w_.tok_embd, x);
+    all_reduce(x);  // vocabulary-split embedding: other ranks' tokens are zero rows here
     be_.embedding(batch.positions, w_.pos_embd, h);
     be_.add(x, h, x);
     dump("tok_pos_embd", -1, x);
     for (int il = 0; il < cfg_.n_layer; ++il)
-        gelu_layer_forward(be_, w_.layers[size_t(il)], cfg_, heads_, attn_params_, batch, kv[size_t(il)], ws_, n, il,
-                           dump_fn());
+        gelu_layer_forward(be_, w_.layers[size_t(il)], cfg_, heads_, tp_attention(attn_params_), batch, kv[size_t(il)],
+                           ws_, n, il, dump_fn(), tp().comm);
     be_.layer_norm(x, w_.output_norm, w_.output_norm_b, h, cfg_.norm_eps);
     dump("output_norm", -1, h);
 
@@ -175,15 +176,17 @@ Tensor StarCoderModel::forward(const Batch& batch, KvLayers& kv) {
 }  // namespace
 
 std::unique_ptr<Model> load_starcoder(const ModelConfig& cfg, const TensorSource& tensors, Backend& backend,
-                                      int64_t max_context) {
+                                      int64_t max_context, const TpShard& shard) {
     auto m = std::make_unique<StarCoderModel>(cfg, backend, max_context);
+    m->set_tp(shard);
     m->load(tensors);
     return m;
 }
 
 std::unique_ptr<Model> make_dummy_starcoder(const ModelConfig& cfg, Backend& backend, uint64_t seed,
-                                            int64_t max_context) {
+                                            int64_t max_context, const TpShard& shard) {
     auto m = std::make_unique<StarCoderModel>(cfg, backend, max_context);
+    m->set_tp(shard);
     m->randomize(seed);
     return m;
 }

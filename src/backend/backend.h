@@ -58,6 +58,10 @@ struct AttentionParams {
     int sliding_window = 0;  // 0: full causal attention; else keys with pos > q_pos - window
     bool alibi = false;      // add ALiBi bias slope_h * (key_pos - q_pos), slope_h = alibi_slope(h, n_head)
                              // (cpu_backend.h; BLOOM's rule, as in BLOOM/Baichuan-13B)
+    // Tensor parallelism: this rank's heads are heads alibi_head_offset.. of a
+    // model with alibi_n_head heads (0: heads.n_head), for the ALiBi slopes.
+    int alibi_head_offset = 0;
+    int alibi_n_head = 0;
 };
 
 class DecodeAccelerator;

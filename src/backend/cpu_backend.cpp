@@ -300,7 +300,9 @@ void CpuBackend::attention(const Tensor& q, const KvLayer& kv, const AttentionBa
                 const int64_t row = q_start[r] + j;
                 const int pos = kv_len[r] - n_new + j;
                 const int first = params.sliding_window > 0 ? std::max(0, pos - params.sliding_window + 1) : 0;
-                const float slope = params.alibi ? alibi_slope(h, nh) : 0.0f;
+                const float slope = params.alibi ? alibi_slope(params.alibi_head_offset + h,
+                                                               params.alibi_n_head > 0 ? params.alibi_n_head : nh)
+                                                 : 0.0f;
                 const float* qh = q.ptr<float>() + row * nh * hd + int64_t(h) * hd;
                 std::vector<float> scores(static_cast<size_t>(pos + 1 - first)), kvrow(static_cast<size_t>(hd));
                 float max_score = -INFINITY;

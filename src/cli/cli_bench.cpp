@@ -132,6 +132,8 @@ int measure_serving(const BenchArgs& a, const std::vector<WorkloadItem>& items, 
 int run_serving(const BenchArgs& a) {
     PipelineOptions o = engine_options(a.engine);
     o.measure_peaks = !(a.peaks.matmul_tflops > 0.0 && a.peaks.bandwidth_gbs > 0.0);
+    auto tp = start_tp(a.engine, o);
+    if (tp->rank() > 0) return run_tp_worker(o.engine);
     Pipeline pipeline(o);
     const Tokenizer* tok = nullptr;
     try {
@@ -162,6 +164,8 @@ int run_batched(const BenchArgs& a) {
     // A static batch measures a whole prefill: nothing may come from the
     // prefix cache (the warm-up and earlier batches would be found there).
     o.prefix_cache = false;
+    auto tp = start_tp(a.engine, o);
+    if (tp->rank() > 0) return run_tp_worker(o.engine);
     Pipeline pipeline(o);
     // A static batch must fit the KV cache whole, or the router runs it in
     // waves and the prefill / decode split means nothing.

@@ -301,6 +301,8 @@ int run_generate(GenerateArgs& a) {
     if (a.prompt.empty() && !a.chat && isatty(STDIN_FILENO))
         std::fprintf(stderr, "lightllm: reading prompts from stdin, one per line (Ctrl-D ends); -p TEXT gives one prompt\n");
     PipelineOptions opts = engine_options(a.engine);
+    auto tp = start_tp(a.engine, opts);
+    if (tp->rank() > 0) return run_tp_worker(opts.engine);
     Pipeline pipeline(opts);
     if (!a.prompt.empty()) return run_single(pipeline, a);
     if (a.chat && !a.jsonl && isatty(STDIN_FILENO)) return run_chat(pipeline, a);

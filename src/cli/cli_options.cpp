@@ -9,6 +9,32 @@
 
 namespace lightllm {
 
+namespace {
+
+void add_tp_flags(CLI::App& cmd, TpFlags& f) {
+    cmd.add_option("--tp,--tensor-parallel-size", f.tp,
+                   "Tensor-parallel ranks (one process per GPU; default 1, or the launcher's world size)")
+        ->check(CLI::Range(0, 4096));
+    cmd.add_option("--nnodes", f.nnodes, "Hosts the --tp ranks are spread over (with --node-rank, without a launcher)")
+        ->check(CLI::Range(1, 4096))
+        ->capture_default_str();
+    cmd.add_option("--node-rank", f.node_rank, "This host's index among --nnodes (0 runs rank 0 and the server)")
+        ->check(CLI::Range(0, 4095));
+    cmd.add_option("--master-addr", f.master_addr, "Address of rank 0's host (default MASTER_ADDR, else 127.0.0.1)")
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+    cmd.add_option("--master-port", f.master_port, "TCP port rank 0 listens on (default MASTER_PORT, else 29500)")
+        ->check(CLI::Range(0, 65535))
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+    cmd.add_option("--tp-timeout", f.timeout_s,
+                   "Seconds a rank may stay silent (not joining, not answering) before every rank stops with an error")
+        ->capture_default_str();
+    cmd.add_option("--tp-rank", f.spawned_rank, "Internal: the rank of a worker spawned by rank 0")->group("");
+    cmd.add_option("--tp-local-rank", f.spawned_local_rank, "Internal: a spawned worker's device index")->group("");
+}
+
+}  // namespace
+
+
 void add_engine_flags(CLI::App& cmd, EngineFlags& f) {
     EngineOptions& e = f.pipeline.engine;
     cmd.add_option("-m,--model", e.model_path,
@@ -57,6 +83,13 @@ void add_engine_flags(CLI::App& cmd, EngineFlags& f) {
     cmd.add_option("--expected-output-fraction", f.pipeline.expected_output_fraction,
                    "Admission's guess of the share of max tokens a request uses before EOS (1: never pause)")
         ->capture_default_str();
+    add_tp_flags(cmd, f.tp);
+}
+
+std::unique_ptr<TpSession> start_tp(const EngineFlags& flags, PipelineOptions& o) {
+    auto session = TpSession::start(flags.tp, o.engine);
+    o.engine.tp = session->group();
+    return session;
 }
 
 PipelineOptions engine_options(const EngineFlags& f) {

@@ -2,6 +2,7 @@
 // device, KV cache, batching) and the sampling defaults.
 #pragma once
 #include "pipeline.h"
+#include "tp_launch.h"
 #include <CLI/CLI.hpp>
 #include <string>
 
@@ -18,6 +19,7 @@ struct EngineFlags {
     bool no_pdl = false;
     std::string admission_order = "fifo";  // fifo | longest-first
     int max_prefill_tokens = 0;        // 0: kCudaPrefillTokens on CUDA, kCpuPrefillTokens on the CPU
+    TpFlags tp;
 };
 
 // Default prefill chunks: on the CPU a step of 8192 prompt tokens runs for
@@ -35,6 +37,11 @@ constexpr int kCpuPrefillTokens = 128;
 void add_engine_flags(CLI::App& cmd, EngineFlags& flags);
 // Checks the values, parses the enum flags and fills pipeline.engine; throws Error naming the flag.
 PipelineOptions engine_options(const EngineFlags& flags);
+// Joins this process's tensor-parallel group (spawning local workers, or as
+// the launcher's rank) for the final options `o`, and sets o.engine.tp. Keep
+// the session alive while the pipeline runs; when its rank() > 0 this process
+// is a worker: return run_tp_worker(o.engine) instead of building a pipeline.
+std::unique_ptr<TpSession> start_tp(const EngineFlags& flags, PipelineOptions& o);
 
 // -n/--max-tokens, --temperature, --top-k, --top-p, --min-p,
 // --repetition-penalty, --presence-penalty, --frequency-penalty, --seed,

@@ -64,6 +64,8 @@ int serve(ServeFlags& f) {
     f.server.api_key = resolve_api_key(f.api_key);
     sigset_t stop_signals = block_stop_signals();
     PipelineOptions popts = engine_options(f.engine);
+    auto tp = start_tp(f.engine, popts);
+    if (tp->rank() > 0) return run_tp_worker(popts.engine);
     const ModelConfig cfg = peek_model_config(popts.engine);
 
     ServerOptions& so = f.server;

@@ -5,9 +5,12 @@
 #pragma once
 #include "backend.h"
 #include <cstdint>
+#include <memory>
 #include <string>
 
 namespace lightllm {
+
+class TpGroup;
 
 enum class DeviceChoice : uint8_t { Auto, Cpu, Cuda };
 enum class DTypeChoice : uint8_t { Auto, F16, BF16, F32, I8 };  // I8: KV cache only
@@ -26,6 +29,10 @@ struct EngineOptions {
     uint64_t dummy_seed = 0;
     bool profile_ops = false;         // time every op on the GPU, table to stderr at exit (no CUDA graphs)
     CudaOptions cuda;                 // CUDA graphs, GEMM tuning, PDL (backend.h)
+    // Tensor parallelism (tp_launch.h): this process's group; null: the whole
+    // model here. Rank 0 sends each step's plan to the other ranks, which run
+    // the same forward on their shard (ModelRunner::run_tp_worker_steps).
+    std::shared_ptr<TpGroup> tp;
 };
 
 // "auto" | "cpu" | "cuda"; an error naming --device otherwise.

@@ -9,11 +9,14 @@
 // address. On the CPU backend the default budget is also capped at
 // kCpuKvBudgetBytes: host RAM is shared with everything else on the machine.
 #include "model_runner.h"
+#include "communicator.h"
 #include "decode_accelerator.h"
 #include "model.h"
 #include "model_files.h"
 #include "presets.h"
 #include "sampler.h"
+#include "tp_group.h"
+#include <cstring>
 #include <algorithm>
 #include <chrono>
 
@@ -23,7 +26,7 @@ constexpr size_t kCpuKvBudgetBytes = size_t(4) << 30;  // default CPU KV budget:
 
 namespace {
 
-std::unique_ptr<Backend> choose_backend(const EngineOptions& o, const ModelConfig& cfg) {
+std::unique_ptr<Backend> choose_backend(const EngineOptions& o, const ModelConfig& cfg, int device_index) {
     bool cuda = false;
     switch (o.device) {
         case DeviceChoice::Cuda:
@@ -42,7 +45,7 @@ std::unique_ptr<Backend> choose_backend(const EngineOptions& o, const ModelConfi
         case DTypeChoice::Auto: break;
         case DTypeChoice::I8: fail("--dtype int8: int8 is a KV cache dtype only");
     }
-    return make_cuda_backend(0, dt, o.cuda);
+    return make_cuda_backend(device_index, dt, o.cuda);
 }
 
 DType kv_dtype_for(DTypeChoice c, const Backend& be) {
@@ -55,6 +58,34 @@ DType kv_dtype_for(DTypeChoice c, const Backend& be) {
     }
     return be.compute_dtype();
 }
+
+// One step as every rank runs it: the counts that size the launches, then the
+// index arrays in step_arrays' order (see Impl). Rank 0 builds it from the
+// StepSeqs and, under tensor parallelism, sends it to the other ranks.
+struct StepPlan {
+    int32_t n = 0, n_reqs = 0, n_out = 0, n_wanted = 0, max_q = 0, max_kv = 0, n_decode_first = 0, bucket = 0;
+    int32_t n_stale = 0;  // ints of prefix-cache table entries after the arrays
+    std::vector<int32_t> arrays;
+
+    static constexpr size_t kHeader = 9;
+    void encode(std::vector<uint8_t>& out) const {
+        const int32_t h[kHeader] = {n, n_reqs, n_out, n_wanted, max_q, max_kv, n_decode_first, bucket, n_stale};
+        out.resize(sizeof h + arrays.size() * sizeof(int32_t));
+        std::memcpy(out.data(), h, sizeof h);
+        if (!arrays.empty()) std::memcpy(out.data() + sizeof h, arrays.data(), arrays.size() * sizeof(int32_t));
+    }
+    void decode(const std::vector<uint8_t>& in) {
+        int32_t h[kHeader];
+        LL_CHECK(in.size() >= sizeof h && (in.size() - sizeof h) % 4 == 0, "step plan of {} bytes", in.size());
+        std::memcpy(h, in.data(), sizeof h);
+        n = h[0], n_reqs = h[1], n_out = h[2], n_wanted = h[3], max_q = h[4], max_kv = h[5], n_decode_first = h[6],
+        bucket = h[7], n_stale = h[8];
+        arrays.resize((in.size() - sizeof h) / 4);
+        if (!arrays.empty()) std::memcpy(arrays.data(), in.data() + sizeof h, in.size() - sizeof h);
+        LL_CHECK(arrays.size() == size_t(4 * n + n_out + 3 * n_reqs + 1 + n_stale), "step plan: {} ints for {} tokens",
+                 arrays.size(), n);
+    }
+};
 
 }  // namespace
 
@@ -77,6 +108,12 @@ struct ModelRunner::Impl {
     std::vector<int32_t> h_step_arrays;
     // CUDA only: decode steps as CUDA graphs, sampling on the device.
     std::unique_ptr<DecodeAccelerator> accel;
+    // Tensor parallelism: the group, this rank's collectives and shard.
+    std::shared_ptr<TpGroup> tp;
+    std::unique_ptr<Communicator> comm;
+    TpShard shard;
+    std::vector<uint8_t> plan_bytes;
+    bool tp_active() const { return shard.active(); }
 
     ~Impl() {
         accel.reset();
@@ -87,7 +124,10 @@ struct ModelRunner::Impl {
     }
 
     // One forward over `seqs`; returns device logits [rows_wanted.size(), n_vocab] F32.
+    // Under TP rank 0 sends the plan to the other ranks first.
     Tensor forward(const std::vector<StepSeq>& seqs, const std::vector<int32_t>& rows_wanted);
+    // Runs a plan on this rank (the part of forward every rank does).
+    Tensor execute(const StepPlan& plan);
     // The same, downloaded.
     std::vector<float> run(const std::vector<StepSeq>& seqs, const std::vector<int32_t>& rows_wanted);
     // Runs one decode step of every CUDA-graph bucket size on do-nothing
@@ -115,20 +155,29 @@ ModelRunner::ModelRunner(const EngineOptions& opts) : impl_(std::make_unique<Imp
     m.max_tokens = opts.max_prefill_tokens + opts.max_running_requests;
     m.max_logits = opts.max_running_requests;
 
-    m.backend = choose_backend(opts, m.cfg);
+    m.tp = opts.tp;
+    const int world = m.tp ? m.tp->world_size() : 1;
+    m.backend = choose_backend(opts, m.cfg, m.tp ? m.tp->local_rank() : 0);
     Backend& be = *m.backend;
+    m.shard = plan_tp_shard(m.cfg, m.tp ? m.tp->rank() : 0, world);
+    if (m.tp) {  // a group of one still runs its collectives (the NCCL check at TP=1)
+        m.comm = be.device() == Device::CPU ? make_cpu_communicator(*m.tp) : make_nccl_communicator(*m.tp, be);
+        m.shard.comm = m.comm.get();
+    }
     if (opts.profile_ops && !be.enable_op_profile())
         fmt::print(stderr, "lightllm: --profile-ops times GPU ops only; the {} backend is not profiled\n", be.name());
-    m.model = opts.load_dummy ? make_dummy_model(m.cfg, be, opts.dummy_seed, m.max_context)
-                              : load_model(m.cfg, *files.tensors, be, m.max_context);
+    m.model = opts.load_dummy ? make_dummy_model(m.cfg, be, opts.dummy_seed, m.max_context, m.shard)
+                              : load_model(m.cfg, *files.tensors, be, m.max_context, m.shard);
     files.tensors.reset();
     m.model->reserve(m.max_tokens, m.max_logits);
     m.step_arrays = be.alloc(DType::I32, {4 * int64_t(m.max_tokens) + m.max_logits + 3 * int64_t(m.max_tokens) + 1});
     m.table = std::make_unique<ReqToTokenTable>(be, opts.max_running_requests, m.max_context);
-    m.accel = be.make_decode_accelerator(m.max_logits);
+    // Workers never sample; rank 0 samples the gathered logits. No CUDA graphs
+    // with a communicator (a step's plan arrives over TCP between the inputs).
+    if (!m.tp_active() || m.shard.rank == 0) m.accel = be.make_decode_accelerator(m.max_logits);
 
     const DType kv_dtype = kv_dtype_for(opts.kv_cache_dtype, be);
-    const KvPoolShape shape{m.cfg.n_layer, m.cfg.n_kv_head, m.cfg.head_dim};
+    const KvPoolShape shape{m.cfg.n_layer, m.shard.n_kv_head, m.cfg.head_dim};  // this rank's KV heads
     const size_t per_token = kv_bytes_per_token(shape, kv_dtype);
     const int64_t addressable = int64_t(opts.max_running_requests) * m.max_context;
     int64_t capacity = opts.max_total_tokens;
@@ -141,9 +190,12 @@ ModelRunner::ModelRunner(const EngineOptions& opts) : impl_(std::make_unique<Imp
         capacity = std::min(capacity, addressable);
         if (capacity < 1) fail("not enough {} memory left for the KV cache after loading the weights", be.name());
     }
+    if (m.tp_active()) {  // every rank holds a slot for every token: the smallest rank's memory decides
+        for (int64_t c : m.tp->all_gather_i64(capacity)) capacity = std::min(capacity, c);
+    }
     if (capacity > INT32_MAX) fail("--max-total-tokens {} is too large", capacity);
     m.kv = std::make_unique<TokenKvPool>(be, shape, kv_dtype, capacity);
-    if (m.accel && !opts.profile_ops) {
+    if (m.accel && !opts.profile_ops && !m.comm) {
         const auto t0 = std::chrono::steady_clock::now();
         const int n = m.capture_decode_graphs();
         if (n > 0)
@@ -152,9 +204,14 @@ ModelRunner::ModelRunner(const EngineOptions& opts) : impl_(std::make_unique<Imp
                        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     }
     fmt::print(stderr,
-               "lightllm: {} backend, {} layers, weights {:.1f} MiB; KV cache capacity {} tokens ({}, {:.1f} MiB)\n",
-               be.name(), m.cfg.n_layer, double(m.model->weight_bytes()) / 1048576.0, capacity, dtype_name(kv_dtype),
-               double(per_token) * double(capacity) / 1048576.0);
+               "lightllm: {}{} backend, {} layers, weights {:.1f} MiB; KV cache capacity {} tokens ({}, {:.1f} MiB{})\n",
+               m.tp_active() ? fmt::format("rank {}/{}: ", m.shard.rank, world) : "", be.name(), m.cfg.n_layer,
+               double(m.model->weight_bytes()) / 1048576.0, capacity, dtype_name(kv_dtype),
+               double(per_token) * double(capacity) / 1048576.0, m.tp_active() ? " per rank" : "");
+    if (m.tp_active()) {
+        m.tp->report_ready();
+        m.tp->wait_ready();
+    }
 }
 
 ModelRunner::~ModelRunner() = default;
@@ -165,18 +222,16 @@ TokenKvPool& ModelRunner::kv_pool() { return *impl_->kv; }
 ReqToTokenTable& ModelRunner::req_to_token() { return *impl_->table; }
 
 Tensor ModelRunner::Impl::forward(const std::vector<StepSeq>& seqs, const std::vector<int32_t>& rows_wanted) {
-    Backend& be = *backend;
-    std::vector<int32_t> h_ids, h_pos, h_slots, h_rows, h_q_start{0}, h_kv_len, h_req_rows;
+    std::vector<int32_t> h_ids, h_pos, h_slots, h_rows, h_q_start{0}, h_kv_len, h_req_rows, h_stale;
     int max_q = 0, max_kv = 0;
     for (const StepSeq& s : seqs) {
         LL_CHECK(s.row >= 0 && s.row < table->max_requests(), "step: table row {} of {}", s.row, table->max_requests());
         LL_CHECK(s.n_new > 0 && s.n_cached >= 0 && s.tokens && s.slots, "step: a sequence feeds {} tokens", s.n_new);
         LL_CHECK(s.n_table_stale >= 0 && s.n_table_stale <= s.n_cached, "step: {} stale table entries of {} cached",
                  s.n_table_stale, s.n_cached);
-        if (s.n_table_stale > 0) {
-            Tensor row = table->table().slice_rows(s.row, 1).view({int64_t(max_context)});
-            Tensor cols = row.slice_rows(s.n_cached - s.n_table_stale, s.n_table_stale);
-            be.upload(cols, s.slots - s.n_table_stale, DType::I32);
+        if (s.n_table_stale > 0) {  // every rank writes them (execute): [row, first position, count, slots...]
+            h_stale.insert(h_stale.end(), {s.row, s.n_cached - s.n_table_stale, s.n_table_stale});
+            h_stale.insert(h_stale.end(), s.slots - s.n_table_stale, s.slots);
         }
         if (int64_t(s.n_cached) + s.n_new > max_context)
             fail("a sequence of {} tokens exceeds the context length {}", int64_t(s.n_cached) + s.n_new, max_context);
@@ -197,7 +252,7 @@ Tensor ModelRunner::Impl::forward(const std::vector<StepSeq>& seqs, const std::v
     // A decode step where every sequence samples runs as the CUDA graph of its
     // batch bucket, padded with sequences that have no cached token and no
     // slot (they read and write nothing; see cuda_graph_cache.h).
-    const int bucket = accel && !opts.profile_ops && max_q == 1 && rows_wanted.size() == seqs.size()
+    const int bucket = accel && !opts.profile_ops && !comm && max_q == 1 && rows_wanted.size() == seqs.size()
                            ? accel->graph_bucket(int(seqs.size())) : 0;
     std::vector<int32_t> wanted = rows_wanted;
     for (int i = int(seqs.size()); i < bucket; ++i) {
@@ -210,44 +265,81 @@ Tensor ModelRunner::Impl::forward(const std::vector<StepSeq>& seqs, const std::v
         h_req_rows.push_back(seqs[0].row);
         wanted.push_back(i);
     }
-    const int n = int(h_ids.size()), n_reqs = int(h_kv_len.size()), n_out = int(wanted.size());
-    LL_CHECK(n > 0 && n <= max_tokens, "step: {} tokens, at most {} per step", n, max_tokens);
-    LL_CHECK(n_out <= max_logits, "step: {} logit rows, at most {}", n_out, max_logits);
-    h_step_arrays.clear();
+    StepPlan plan;
+    plan.n = int(h_ids.size());
+    plan.n_reqs = int(h_kv_len.size());
+    plan.n_out = int(wanted.size());
+    plan.n_wanted = int(rows_wanted.size());
+    plan.max_q = max_q;
+    plan.max_kv = max_kv;
+    plan.bucket = bucket;
+    while (plan.n_decode_first < int(seqs.size()) && seqs[size_t(plan.n_decode_first)].n_new == 1) ++plan.n_decode_first;
+    LL_CHECK(plan.n > 0 && plan.n <= max_tokens, "step: {} tokens, at most {} per step", plan.n, max_tokens);
+    LL_CHECK(plan.n_out <= max_logits, "step: {} logit rows, at most {}", plan.n_out, max_logits);
+    for (const std::vector<int32_t>* v : {&h_ids, &h_pos, &h_slots, &h_rows, &wanted, &h_q_start, &h_kv_len, &h_req_rows})
+        plan.arrays.insert(plan.arrays.end(), v->begin(), v->end());
+    plan.n_stale = int(h_stale.size());
+    plan.arrays.insert(plan.arrays.end(), h_stale.begin(), h_stale.end());
+    if (tp_active()) {
+        plan.encode(plan_bytes);
+        tp->send_step(plan_bytes);
+    }
+    return execute(plan);
+}
+
+Tensor ModelRunner::Impl::execute(const StepPlan& plan) {
+    Backend& be = *backend;
+    const int n = plan.n, n_reqs = plan.n_reqs, n_out = plan.n_out;
+    h_step_arrays = plan.arrays;
+    for (int i = 0; i < n; ++i) h_step_arrays[size_t(i)] = shard.local_id(h_step_arrays[size_t(i)]);  // this rank's vocabulary rows
     int64_t offset = 0;
-    auto put = [&](const std::vector<int32_t>& v) {
-        Tensor t = step_arrays.slice_rows(offset, int64_t(v.size()));
-        h_step_arrays.insert(h_step_arrays.end(), v.begin(), v.end());
-        offset += int64_t(v.size());
+    auto take = [&](int64_t count) {
+        Tensor t = step_arrays.slice_rows(offset, count);
+        offset += count;
         return t;
     };
     Batch b;
-    b.ids = put(h_ids);
-    b.positions = put(h_pos);
-    b.slots = put(h_slots);
-    Tensor rows_t = put(h_rows);
-    b.logit_rows = put(wanted);
-    b.attn.q_start = put(h_q_start);
-    b.attn.kv_len = put(h_kv_len);
-    b.attn.req_rows = put(h_req_rows);
+    b.ids = take(n);
+    b.positions = take(n);
+    b.slots = take(n);
+    Tensor rows_t = take(n);
+    b.logit_rows = take(n_out);
+    b.attn.q_start = take(n_reqs + 1);
+    b.attn.kv_len = take(n_reqs);
+    b.attn.req_rows = take(n_reqs);
     Tensor packed = step_arrays.slice_rows(0, offset);
     be.upload(packed, h_step_arrays.data(), DType::I32);
+    for (size_t i = size_t(offset); i < plan.arrays.size();) {  // table entries of prefix-cache hits
+        const int32_t row = plan.arrays[i], first = plan.arrays[i + 1], count = plan.arrays[i + 2];
+        Tensor cols = table->table().slice_rows(row, 1).view({int64_t(max_context)}).slice_rows(first, count);
+        be.upload(cols, plan.arrays.data() + i + 3, DType::I32);
+        i += 3 + size_t(count);
+    }
     b.attn.table = table->table();
     b.attn.n_reqs = n_reqs;
     b.attn.n_tokens = n;
-    b.attn.max_q_len = max_q;
-    b.attn.max_kv_len = max_kv;
-    b.attn.n_decode_first = 0;
-    while (b.attn.n_decode_first < int(seqs.size()) && seqs[size_t(b.attn.n_decode_first)].n_new == 1)
-        ++b.attn.n_decode_first;
+    b.attn.max_q_len = plan.max_q;
+    b.attn.max_kv_len = plan.max_kv;
+    b.attn.n_decode_first = plan.n_decode_first;
     b.n_tokens = n;
     b.n_logits = n_out;
     auto run_forward = [&] {
         be.set_token_slots(table->table(), rows_t, b.positions, b.slots);
         return model->forward(b, kv->layers());
     };
-    Tensor logits = bucket ? accel->run_graph(bucket, run_forward) : run_forward();
-    return logits.slice_rows(0, int64_t(rows_wanted.size()));
+    Tensor logits = plan.bucket ? accel->run_graph(plan.bucket, run_forward) : run_forward();
+    return logits.slice_rows(0, int64_t(plan.n_wanted));
+}
+
+void ModelRunner::run_tp_worker_steps() {
+    Impl& m = *impl_;
+    LL_CHECK(m.tp_active() && m.shard.rank > 0, "run_tp_worker_steps on rank {} of {}", m.shard.rank, m.shard.world);
+    StepPlan plan;
+    while (m.tp->recv_step(m.plan_bytes)) {
+        plan.decode(m.plan_bytes);
+        m.execute(plan);
+        m.backend->synchronize();
+    }
 }
 
 int ModelRunner::Impl::capture_decode_graphs() {

@@ -12,6 +12,7 @@
 #include "sampling_params.h"
 #include "token_kv_pool.h"
 #include <memory>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,10 @@ public:
     // Logits (F32, [n_tokens, n_vocab]) of every new token of one sequence:
     // for tests against reference implementations.
     std::vector<float> forward_all_logits(const StepSeq& seq);
+
+    // Ranks > 0 of a tensor-parallel group: runs the forward of every step
+    // plan rank 0 sends, until rank 0 says stop.
+    void run_tp_worker_steps();
 
 private:
     struct Impl;
