@@ -293,9 +293,9 @@ int tokenize_only(const GenerateArgs& a) {
 }
 
 int run_generate(GenerateArgs& a) {
+    if (a.tokenize_only) return tokenize_only(a);  // -p '' tokenizes to []
     if (a.prompt_given && a.prompt.empty())
         fail("-p/--prompt is empty; give the prompt text (or leave -p out to read prompts from stdin, one per line)");
-    if (a.tokenize_only) return tokenize_only(a);
     check_sampling_flags(a.sampling);
     if (!a.seed_given) a.sampling.seed = std::random_device{}() * 0x100000000ull + std::random_device{}();
     if (a.prompt.empty() && !a.chat && isatty(STDIN_FILENO))
