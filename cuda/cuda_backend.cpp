@@ -27,6 +27,7 @@ CudaBackend::CudaBackend(int device_index, DType compute_dtype, const CudaOption
     cudaDeviceProp prop{};
     CUDA_CHECK(cudaGetDeviceProperties(&prop, device_));
     sm_count_ = prop.multiProcessorCount;
+    pdl_ = options.pdl && prop.major >= 9;  // programmatic dependent launch needs sm_90
     device_name_ = prop.name;
     CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
     CUDA_CHECK(cudaMalloc(&cublas_workspace_, kCublasWorkspaceBytes));
@@ -98,7 +99,7 @@ void CudaBackend::upload(Tensor& dst, const void* src, DType src_dtype) {
         // Same stream: this copy waits for the previous chunk's conversion.
         CUDA_CHECK(cudaMemcpyAsync(staging_, static_cast<const char*>(src) + off * src_size, size_t(m) * src_size,
                                    cudaMemcpyHostToDevice, stream_));
-        gpu::convert(staging_, src_dtype, static_cast<char*>(dst.data) + off * dst_size, dst.dtype, m, stream_);
+        gpu::convert(staging_, src_dtype, static_cast<char*>(dst.data) + off * dst_size, dst.dtype, m, launch_stream());
     }
     CUDA_CHECK(cudaStreamSynchronize(stream_));
 }
@@ -113,7 +114,7 @@ void CudaBackend::download(const Tensor& src, void* dst) {
     synchronize();
 }
 
-void CudaBackend::fill_random(Tensor& t, uint64_t seed, float stddev) { gpu::fill_random(t, seed, stddev, stream_); }
+void CudaBackend::fill_random(Tensor& t, uint64_t seed, float stddev) { gpu::fill_random(t, seed, stddev, launch_stream()); }
 
 size_t CudaBackend::free_memory() const {
     size_t free_b = 0, total_b = 0;
@@ -158,23 +159,23 @@ void* CudaBackend::decode_workspace(size_t bytes) {
 // ---- ops ----
 
 void CudaBackend::embedding(const Tensor& ids, const Tensor& table, Tensor& out) {
-    timed("embedding", [&] { gpu::embedding(ids, table, out, stream_); });
+    timed("embedding", [&] { gpu::embedding(ids, table, out, launch_stream()); });
 }
 void CudaBackend::rms_norm(const Tensor& x, const Tensor& w, Tensor& out, float eps) {
-    timed("rms_norm", [&] { gpu::rms_norm(x, w, out, eps, stream_); });
+    timed("rms_norm", [&] { gpu::rms_norm(x, w, out, eps, launch_stream()); });
 }
 void CudaBackend::add_rms_norm(Tensor& residual, const Tensor& delta, const Tensor& w, Tensor& out, float eps) {
-    timed("add_rms_norm", [&] { gpu::add_rms_norm(residual, delta, w, out, eps, stream_); });
+    timed("add_rms_norm", [&] { gpu::add_rms_norm(residual, delta, w, out, eps, launch_stream()); });
 }
 void CudaBackend::layer_norm(const Tensor& x, const Tensor& w, const Tensor& b, Tensor& out, float eps) {
-    timed("layer_norm", [&] { gpu::layer_norm(x, w, b, out, eps, stream_); });
+    timed("layer_norm", [&] { gpu::layer_norm(x, w, b, out, eps, launch_stream()); });
 }
 void CudaBackend::linear(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& out) {
-    timed(linear_kind(x.rows()), [&] { linear_->run(x, w, bias, out, stream_); });
+    timed(linear_kind(x.rows()), [&] { linear_->run(x, w, bias, out, launch_stream()); });
 }
 void CudaBackend::rope_store_kv(const Tensor& qkv, const Tensor& positions, const Tensor& inv_freq,
                                 const HeadShape& heads, const Tensor& slots, KvLayer& kv, Tensor& q_out) {
-    timed("rope_store_kv", [&] { gpu::rope_store_kv(qkv, positions, inv_freq, heads, slots, kv, q_out, stream_); });
+    timed("rope_store_kv", [&] { gpu::rope_store_kv(qkv, positions, inv_freq, heads, slots, kv, q_out, launch_stream()); });
 }
 
 void CudaBackend::attention(const Tensor& q, const KvLayer& kv, const AttentionBatch& batch, const HeadShape& heads,
@@ -184,14 +185,14 @@ void CudaBackend::attention(const Tensor& q, const KvLayer& kv, const AttentionB
         size_t bytes = gpu::decode_attention_workspace_bytes(b.n_reqs, heads.n_head, heads.head_dim, n_splits);
         void* ws = bytes > 0 ? decode_workspace(bytes) : nullptr;
         timed("attention decode",
-              [&] { gpu::decode_attention(q, kv, b, heads, params, out, ws, n_splits, sm_count_, stream_); });
+              [&] { gpu::decode_attention(q, kv, b, heads, params, out, ws, n_splits, sm_count_, launch_stream()); });
     };
     auto prefill = [&](const AttentionBatch& b) {
-        timed("attention prefill", [&] { gpu::prefill_attention(q, kv, b, heads, params, out, stream_); });
+        timed("attention prefill", [&] { gpu::prefill_attention(q, kv, b, heads, params, out, launch_stream()); });
     };
     const int nd = batch.n_decode_first;
     if (!gpu::attention_fast_path(q.dtype, heads.head_dim)) {
-        timed("attention reference", [&] { gpu::reference_attention(q, kv, batch, heads, params, out, stream_); });
+        timed("attention reference", [&] { gpu::reference_attention(q, kv, batch, heads, params, out, launch_stream()); });
     } else if (batch.max_q_len <= 1) {
         decode(batch);
     } else if (nd > 0 && nd < batch.n_reqs) {
@@ -217,28 +218,28 @@ void CudaBackend::attention(const Tensor& q, const KvLayer& kv, const AttentionB
 }
 
 void CudaBackend::silu_mul(const Tensor& gate_up, Tensor& out) {
-    timed("silu_mul", [&] { gpu::silu_mul(gate_up, out, stream_); });
+    timed("silu_mul", [&] { gpu::silu_mul(gate_up, out, launch_stream()); });
 }
 void CudaBackend::gelu(const Tensor& x, Tensor& out) {
-    timed("gelu", [&] { gpu::gelu(x, out, stream_); });
+    timed("gelu", [&] { gpu::gelu(x, out, launch_stream()); });
 }
 void CudaBackend::add(const Tensor& a, const Tensor& b, Tensor& out) {
-    timed("add", [&] { gpu::add(a, b, out, stream_); });
+    timed("add", [&] { gpu::add(a, b, out, launch_stream()); });
 }
 void CudaBackend::gather_rows(const Tensor& x, const Tensor& rows, Tensor& out) {
-    timed("gather_rows", [&] { gpu::gather_rows(x, rows, out, stream_); });
+    timed("gather_rows", [&] { gpu::gather_rows(x, rows, out, launch_stream()); });
 }
 void CudaBackend::set_token_slots(Tensor& table, const Tensor& token_rows, const Tensor& positions,
                                   const Tensor& slots) {
-    timed("set_token_slots", [&] { gpu::set_token_slots(table, token_rows, positions, slots, stream_); });
+    timed("set_token_slots", [&] { gpu::set_token_slots(table, token_rows, positions, slots, launch_stream()); });
 }
 void CudaBackend::to_f32(const Tensor& x, Tensor& out) {
     LL_CHECK(out.dtype == DType::F32 && out.numel() == x.numel(), "to_f32: x {} out {} {}", x.shape_str(),
              dtype_name(out.dtype), out.shape_str());
-    timed("to_f32", [&] { gpu::convert(x.data, x.dtype, out.data, DType::F32, x.numel(), stream_); });
+    timed("to_f32", [&] { gpu::convert(x.data, x.dtype, out.data, DType::F32, x.numel(), launch_stream()); });
 }
 void CudaBackend::argmax_rows(const Tensor& logits, Tensor& ids, Tensor* logprobs) {
-    timed("argmax_rows", [&] { gpu::argmax_rows(logits, ids, logprobs, stream_); });
+    timed("argmax_rows", [&] { gpu::argmax_rows(logits, ids, logprobs, launch_stream()); });
 }
 
 // ---- factory hooks ----

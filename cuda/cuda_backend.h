@@ -5,15 +5,13 @@
 // Only the engine thread uses it.
 #pragma once
 #include "backend.h"
+#include "kernels.h"
 #include <cuda_runtime.h>
 #include <memory>
 #include <vector>
 
 namespace lightllm {
 
-namespace gpu {
-class LinearPlans;
-}
 class CudaBackend;
 class DecodeAccelerator;
 // Defined in cuda/decode_accelerator.cpp.
@@ -67,6 +65,8 @@ public:
     // valid until the next synchronize); no dtype conversion.
     void upload_async(Tensor& dst, const void* src);
     cudaStream_t stream() const { return stream_; }
+    // The stream as the launchers take it: PDL on when CudaOptions::pdl and sm_90+.
+    gpu::Stream launch_stream() const { return {stream_, pdl_}; }
     // The --profile-ops table so far (empty when profiling is off).
     std::string op_profile_report();
     const CudaOptions& options() const { return options_; }
@@ -81,6 +81,7 @@ private:
     int device_ = 0;
     DType compute_dtype_;
     CudaOptions options_;
+    bool pdl_ = false;
     cudaStream_t stream_ = nullptr;
     void* cublas_workspace_ = nullptr;
     std::unique_ptr<gpu::LinearPlans> linear_;

@@ -121,7 +121,7 @@ public:
         args.top_logprobs = top_logprobs_.ptr<float>();
         args.workspace = workspace_.data;
         args.workspace_bytes = workspace_bytes_;
-        gpu::sample_rows(args, be_.stream());
+        gpu::sample_rows(args, be_.launch_stream());
         h_results_.resize(2 * size_t(n));
         be_.download(t_results, h_results_.data());  // synchronizes: the uploads' host arrays are free again
         if (any_top) {

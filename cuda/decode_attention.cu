@@ -299,14 +299,14 @@ static int heads_per_block(int n_head, int n_kv_head, int n_reqs, int n_splits, 
 }
 
 template <typename T, int D, int G>
-static void launch_grouped(const AttnArgs& a, int n_reqs, float* ws, int n_splits, cudaStream_t s) {
+static void launch_grouped(const AttnArgs& a, int n_reqs, float* ws, int n_splits, Stream s) {
     dim3 grid(a.n_head / G, n_reqs, n_splits);
     launch_pdl(decode_attention_kernel<T, D, G>, grid, kThreads, 0, s, a, ws, n_splits);
     CUDA_CHECK_LAUNCH();
 }
 
 template <typename T, int D>
-static void launch_decode(const AttnArgs& a, int n_reqs, float* ws, int n_splits, int group, cudaStream_t s) {
+static void launch_decode(const AttnArgs& a, int n_reqs, float* ws, int n_splits, int group, Stream s) {
     static_assert(kMaxHeadsPerBlock == 4, "instantiate the kernel for the largest group");
     switch (group) {
         case 4: launch_grouped<T, D, 4>(a, n_reqs, ws, n_splits, s); break;
@@ -320,7 +320,7 @@ static void launch_decode(const AttnArgs& a, int n_reqs, float* ws, int n_splits
 }
 
 template <typename T>
-static void dispatch_decode(const AttnArgs& a, int n_reqs, float* ws, int n_splits, int group, cudaStream_t s) {
+static void dispatch_decode(const AttnArgs& a, int n_reqs, float* ws, int n_splits, int group, Stream s) {
     switch (a.head_dim) {
         case 64: launch_decode<T, 64>(a, n_reqs, ws, n_splits, group, s); break;
         case 80: launch_decode<T, 80>(a, n_reqs, ws, n_splits, group, s); break;
@@ -332,7 +332,7 @@ static void dispatch_decode(const AttnArgs& a, int n_reqs, float* ws, int n_spli
 
 void decode_attention(const Tensor& q, const KvLayer& kv, const AttentionBatch& batch, const HeadShape& heads,
                       const AttentionParams& params, Tensor& out, void* workspace, int n_splits, int n_sm,
-                      cudaStream_t s) {
+                      Stream s) {
     AttnArgs a = make_attn_args(q, kv, batch, heads, params, out);
     LL_CHECK(attention_fast_path(q.dtype, heads.head_dim), "decode attention: dtype {} head_dim {}",
              dtype_name(q.dtype), heads.head_dim);

@@ -16,7 +16,7 @@ static __global__ void add_kernel(const T* a, const T* b, T* out, int64_t n) {
     if (i < n) out[i] = from_float<T>(to_float(a[i]) + to_float(b[i]));
 }
 
-void add(const Tensor& a, const Tensor& b, Tensor& out, cudaStream_t s) {
+void add(const Tensor& a, const Tensor& b, Tensor& out, Stream s) {
     LL_CHECK(a.numel() == b.numel() && a.numel() == out.numel() && a.dtype == b.dtype && a.dtype == out.dtype,
              "add: a {} b {} out {}", a.shape_str(), b.shape_str(), out.shape_str());
     int64_t n = a.numel();
@@ -35,7 +35,7 @@ static __global__ void gather_rows_kernel(const uint16_t* x, const int* rows, ui
     for (int c = threadIdx.x; c < row_words; c += blockDim.x) dst[c] = src[c];
 }
 
-void gather_rows(const Tensor& x, const Tensor& rows, Tensor& out, cudaStream_t s) {
+void gather_rows(const Tensor& x, const Tensor& rows, Tensor& out, Stream s) {
     int64_t n = rows.numel(), width = x.dim(-1);
     LL_CHECK(rows.dtype == DType::I32 && out.dtype == x.dtype && out.numel() == n * width,
              "gather_rows: x {} rows {} out {}", x.shape_str(), rows.shape_str(), out.shape_str());
@@ -56,7 +56,7 @@ static __global__ void set_token_slots_kernel(int* table, int64_t stride, const 
 }
 
 void set_token_slots(Tensor& table, const Tensor& token_rows, const Tensor& positions, const Tensor& slots,
-                     cudaStream_t s) {
+                     Stream s) {
     int64_t n = slots.numel();
     LL_CHECK(table.dtype == DType::I32 && table.ndim == 2 && token_rows.numel() == n && positions.numel() == n,
              "set_token_slots: table {} rows {} positions {} slots {}", table.shape_str(), token_rows.shape_str(),
@@ -75,7 +75,7 @@ static __global__ void convert_kernel(const S* src, D* dst, int64_t n) {
     if (i < n) dst[i] = from_float<D>(to_float(src[i]));
 }
 
-void convert(const void* src, DType src_dtype, void* dst, DType dst_dtype, int64_t n, cudaStream_t s) {
+void convert(const void* src, DType src_dtype, void* dst, DType dst_dtype, int64_t n, Stream s) {
     if (n == 0) return;
     if (src_dtype == dst_dtype) {
         CUDA_CHECK(cudaMemcpyAsync(dst, src, size_t(n) * dtype_size(src_dtype), cudaMemcpyDeviceToDevice, s));
@@ -110,7 +110,7 @@ static __global__ void fill_random_kernel(T* out, int64_t n, uint64_t seed, floa
     out[i] = from_float<T>(stddev * z);
 }
 
-void fill_random(Tensor& t, uint64_t seed, float stddev, cudaStream_t s) {
+void fill_random(Tensor& t, uint64_t seed, float stddev, Stream s) {
     int64_t n = t.numel();
     if (n == 0) return;
     int blocks = int((n + 255) / 256);

@@ -22,7 +22,7 @@ static __global__ void embedding_kernel(const int* ids, const V* table, V* out, 
     for (int c = threadIdx.x; c < row_vecs; c += blockDim.x) dst[c] = src[c];
 }
 
-void embedding(const Tensor& ids, const Tensor& table, Tensor& out, cudaStream_t s) {
+void embedding(const Tensor& ids, const Tensor& table, Tensor& out, Stream s) {
     LL_CHECK(ids.dtype == DType::I32 && table.ndim == 2 && out.dtype == table.dtype, "embedding: bad dtypes");
     int64_t n = ids.numel(), d = table.dim(1);
     LL_CHECK(out.numel() == n * d, "embedding: out {} for {} ids of width {}", out.shape_str(), n, d);

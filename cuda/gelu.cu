@@ -17,7 +17,7 @@ static __global__ void gelu_kernel(const T* x, T* out, int64_t n) {
     out[i] = from_float<T>(0.5f * v * (1.0f + t));
 }
 
-void gelu(const Tensor& x, Tensor& out, cudaStream_t s) {
+void gelu(const Tensor& x, Tensor& out, Stream s) {
     LL_CHECK(x.numel() == out.numel() && x.dtype == out.dtype, "gelu: x {} out {}", x.shape_str(), out.shape_str());
     int64_t n = x.numel();
     if (n == 0) return;

@@ -81,7 +81,7 @@ void LinearPlans::set_tuning(bool on) {
     }
 }
 
-void LinearPlans::run(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& out, cudaStream_t s) {
+void LinearPlans::run(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& out, Stream s) {
     int64_t k = x.dim(-1), n = x.rows(), m = w.dim(0);
     LL_CHECK(w.ndim == 2 && w.dim(1) == k && out.rows() == n && out.dim(-1) == m && x.dtype == w.dtype &&
                  out.dtype == x.dtype,

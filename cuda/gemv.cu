@@ -109,7 +109,7 @@ bool gemv_applies(const Tensor& x, const Tensor& w) {
 }
 
 template <typename T>
-static void launch_gemv(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& out, cudaStream_t s) {
+static void launch_gemv(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& out, Stream s) {
     int n = int(x.rows()), k = int(x.dim(-1)), m = int(w.dim(0));
     const T* b = bias.empty() ? nullptr : bias.ptr<T>();
     const dim3 grid((m + kGemvWarps - 1) / kGemvWarps);
@@ -120,7 +120,7 @@ static void launch_gemv(const Tensor& x, const Tensor& w, const Tensor& bias, Te
     CUDA_CHECK_LAUNCH();
 }
 
-void gemv(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& out, cudaStream_t s) {
+void gemv(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& out, Stream s) {
     LL_CHECK(gemv_applies(x, w) && w.dim(1) == x.dim(-1) && out.rows() == x.rows() && out.dim(-1) == w.dim(0),
              "gemv: x {} w {} out {}", x.shape_str(), w.shape_str(), out.shape_str());
     if (x.dtype == DType::F16) launch_gemv<__half>(x, w, bias, out, s);

@@ -14,11 +14,22 @@
 
 namespace lightllm::gpu {
 
-void embedding(const Tensor& ids, const Tensor& table, Tensor& out, cudaStream_t s);
-void rms_norm(const Tensor& x, const Tensor& w, Tensor& out, float eps, cudaStream_t s);
+// The stream a launcher queues on, and whether its kernels may use
+// programmatic dependent launch (launch.cuh). CudaBackend passes its stream
+// with pdl = CudaOptions::pdl on sm_90+; a plain cudaStream_t converts to
+// one without PDL (tests, one-off launches).
+struct Stream {
+    cudaStream_t stream = nullptr;
+    bool pdl = false;
+    Stream(cudaStream_t s, bool use_pdl = false) : stream(s), pdl(use_pdl) {}
+    operator cudaStream_t() const { return stream; }
+};
+
+void embedding(const Tensor& ids, const Tensor& table, Tensor& out, Stream s);
+void rms_norm(const Tensor& x, const Tensor& w, Tensor& out, float eps, Stream s);
 void add_rms_norm(Tensor& residual, const Tensor& delta, const Tensor& w, Tensor& out, float eps,
-                  cudaStream_t s);
-void layer_norm(const Tensor& x, const Tensor& w, const Tensor& b, Tensor& out, float eps, cudaStream_t s);
+                  Stream s);
+void layer_norm(const Tensor& x, const Tensor& w, const Tensor& b, Tensor& out, float eps, Stream s);
 
 // out = x @ w^T (+ bias) through cuBLASLt (fp32 accumulation), one tuned plan
 // per shape (gemm.cu); owned by the backend, used by its engine thread only.
@@ -29,7 +40,7 @@ public:
     ~LinearPlans();
     LinearPlans(const LinearPlans&) = delete;
     LinearPlans& operator=(const LinearPlans&) = delete;
-    void run(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& out, cudaStream_t s);
+    void run(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& out, Stream s);
     // While on, a shape not seen before times the heuristic's candidate
     // algorithms and keeps the fastest (~10 ms per shape); off, it takes the
     // heuristic's first choice. ModelRunner turns it on for its start-up
@@ -54,22 +65,22 @@ private:
 
 // The same for x of 1..4 rows (decode), streaming w with 16-byte loads; f16/bf16, k % 8 == 0.
 bool gemv_applies(const Tensor& x, const Tensor& w);
-void gemv(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& out, cudaStream_t s);
+void gemv(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& out, Stream s);
 
 void rope_store_kv(const Tensor& qkv, const Tensor& positions, const Tensor& inv_freq, const HeadShape& heads,
-                   const Tensor& slots, KvLayer& kv, Tensor& q_out, cudaStream_t s);
+                   const Tensor& slots, KvLayer& kv, Tensor& q_out, Stream s);
 
-void silu_mul(const Tensor& gate_up, Tensor& out, cudaStream_t s);
-void gelu(const Tensor& x, Tensor& out, cudaStream_t s);
-void add(const Tensor& a, const Tensor& b, Tensor& out, cudaStream_t s);
-void gather_rows(const Tensor& x, const Tensor& rows, Tensor& out, cudaStream_t s);
+void silu_mul(const Tensor& gate_up, Tensor& out, Stream s);
+void gelu(const Tensor& x, Tensor& out, Stream s);
+void add(const Tensor& a, const Tensor& b, Tensor& out, Stream s);
+void gather_rows(const Tensor& x, const Tensor& rows, Tensor& out, Stream s);
 void set_token_slots(Tensor& table, const Tensor& token_rows, const Tensor& positions, const Tensor& slots,
-                     cudaStream_t s);
+                     Stream s);
 // n elements of src_dtype at src -> dst_dtype at dst (F32/F16/BF16 among
 // themselves; I32 and I8 only to themselves).
-void convert(const void* src, DType src_dtype, void* dst, DType dst_dtype, int64_t n, cudaStream_t s);
+void convert(const void* src, DType src_dtype, void* dst, DType dst_dtype, int64_t n, Stream s);
 // Seeded normal(0, stddev): element i depends only on (seed, i).
-void fill_random(Tensor& t, uint64_t seed, float stddev, cudaStream_t s);
+void fill_random(Tensor& t, uint64_t seed, float stddev, Stream s);
 
 // ---- attention ----
 // Decode (one new query per request): flash-decoding, each request's keys split
@@ -82,19 +93,19 @@ bool attention_fast_path(DType dtype, int head_dim);
 // n_sm: the device's multiprocessors (the backend reads it once).
 void decode_attention(const Tensor& q, const KvLayer& kv, const AttentionBatch& batch, const HeadShape& heads,
                       const AttentionParams& params, Tensor& out, void* workspace, int n_splits, int n_sm,
-                      cudaStream_t s);
+                      Stream s);
 // Prefill / chunked prefill: FlashAttention-2 style on tensor cores (mma.sync),
 // 64 queries of one (request, head) per block, keys read through the table.
 void prefill_attention(const Tensor& q, const KvLayer& kv, const AttentionBatch& batch, const HeadShape& heads,
-                       const AttentionParams& params, Tensor& out, cudaStream_t s);
+                       const AttentionParams& params, Tensor& out, Stream s);
 // Any dtype / head_dim up to 256: one warp per (query, head), keys one by one.
 void reference_attention(const Tensor& q, const KvLayer& kv, const AttentionBatch& batch, const HeadShape& heads,
-                         const AttentionParams& params, Tensor& out, cudaStream_t s);
+                         const AttentionParams& params, Tensor& out, Stream s);
 
 // ---- sampling ----
 // ids[i] = argmax_j logits[i, j] (lowest index on ties)   logits [n, vocab] F32/F16/BF16, ids [n] I32
 // and, when logprobs is given ([n] F32), the log-softmax of the row at that id.
-void argmax_rows(const Tensor& logits, Tensor& ids, Tensor* logprobs, cudaStream_t s);
+void argmax_rows(const Tensor& logits, Tensor& ids, Tensor* logprobs, Stream s);
 
 // Full sampling with the host sampler's semantics (src/engine/sampler.h), one row of
 // logits per request (sample_rows.cu says how). Per-row parameters live on
@@ -138,6 +149,6 @@ struct SampleRowsArgs {
     size_t workspace_bytes = 0;
 };
 size_t sample_rows_workspace_bytes(int max_rows);
-void sample_rows(const SampleRowsArgs& args, cudaStream_t s);
+void sample_rows(const SampleRowsArgs& args, Stream s);
 
 }  // namespace lightllm::gpu

@@ -15,12 +15,11 @@
 //    for itself (we call it right after pdl_wait(): the next grid is placed
 //    only after every block of this one has started).
 // Waiting is transitive, so ordering with kernels launched the plain way
-// (cuBLAS, copies) is unchanged. On GPUs before sm_90, or with LIGHTLLM_PDL=0
-// in the environment, launch_pdl() is a plain launch.
+// (cuBLAS, copies) is unchanged. On a Stream without pdl (GPUs before sm_90,
+// --no-pdl, or a plain cudaStream_t), launch_pdl() is a plain launch.
 #pragma once
 #include "cuda_check.h"
-#include <cstdlib>
-#include <cstring>
+#include "kernels.h"
 #include <utility>
 
 namespace lightllm::gpu {
@@ -37,34 +36,20 @@ __device__ __forceinline__ void pdl_launch_dependents() {
 #endif
 }
 
-// Whether launches of this process use PDL: the current device is sm_90 or
-// newer and LIGHTLLM_PDL is not "0". Decided once per process.
-inline bool pdl_enabled() {
-    static const bool enabled = [] {
-        const char* env = std::getenv("LIGHTLLM_PDL");
-        if (env && std::strcmp(env, "0") == 0) return false;
-        int dev = 0, major = 0;
-        if (cudaGetDevice(&dev) != cudaSuccess) return false;
-        if (cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev) != cudaSuccess) return false;
-        return major >= 9;
-    }();
-    return enabled;
-}
-
 // kernel<<<grid, block, smem, stream>>>(args...), with the PDL attribute when enabled.
 template <typename... Params, typename... Args>
-void launch_pdl(void (*kernel)(Params...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+void launch_pdl(void (*kernel)(Params...), dim3 grid, dim3 block, size_t smem, Stream stream,
                 Args&&... args) {
     cudaLaunchConfig_t cfg{};
     cfg.gridDim = grid;
     cfg.blockDim = block;
     cfg.dynamicSmemBytes = smem;
-    cfg.stream = stream;
+    cfg.stream = stream.stream;
     cudaLaunchAttribute attr[1];
     attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
     attr[0].val.programmaticStreamSerializationAllowed = 1;
     cfg.attrs = attr;
-    cfg.numAttrs = pdl_enabled() ? 1 : 0;
+    cfg.numAttrs = stream.pdl ? 1 : 0;
     CUDA_CHECK(cudaLaunchKernelEx(&cfg, kernel, std::forward<Args>(args)...));
 }
 

@@ -25,7 +25,7 @@ static __global__ void layer_norm_kernel(const T* x, const T* w, const T* b, T* 
         yr[i] = from_float<T>((to_float(xr[i]) - mean) * inv * to_float(w[i]) + to_float(b[i]));
 }
 
-void layer_norm(const Tensor& x, const Tensor& w, const Tensor& b, Tensor& out, float eps, cudaStream_t s) {
+void layer_norm(const Tensor& x, const Tensor& w, const Tensor& b, Tensor& out, float eps, Stream s) {
     int64_t d = x.dim(-1), n = x.rows();
     LL_CHECK(w.numel() == d && b.numel() == d && out.numel() == x.numel() && w.dtype == x.dtype &&
                  b.dtype == x.dtype && out.dtype == x.dtype,

@@ -250,7 +250,7 @@ static __global__ __launch_bounds__(kWarps * 32) void prefill_attention_kernel(A
 }
 
 template <typename T, int D>
-static void launch_prefill(const AttnArgs& a, const AttentionBatch& b, cudaStream_t s) {
+static void launch_prefill(const AttnArgs& a, const AttentionBatch& b, Stream s) {
     constexpr int LD = D + 8;
     size_t smem = size_t(kBM + 2 * kBN) * LD * sizeof(T);
     CUDA_CHECK(cudaFuncSetAttribute(prefill_attention_kernel<T, D>, cudaFuncAttributeMaxDynamicSharedMemorySize,
@@ -261,7 +261,7 @@ static void launch_prefill(const AttnArgs& a, const AttentionBatch& b, cudaStrea
 }
 
 template <typename T>
-static void dispatch_prefill(const AttnArgs& a, const AttentionBatch& b, cudaStream_t s) {
+static void dispatch_prefill(const AttnArgs& a, const AttentionBatch& b, Stream s) {
     switch (a.head_dim) {
         case 64: launch_prefill<T, 64>(a, b, s); break;
         case 80: launch_prefill<T, 80>(a, b, s); break;
@@ -272,7 +272,7 @@ static void dispatch_prefill(const AttnArgs& a, const AttentionBatch& b, cudaStr
 }
 
 void prefill_attention(const Tensor& q, const KvLayer& kv, const AttentionBatch& batch, const HeadShape& heads,
-                       const AttentionParams& params, Tensor& out, cudaStream_t s) {
+                       const AttentionParams& params, Tensor& out, Stream s) {
     AttnArgs a = make_attn_args(q, kv, batch, heads, params, out);
     LL_CHECK(attention_fast_path(q.dtype, heads.head_dim), "prefill attention: dtype {} head_dim {}",
              dtype_name(q.dtype), heads.head_dim);

@@ -71,7 +71,7 @@ static __global__ void reference_attention_kernel(AttnArgs a, int n_reqs, int n_
 }
 
 void reference_attention(const Tensor& q, const KvLayer& kv, const AttentionBatch& batch, const HeadShape& heads,
-                         const AttentionParams& params, Tensor& out, cudaStream_t s) {
+                         const AttentionParams& params, Tensor& out, Stream s) {
     AttnArgs a = make_attn_args(q, kv, batch, heads, params, out);
     LL_CHECK(heads.head_dim <= 256, "attention: head_dim {} > 256", heads.head_dim);
     if (batch.n_tokens == 0) return;

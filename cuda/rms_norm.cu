@@ -121,7 +121,7 @@ static int norm_vec_threads(DType dt, int64_t d) {
 // x [n, d]; with Add, delta [n, d] and the sum written back into x.
 template <bool Add, typename T>
 static void launch_norm_vec(const Tensor& x, const Tensor* delta, const Tensor& w, Tensor& out, float eps,
-                            int threads, cudaStream_t s) {
+                            int threads, Stream s) {
     int n = int(x.rows()), d = int(x.dim(-1));
     T* sum = Add ? static_cast<T*>(x.data) : nullptr;
     launch_pdl(rms_norm_vec_kernel<T, Add>, n, threads, 0, s, x.ptr<T>(), delta ? delta->ptr<T>() : nullptr, sum,
@@ -131,14 +131,14 @@ static void launch_norm_vec(const Tensor& x, const Tensor* delta, const Tensor& 
 
 template <bool Add>
 static void launch_norm_vec(const Tensor& x, const Tensor* delta, const Tensor& w, Tensor& out, float eps,
-                            int threads, cudaStream_t s) {
+                            int threads, Stream s) {
     if (x.dtype == DType::F16) launch_norm_vec<Add, __half>(x, delta, w, out, eps, threads, s);
     else launch_norm_vec<Add, __nv_bfloat16>(x, delta, w, out, eps, threads, s);
 }
 
 static int norm_threads(int64_t d) { return d >= 4096 ? 1024 : d >= 1024 ? 512 : 256; }
 
-void rms_norm(const Tensor& x, const Tensor& w, Tensor& out, float eps, cudaStream_t s) {
+void rms_norm(const Tensor& x, const Tensor& w, Tensor& out, float eps, Stream s) {
     int64_t d = x.dim(-1), n = x.rows();
     LL_CHECK(w.numel() == d && out.numel() == x.numel() && x.dtype == w.dtype && out.dtype == x.dtype,
              "rms_norm: x {} w {} out {}", x.shape_str(), w.shape_str(), out.shape_str());
@@ -152,7 +152,7 @@ void rms_norm(const Tensor& x, const Tensor& w, Tensor& out, float eps, cudaStre
     CUDA_CHECK_LAUNCH();
 }
 
-void add_rms_norm(Tensor& residual, const Tensor& delta, const Tensor& w, Tensor& out, float eps, cudaStream_t s) {
+void add_rms_norm(Tensor& residual, const Tensor& delta, const Tensor& w, Tensor& out, float eps, Stream s) {
     int64_t d = residual.dim(-1), n = residual.rows();
     LL_CHECK(delta.numel() == residual.numel() && w.numel() == d && out.numel() == residual.numel() &&
                  delta.dtype == residual.dtype && w.dtype == residual.dtype && out.dtype == residual.dtype,

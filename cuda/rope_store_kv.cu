@@ -154,7 +154,7 @@ static __global__ void rope_store_kv_vec_kernel(RopeStoreArgs<T> a) {
 }
 
 void rope_store_kv(const Tensor& qkv, const Tensor& positions, const Tensor& inv_freq, const HeadShape& heads,
-                   const Tensor& slots, KvLayer& kv, Tensor& q_out, cudaStream_t s) {
+                   const Tensor& slots, KvLayer& kv, Tensor& q_out, Stream s) {
     int64_t n = qkv.rows();
     int d = heads.head_dim;
     LL_CHECK(d > 0 && d <= 32 * kMaxDimPerLane && heads.rope_dim % 2 == 0 && heads.rope_dim <= d,

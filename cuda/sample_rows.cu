@@ -350,7 +350,7 @@ struct Layout {
 
 size_t sample_rows_workspace_bytes(int max_rows) { return Layout(max_rows).total; }
 
-void sample_rows(const SampleRowsArgs& args, cudaStream_t s) {
+void sample_rows(const SampleRowsArgs& args, Stream s) {
     const Tensor& logits = *args.logits;
     const int n_rows = args.n_rows;
     const int64_t vocab = logits.dim(-1);

@@ -103,7 +103,7 @@ static __global__ void argmax_kernel(const T* logits, int* ids, float* logprobs,
     if (logprobs) logprobs[blockIdx.x] = -logf(total.sum);
 }
 
-void argmax_rows(const Tensor& logits, Tensor& ids, Tensor* logprobs, cudaStream_t s) {
+void argmax_rows(const Tensor& logits, Tensor& ids, Tensor* logprobs, Stream s) {
     int64_t n = logits.rows(), vocab = logits.dim(-1);
     LL_CHECK(ids.dtype == DType::I32 && ids.numel() == n, "argmax_rows: logits {} ids {}", logits.shape_str(),
              ids.shape_str());

@@ -39,7 +39,7 @@ static __global__ void silu_mul_vec_kernel(const T* gate_up, T* out, int64_t n, 
     reinterpret_cast<uint4*>(out)[idx] = ov;
 }
 
-void silu_mul(const Tensor& gate_up, Tensor& out, cudaStream_t s) {
+void silu_mul(const Tensor& gate_up, Tensor& out, Stream s) {
     int64_t f = out.dim(-1), n = out.rows();
     LL_CHECK(gate_up.dim(-1) == 2 * f && gate_up.rows() == n && gate_up.dtype == out.dtype,
              "silu_mul: gate_up {} out {}", gate_up.shape_str(), out.shape_str());
