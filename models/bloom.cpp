@@ -27,38 +27,28 @@ namespace lightllm {
 
 namespace {
 
-class BloomModel : public Model {
+class BloomModel : public ArenaModel {
 public:
     BloomModel(const ModelConfig& cfg, Backend& backend);
-    ~BloomModel() override { free_workspace(); }
+    ~BloomModel() override { free_gelu_model_buffers(be_, buf_); }
 
     void load(const TensorSource& src);
     void randomize(uint64_t seed);
 
-    const ModelConfig& config() const override { return cfg_; }
-    size_t weight_bytes() const override { return arena_.bytes(); }
     size_t workspace_bytes(int max_tokens, int max_logits) const override;
     void reserve(int max_tokens, int max_logits) override;
     Tensor forward(const Batch& batch, KvLayers& kv) override;
 
 private:
-    void free_workspace();
-
-    ModelConfig cfg_;
-    Backend& be_;
     HeadShape heads_;
     AttentionParams attn_params_;
-    WeightArena arena_;
     BloomWeights w_;
-    GeluLayerWorkspace ws_;
-    LogitsWorkspace out_;
-    int max_tokens_ = 0;
-    int max_logits_ = 0;
+    GeluModelBuffers buf_;
 };
 
 int64_t qkv_rows(const ModelConfig& c) { return 3 * int64_t(c.n_head) * c.head_dim; }
 
-BloomModel::BloomModel(const ModelConfig& cfg, Backend& backend) : cfg_(cfg), be_(backend), arena_(backend) {
+BloomModel::BloomModel(const ModelConfig& cfg, Backend& backend) : ArenaModel(cfg, backend) {
     if (cfg.n_kv_head != cfg.n_head)
         fail("{}: BLOOM has one key/value head per query head (got {} and {})", cfg.hf_architecture, cfg.n_kv_head,
              cfg.n_head);
@@ -109,12 +99,7 @@ void BloomModel::load(const TensorSource& src) {
     }
     put(w_.output_norm, root + "ln_f.weight", {E});
     put(w_.output_norm_b, root + "ln_f.bias", {E});
-    if (lm_head_tied(c, src)) {
-        w_.lm_head = w_.tok_embd;
-    } else {
-        w_.lm_head = arena_.alloc({c.n_vocab, E});
-        put(w_.lm_head, "lm_head.weight", {c.n_vocab, E});
-    }
+    w_.lm_head = load_lm_head(be_, arena_, c, src, w_.tok_embd);
 }
 
 void BloomModel::randomize(uint64_t seed) {
@@ -130,29 +115,19 @@ void BloomModel::randomize(uint64_t seed) {
 }
 
 size_t BloomModel::workspace_bytes(int max_tokens, int max_logits) const {
-    return size_t(max_tokens) * gelu_workspace_elems_per_token(cfg_, qkv_rows(cfg_)) * dtype_size(be_.compute_dtype()) +
-           logits_workspace_bytes(be_, cfg_, max_logits, tp());
-}
-
-void BloomModel::free_workspace() {
-    free_gelu_workspace(be_, ws_);
-    free_logits_workspace(be_, out_);
+    return gelu_model_buffer_bytes(be_, cfg_, qkv_rows(cfg_), max_tokens, max_logits, tp());
 }
 
 void BloomModel::reserve(int max_tokens, int max_logits) {
-    free_workspace();
-    ws_ = alloc_gelu_workspace(be_, cfg_, qkv_rows(cfg_), max_tokens);
-    out_ = alloc_logits_workspace(be_, cfg_, max_logits, tp());
-    max_tokens_ = max_tokens;
-    max_logits_ = max_logits;
+    reserve_gelu_model_buffers(be_, cfg_, qkv_rows(cfg_), max_tokens, max_logits, tp(), buf_);
 }
 
 Tensor BloomModel::forward(const Batch& batch, KvLayers& kv) {
     const int n = batch.n_tokens, n_out = batch.n_logits;
-    LL_CHECK(n > 0 && n <= max_tokens_ && n_out <= max_logits_, "bloom forward: {} tokens / {} logits, reserved {} / {}",
-             n, n_out, max_tokens_, max_logits_);
+    LL_CHECK(n > 0 && n <= buf_.max_tokens && n_out <= buf_.max_logits, "bloom forward: {} tokens / {} logits, reserved {} / {}",
+             n, n_out, buf_.max_tokens, buf_.max_logits);
     const float eps = cfg_.norm_eps;
-    Tensor x = ws_.x.slice_rows(0, n), h = ws_.h.slice_rows(0, n);
+    Tensor x = buf_.layer.x.slice_rows(0, n), h = buf_.layer.h.slice_rows(0, n);
 
     be_.embedding(batch.ids, w_.tok_embd, h);
     all_reduce(h);  // vocabulary-split embedding: other ranks' tokens are zero rows here
@@ -161,11 +136,11 @@ Tensor BloomModel::forward(const Batch& batch, KvLayers& kv) {
     dump("tok_norm", -1, x);
     for (int il = 0; il < cfg_.n_layer; ++il)
         gelu_layer_forward(be_, w_.layers[size_t(il)], cfg_, heads_, tp_attention(attn_params_), batch, kv[size_t(il)],
-                           ws_, n, il, dump_fn(), tp().comm);
+                           buf_.layer, n, il, dump_fn(), tp().comm);
     be_.layer_norm(x, w_.output_norm, w_.output_norm_b, h, eps);
     dump("output_norm", -1, h);
 
-    const Tensor logits = compute_logits(be_, h, batch, w_.lm_head, out_);  // [n_out, n_vocab] F32
+    const Tensor logits = compute_logits(be_, h, batch, w_.lm_head, buf_.out);  // [n_out, n_vocab] F32
     if (n_out > 0) dump("logits", -1, logits);
     return logits;
 }
@@ -174,18 +149,12 @@ Tensor BloomModel::forward(const Batch& batch, KvLayers& kv) {
 
 std::unique_ptr<Model> load_bloom(const ModelConfig& cfg, const TensorSource& tensors, Backend& backend,
                                   const TpShard& shard) {
-    auto m = std::make_unique<BloomModel>(cfg, backend);
-    m->set_tp(shard);
-    m->load(tensors);
-    return m;
+    return make_loaded<BloomModel>(tensors, shard, cfg, backend);
 }
 
 std::unique_ptr<Model> make_dummy_bloom(const ModelConfig& cfg, Backend& backend, uint64_t seed,
                                         const TpShard& shard) {
-    auto m = std::make_unique<BloomModel>(cfg, backend);
-    m->set_tp(shard);
-    m->randomize(seed);
-    return m;
+    return make_seeded<BloomModel>(seed, shard, cfg, backend);
 }
 
 }  // namespace lightllm

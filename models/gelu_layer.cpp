@@ -88,4 +88,24 @@ void gelu_layer_forward(Backend& be, const GeluLayerWeights& l, const ModelConfi
     show("layer_out", x);
 }
 
+size_t gelu_model_buffer_bytes(const Backend& be, const ModelConfig& c, int64_t qkv_rows, int max_tokens,
+                               int max_logits, const TpShard& tp) {
+    return size_t(max_tokens) * gelu_workspace_elems_per_token(c, qkv_rows) * dtype_size(be.compute_dtype()) +
+           logits_workspace_bytes(be, c, max_logits, tp);
+}
+
+void reserve_gelu_model_buffers(Backend& be, const ModelConfig& c, int64_t qkv_rows, int max_tokens, int max_logits,
+                                const TpShard& tp, GeluModelBuffers& buf) {
+    free_gelu_model_buffers(be, buf);
+    buf.layer = alloc_gelu_workspace(be, c, qkv_rows, max_tokens);
+    buf.out = alloc_logits_workspace(be, c, max_logits, tp);
+    buf.max_tokens = max_tokens;
+    buf.max_logits = max_logits;
+}
+
+void free_gelu_model_buffers(Backend& be, GeluModelBuffers& buf) {
+    free_gelu_workspace(be, buf.layer);
+    free_logits_workspace(be, buf.out);
+}
+
 }  // namespace lightllm

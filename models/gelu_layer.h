@@ -46,6 +46,21 @@ void free_gelu_workspace(Backend& be, GeluLayerWorkspace& ws);
 size_t gelu_workspace_elems_per_token(const ModelConfig& c, int64_t qkv_rows);
 
 // One layer over the first n rows of ws.x (in place); `dump` sees its intermediates.
+// A GELU model's buffers: the layers' activations and the logits tail, for up
+// to max_tokens tokens and max_logits logit rows per forward.
+struct GeluModelBuffers {
+    GeluLayerWorkspace layer;
+    LogitsWorkspace out;
+    int max_tokens = 0;
+    int max_logits = 0;
+};
+size_t gelu_model_buffer_bytes(const Backend& be, const ModelConfig& c, int64_t qkv_rows, int max_tokens,
+                               int max_logits, const TpShard& tp);
+// Frees what `buf` holds, then allocates for the new sizes.
+void reserve_gelu_model_buffers(Backend& be, const ModelConfig& c, int64_t qkv_rows, int max_tokens, int max_logits,
+                                const TpShard& tp, GeluModelBuffers& buf);
+void free_gelu_model_buffers(Backend& be, GeluModelBuffers& buf);
+
 void gelu_layer_forward(Backend& be, const GeluLayerWeights& l, const ModelConfig& c, const HeadShape& heads,
                         const AttentionParams& attn_params, const Batch& batch, KvLayer& kv, GeluLayerWorkspace& ws,
                         int n, int il, const TensorDumpFn& dump, Communicator* comm = nullptr);

@@ -37,7 +37,7 @@ struct LlamaWorkspace {
     LogitsWorkspace out;  // the logits tail's [L, ..] buffers
 };
 
-class LlamaModel : public Model {
+class LlamaModel : public ArenaModel {
 public:
     LlamaModel(const ModelConfig& cfg, Backend& backend, int64_t max_context);
     ~LlamaModel() override { free_workspace(); }
@@ -45,8 +45,6 @@ public:
     void load(const TensorSource& src);
     void randomize(uint64_t seed);
 
-    const ModelConfig& config() const override { return cfg_; }
-    size_t weight_bytes() const override { return arena_.bytes(); }
     size_t workspace_bytes(int max_tokens, int max_logits) const override;
     void reserve(int max_tokens, int max_logits) override;
     Tensor forward(const Batch& batch, KvLayers& kv) override;
@@ -56,12 +54,9 @@ private:
     void upload_row_normalized(Tensor& dst, const TensorInfo& info);
     void free_workspace();
 
-    ModelConfig cfg_;
-    Backend& be_;
     HeadShape heads_;
     AttentionParams attn_params_;
     bool tied_ = false;
-    WeightArena arena_;
     LlamaWeights w_;
     LlamaWorkspace ws_;
     int max_tokens_ = 0;
@@ -71,7 +66,7 @@ private:
 int64_t qkv_rows(const ModelConfig& c) { return int64_t(c.n_head + 2 * c.n_kv_head) * c.head_dim; }
 
 LlamaModel::LlamaModel(const ModelConfig& cfg, Backend& backend, int64_t max_context)
-    : cfg_(cfg), be_(backend), arena_(backend) {
+    : ArenaModel(cfg, backend) {
     heads_.n_head = cfg.n_head;
     heads_.n_kv_head = cfg.n_kv_head;
     heads_.head_dim = cfg.head_dim;
@@ -264,18 +259,12 @@ Tensor LlamaModel::forward(const Batch& batch, KvLayers& kv) {
 
 std::unique_ptr<Model> load_llama(const ModelConfig& cfg, const TensorSource& tensors, Backend& backend,
                                   int64_t max_context, const TpShard& shard) {
-    auto m = std::make_unique<LlamaModel>(cfg, backend, max_context);
-    m->set_tp(shard);
-    m->load(tensors);
-    return m;
+    return make_loaded<LlamaModel>(tensors, shard, cfg, backend, max_context);
 }
 
 std::unique_ptr<Model> make_dummy_llama(const ModelConfig& cfg, Backend& backend, uint64_t seed, int64_t max_context,
                                         const TpShard& shard) {
-    auto m = std::make_unique<LlamaModel>(cfg, backend, max_context);
-    m->set_tp(shard);
-    m->randomize(seed);
-    return m;
+    return make_seeded<LlamaModel>(seed, shard, cfg, backend, max_context);
 }
 
 }  // namespace lightllm

@@ -80,4 +80,12 @@ Tensor compute_logits(Backend& be, const Tensor& h, const Batch& batch, const Te
     return ws.gathered.empty() ? logits_f32 : full;
 }
 
+Tensor load_lm_head(Backend& be, WeightArena& arena, const ModelConfig& c, const TensorSource& src,
+                    const Tensor& tok_embd) {
+    if (lm_head_tied(c, src)) return tok_embd;
+    Tensor w = arena.alloc({c.n_vocab, c.n_embd});
+    upload_file_tensor(be, w, src.require("lm_head.weight", {c.n_vocab, c.n_embd}));
+    return w;
+}
+
 }  // namespace lightllm

@@ -28,6 +28,21 @@ private:
     size_t bytes_ = 0;
 };
 
+// What every architecture's class holds besides its own weights and
+// buffers: its config, its backend, and the arena its weights live in (freed
+// after the derived class's buffers).
+class ArenaModel : public Model {
+public:
+    ArenaModel(const ModelConfig& cfg, Backend& backend) : cfg_(cfg), be_(backend), arena_(backend) {}
+    const ModelConfig& config() const override { return cfg_; }
+    size_t weight_bytes() const override { return arena_.bytes(); }
+
+protected:
+    ModelConfig cfg_;
+    Backend& be_;
+    WeightArena arena_;
+};
+
 // Fills `t` with `value` (norm weights and biases of dummy models).
 void fill_constant(Backend& be, Tensor& t, float value);
 
@@ -38,6 +53,31 @@ bool lm_head_tied(const ModelConfig& c, const TensorSource& src);
 // else a new [n_vocab, n_embd] weight of seeded normal values.
 Tensor random_lm_head(Backend& be, WeightArena& arena, const ModelConfig& c, const Tensor& tok_embd, uint64_t seed,
                       float stddev);
+
+// The output projection of a checkpoint: tok_embd when lm_head_tied(), else
+// lm_head.weight [n_vocab, n_embd] read into a new weight.
+Tensor load_lm_head(Backend& be, WeightArena& arena, const ModelConfig& c, const TensorSource& src,
+                    const Tensor& tok_embd);
+
+// Every architecture's factory pair: an M built from (cfg, backend, extra...)
+// on its tensor-parallel shard, then its weights read from `src`
+// (M::load) or seeded (M::randomize).
+template <typename M, typename... Extra>
+std::unique_ptr<Model> make_loaded(const TensorSource& src, const TpShard& shard, const ModelConfig& cfg,
+                                   Backend& be, Extra... extra) {
+    auto m = std::make_unique<M>(cfg, be, extra...);
+    m->set_tp(shard);
+    m->load(src);
+    return m;
+}
+template <typename M, typename... Extra>
+std::unique_ptr<Model> make_seeded(uint64_t seed, const TpShard& shard, const ModelConfig& cfg, Backend& be,
+                                   Extra... extra) {
+    auto m = std::make_unique<M>(cfg, be, extra...);
+    m->set_tp(shard);
+    m->randomize(seed);
+    return m;
+}
 
 // Buffers of the logits tail for up to L = max_logits rows. Under tensor
 // parallelism n_vocab is this rank's block (+1, tp_shard.h) and rank 0 also

@@ -27,39 +27,29 @@ namespace lightllm {
 
 namespace {
 
-class StarCoderModel : public Model {
+class StarCoderModel : public ArenaModel {
 public:
     StarCoderModel(const ModelConfig& cfg, Backend& backend, int64_t max_context);
-    ~StarCoderModel() override { free_workspace(); }
+    ~StarCoderModel() override { free_gelu_model_buffers(be_, buf_); }
 
     void load(const TensorSource& src);
     void randomize(uint64_t seed);
 
-    const ModelConfig& config() const override { return cfg_; }
-    size_t weight_bytes() const override { return arena_.bytes(); }
     size_t workspace_bytes(int max_tokens, int max_logits) const override;
     void reserve(int max_tokens, int max_logits) override;
     Tensor forward(const Batch& batch, KvLayers& kv) override;
 
 private:
-    void free_workspace();
-
-    ModelConfig cfg_;
-    Backend& be_;
     HeadShape heads_;
     AttentionParams attn_params_;
-    WeightArena arena_;
     StarCoderWeights w_;
-    GeluLayerWorkspace ws_;  // h holds the position embeddings before the first layer
-    LogitsWorkspace out_;
-    int max_tokens_ = 0;
-    int max_logits_ = 0;
+    GeluModelBuffers buf_;  // layer.h holds the position embeddings before the first layer (StarCoder)
 };
 
 int64_t qkv_rows(const ModelConfig& c) { return int64_t(c.n_head + 2 * c.n_kv_head) * c.head_dim; }
 
 StarCoderModel::StarCoderModel(const ModelConfig& cfg, Backend& backend, int64_t max_context)
-    : cfg_(cfg), be_(backend), arena_(backend) {
+    : ArenaModel(cfg, backend) {
     if (max_context > cfg.max_position)
         fail("{}: context length {} exceeds the model's {} learned positions (n_positions)", cfg.hf_architecture,
              max_context, cfg.max_position);
@@ -114,12 +104,7 @@ void StarCoderModel::load(const TensorSource& src) {
     }
     put(w_.output_norm, "transformer.ln_f.weight", {E});
     put(w_.output_norm_b, "transformer.ln_f.bias", {E});
-    if (lm_head_tied(c, src)) {
-        w_.lm_head = w_.tok_embd;
-    } else {
-        w_.lm_head = arena_.alloc({c.n_vocab, E});
-        put(w_.lm_head, "lm_head.weight", {c.n_vocab, E});
-    }
+    w_.lm_head = load_lm_head(be_, arena_, c, src, w_.tok_embd);
 }
 
 void StarCoderModel::randomize(uint64_t seed) {
@@ -134,28 +119,18 @@ void StarCoderModel::randomize(uint64_t seed) {
 }
 
 size_t StarCoderModel::workspace_bytes(int max_tokens, int max_logits) const {
-    return size_t(max_tokens) * gelu_workspace_elems_per_token(cfg_, qkv_rows(cfg_)) * dtype_size(be_.compute_dtype()) +
-           logits_workspace_bytes(be_, cfg_, max_logits, tp());
-}
-
-void StarCoderModel::free_workspace() {
-    free_gelu_workspace(be_, ws_);
-    free_logits_workspace(be_, out_);
+    return gelu_model_buffer_bytes(be_, cfg_, qkv_rows(cfg_), max_tokens, max_logits, tp());
 }
 
 void StarCoderModel::reserve(int max_tokens, int max_logits) {
-    free_workspace();
-    ws_ = alloc_gelu_workspace(be_, cfg_, qkv_rows(cfg_), max_tokens);
-    out_ = alloc_logits_workspace(be_, cfg_, max_logits, tp());
-    max_tokens_ = max_tokens;
-    max_logits_ = max_logits;
+    reserve_gelu_model_buffers(be_, cfg_, qkv_rows(cfg_), max_tokens, max_logits, tp(), buf_);
 }
 
 Tensor StarCoderModel::forward(const Batch& batch, KvLayers& kv) {
     const int n = batch.n_tokens, n_out = batch.n_logits;
-    LL_CHECK(n > 0 && n <= max_tokens_ && n_out <= max_logits_,
-             "starcoder forward: {} tokens / {} logits, reserved {} / {}", n, n_out, max_tokens_, max_logits_);
-    Tensor x = ws_.x.slice_rows(0, n), h = ws_.h.slice_rows(0, n);
+    LL_CHECK(n > 0 && n <= buf_.max_tokens && n_out <= buf_.max_logits,
+             "starcoder forward: {} tokens / {} logits, reserved {} / {}", n, n_out, buf_.max_tokens, buf_.max_logits);
+    Tensor x = buf_.layer.x.slice_rows(0, n), h = buf_.layer.h.slice_rows(0, n);
 
     be_.embedding(batch.ids, w_.tok_embd, x);
     all_reduce(x);  // vocabulary-split embedding: other ranks' tokens are zero rows here
@@ -164,11 +139,11 @@ Tensor StarCoderModel::forward(const Batch& batch, KvLayers& kv) {
     dump("tok_pos_embd", -1, x);
     for (int il = 0; il < cfg_.n_layer; ++il)
         gelu_layer_forward(be_, w_.layers[size_t(il)], cfg_, heads_, tp_attention(attn_params_), batch, kv[size_t(il)],
-                           ws_, n, il, dump_fn(), tp().comm);
+                           buf_.layer, n, il, dump_fn(), tp().comm);
     be_.layer_norm(x, w_.output_norm, w_.output_norm_b, h, cfg_.norm_eps);
     dump("output_norm", -1, h);
 
-    const Tensor logits = compute_logits(be_, h, batch, w_.lm_head, out_);  // [n_out, n_vocab] F32
+    const Tensor logits = compute_logits(be_, h, batch, w_.lm_head, buf_.out);  // [n_out, n_vocab] F32
     if (n_out > 0) dump("logits", -1, logits);
     return logits;
 }
@@ -177,18 +152,12 @@ Tensor StarCoderModel::forward(const Batch& batch, KvLayers& kv) {
 
 std::unique_ptr<Model> load_starcoder(const ModelConfig& cfg, const TensorSource& tensors, Backend& backend,
                                       int64_t max_context, const TpShard& shard) {
-    auto m = std::make_unique<StarCoderModel>(cfg, backend, max_context);
-    m->set_tp(shard);
-    m->load(tensors);
-    return m;
+    return make_loaded<StarCoderModel>(tensors, shard, cfg, backend, max_context);
 }
 
 std::unique_ptr<Model> make_dummy_starcoder(const ModelConfig& cfg, Backend& backend, uint64_t seed,
                                             int64_t max_context, const TpShard& shard) {
-    auto m = std::make_unique<StarCoderModel>(cfg, backend, max_context);
-    m->set_tp(shard);
-    m->randomize(seed);
-    return m;
+    return make_seeded<StarCoderModel>(seed, shard, cfg, backend, max_context);
 }
 
 }  // namespace lightllm
