@@ -185,7 +185,7 @@ void CudaBackend::attention(const Tensor& q, const KvLayer& kv, const AttentionB
         size_t bytes = gpu::decode_attention_workspace_bytes(b.n_reqs, heads.n_head, heads.head_dim, n_splits);
         void* ws = bytes > 0 ? decode_workspace(bytes) : nullptr;
         timed("attention decode",
-              [&] { gpu::decode_attention(q, kv, b, heads, params, out, ws, n_splits, sm_count_, launch_stream()); });
+              [&] { gpu::decode_attention(q, kv, b, heads, params, out, {ws, n_splits, sm_count_}, launch_stream()); });
     };
     auto prefill = [&](const AttentionBatch& b) {
         timed("attention prefill", [&] { gpu::prefill_attention(q, kv, b, heads, params, out, launch_stream()); });

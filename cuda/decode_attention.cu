@@ -331,8 +331,9 @@ static void dispatch_decode(const AttnArgs& a, int n_reqs, float* ws, int n_spli
 }
 
 void decode_attention(const Tensor& q, const KvLayer& kv, const AttentionBatch& batch, const HeadShape& heads,
-                      const AttentionParams& params, Tensor& out, void* workspace, int n_splits, int n_sm,
-                      Stream s) {
+                      const AttentionParams& params, Tensor& out, const DecodeSplits& split, Stream s) {
+    void* workspace = split.workspace;
+    const int n_splits = split.n_splits, n_sm = split.n_sm;
     AttnArgs a = make_attn_args(q, kv, batch, heads, params, out);
     LL_CHECK(attention_fast_path(q.dtype, heads.head_dim), "decode attention: dtype {} head_dim {}",
              dtype_name(q.dtype), heads.head_dim);

@@ -90,10 +90,14 @@ int decode_attention_splits(int n_reqs, int n_head, int n_sm);
 size_t decode_attention_workspace_bytes(int n_reqs, int n_head, int head_dim, int n_splits);
 // True when the fast kernels (decode / tensor-core prefill) take this shape.
 bool attention_fast_path(DType dtype, int head_dim);
-// n_sm: the device's multiprocessors (the backend reads it once).
+// How one decode-attention launch splits the keys.
+struct DecodeSplits {
+    void* workspace = nullptr;  // decode_attention_workspace_bytes(), unless n_splits == 1
+    int n_splits = 1;           // decode_attention_splits()
+    int n_sm = 0;               // the device's multiprocessors (the backend reads it once)
+};
 void decode_attention(const Tensor& q, const KvLayer& kv, const AttentionBatch& batch, const HeadShape& heads,
-                      const AttentionParams& params, Tensor& out, void* workspace, int n_splits, int n_sm,
-                      Stream s);
+                      const AttentionParams& params, Tensor& out, const DecodeSplits& split, Stream s);
 // Prefill / chunked prefill: FlashAttention-2 style on tensor cores (mma.sync),
 // 64 queries of one (request, head) per block, keys read through the table.
 void prefill_attention(const Tensor& q, const KvLayer& kv, const AttentionBatch& batch, const HeadShape& heads,

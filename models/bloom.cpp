@@ -134,9 +134,9 @@ Tensor BloomModel::forward(const Batch& batch, KvLayers& kv) {
     dump("tok_embd", -1, h);
     be_.layer_norm(h, w_.tok_norm, w_.tok_norm_b, x, eps);
     dump("tok_norm", -1, x);
+    const GeluLayerContext ctx{be_, cfg_, heads_, tp_attention(attn_params_), dump_fn(), tp().comm};
     for (int il = 0; il < cfg_.n_layer; ++il)
-        gelu_layer_forward(be_, w_.layers[size_t(il)], cfg_, heads_, tp_attention(attn_params_), batch, kv[size_t(il)],
-                           buf_.layer, n, il, dump_fn(), tp().comm);
+        gelu_layer_forward(ctx, w_.layers[size_t(il)], batch, kv[size_t(il)], buf_.layer, n, il);
     be_.layer_norm(x, w_.output_norm, w_.output_norm_b, h, eps);
     dump("output_norm", -1, h);
 

@@ -54,9 +54,14 @@ size_t gelu_workspace_elems_per_token(const ModelConfig& c, int64_t qkv_rows) {
     return 3 * E + size_t(qkv_rows) + 2 * QD + 2 * size_t(c.n_ff);
 }
 
-void gelu_layer_forward(Backend& be, const GeluLayerWeights& l, const ModelConfig& c, const HeadShape& heads,
-                        const AttentionParams& attn_params, const Batch& batch, KvLayer& kv, GeluLayerWorkspace& ws,
-                        int n, int il, const TensorDumpFn& dump, Communicator* comm) {
+void gelu_layer_forward(const GeluLayerContext& ctx, const GeluLayerWeights& l, const Batch& batch, KvLayer& kv,
+                        GeluLayerWorkspace& ws, int n, int il) {
+    Backend& be = ctx.be;
+    const ModelConfig& c = ctx.c;
+    const HeadShape& heads = ctx.heads;
+    const AttentionParams& attn_params = ctx.attn;
+    const TensorDumpFn& dump = ctx.dump;
+    Communicator* comm = ctx.comm;
     auto show = [&](const char* name, const Tensor& t) {
         if (dump) dump(name, il, t);
     };

@@ -45,7 +45,6 @@ void free_gelu_workspace(Backend& be, GeluLayerWorkspace& ws);
 // Elements (in the compute dtype) of one token's rows of the workspace.
 size_t gelu_workspace_elems_per_token(const ModelConfig& c, int64_t qkv_rows);
 
-// One layer over the first n rows of ws.x (in place); `dump` sees its intermediates.
 // A GELU model's buffers: the layers' activations and the logits tail, for up
 // to max_tokens tokens and max_logits logit rows per forward.
 struct GeluModelBuffers {
@@ -61,8 +60,18 @@ void reserve_gelu_model_buffers(Backend& be, const ModelConfig& c, int64_t qkv_r
                                 const TpShard& tp, GeluModelBuffers& buf);
 void free_gelu_model_buffers(Backend& be, GeluModelBuffers& buf);
 
-void gelu_layer_forward(Backend& be, const GeluLayerWeights& l, const ModelConfig& c, const HeadShape& heads,
-                        const AttentionParams& attn_params, const Batch& batch, KvLayer& kv, GeluLayerWorkspace& ws,
-                        int n, int il, const TensorDumpFn& dump, Communicator* comm = nullptr);
+// What every layer of one GELU model's forward shares.
+struct GeluLayerContext {
+    Backend& be;
+    const ModelConfig& c;
+    HeadShape heads;               // this rank's heads
+    AttentionParams attn;          // this rank's (Model::tp_attention)
+    const TensorDumpFn& dump;      // sees every intermediate (may be empty)
+    Communicator* comm = nullptr;  // all-reduce after the row-parallel projections (TP)
+};
+
+// One layer over the first n rows of ws.x (in place).
+void gelu_layer_forward(const GeluLayerContext& ctx, const GeluLayerWeights& l, const Batch& batch, KvLayer& kv,
+                        GeluLayerWorkspace& ws, int n, int il);
 
 }  // namespace lightllm
