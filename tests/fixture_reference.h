@@ -135,6 +135,22 @@ inline void check_greedy_alone_and_batched(ModelRunner& runner, const std::vecto
     for (size_t i = 0; i < cases.size(); ++i) CHECK(outs[i] == cases[i].greedy);
 }
 
+// Each fixture `name` (a tests/data directory, run as options(name)) against
+// its transformers reference: the logits at every position within 2e-5 of the
+// largest logit, and the greedy continuations, alone and batched.
+template <typename Names, typename Options>
+void check_fixtures_match_transformers(const Names& names, Options options) {
+    for (const char* name : names) {
+        CAPTURE(std::string(name));
+        ModelRunner runner(options(name));
+        const std::vector<Case> cases = load_cases(name);
+        const double worst = worst_logit_error(runner, cases);
+        MESSAGE(std::string(name) << ": max |diff| / max |logit| = " << worst);
+        CHECK(worst < 2e-5);
+        check_greedy_alone_and_batched(runner, cases);
+    }
+}
+
 // Checks that chunked prefill (3 chunks with n_cached > 0) and token-by-token
 // decode of c.prompt give the full prefill's logits within 1e-5 * their scale.
 inline void check_chunked_prefill(ModelRunner& runner, const Case& c) {

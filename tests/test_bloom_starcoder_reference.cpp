@@ -137,22 +137,8 @@ TEST_CASE("bloom/starcoder reference: ALiBi slopes follow BLOOM's build_alibi_te
     for (int i = 0; i < 4; ++i) CHECK(alibi_slope(8 + i, 12) == doctest::Approx(twelve_tail[i]));
 }
 
-TEST_CASE("bloom/starcoder reference: logits at every position match transformers") {
-    for (const char* name : kFixtures) {
-        CAPTURE(std::string(name));
-        ModelRunner runner(options(name));
-        const double worst = worst_logit_error(runner, load_cases(name));
-        MESSAGE(std::string(name) << ": max |diff| / max |logit| = " << worst);
-        CHECK(worst < 2e-5);
-    }
-}
-
-TEST_CASE("bloom/starcoder reference: greedy continuation matches transformers, alone and batched") {
-    for (const char* name : kFixtures) {
-        CAPTURE(std::string(name));
-        ModelRunner runner(options(name));
-        check_greedy_alone_and_batched(runner, load_cases(name));
-    }
+TEST_CASE("bloom/starcoder reference: logits at every position and greedy continuations (alone and batched) match transformers") {
+    check_fixtures_match_transformers(kFixtures, options);
 }
 
 TEST_CASE("bloom/starcoder reference: chunked prefill and token-by-token decode give the full prefill's logits") {

@@ -32,22 +32,8 @@ EngineOptions options(const std::string& dir) {
 
 }  // namespace
 
-TEST_CASE("llama reference: logits at every position match transformers") {
-    for (const char* name : kFixtures) {
-        CAPTURE(name);
-        ModelRunner runner(options(name));
-        const double worst = worst_logit_error(runner, load_cases(name));
-        MESSAGE(std::string(name) << ": max |diff| / max |logit| = " << worst);
-        CHECK(worst < 2e-5);
-    }
-}
-
-TEST_CASE("llama reference: greedy continuation matches transformers, alone and batched") {
-    for (const char* name : kFixtures) {
-        CAPTURE(name);
-        ModelRunner runner(options(name));
-        check_greedy_alone_and_batched(runner, load_cases(name));
-    }
+TEST_CASE("llama reference: logits at every position and greedy continuations (alone and batched) match transformers") {
+    check_fixtures_match_transformers(kFixtures, options);
 }
 
 TEST_CASE("llama reference: chunked prefill and token-by-token decode give the full prefill's logits") {
