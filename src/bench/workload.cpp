@@ -16,13 +16,6 @@ namespace {
 
 using json = nlohmann::json;
 
-std::vector<int32_t> random_ids(std::mt19937_64& rng, int n, int n_vocab) {
-    std::uniform_int_distribution<int32_t> pick(0, n_vocab - 1);
-    std::vector<int32_t> ids(static_cast<size_t>(n));
-    for (int32_t& id : ids) id = pick(rng);
-    return ids;
-}
-
 int uniform_len(std::mt19937_64& rng, int len, double ratio) {
     int lo = std::max(1, int(std::floor(len * (1.0 - ratio))));
     int hi = std::max(lo, int(std::ceil(len * (1.0 + ratio))));
@@ -170,6 +163,13 @@ std::string describe_workload(const WorkloadSpec& s) {
                            s.dataset_path.empty() ? "random" : s.dataset_path, s.num_prompts, s.turns, s.question_len,
                            s.output_len, s.max_conversation_len, rate);
     return fmt::format("{} {} n={} rate={}", s.dataset_name, s.dataset_path, s.num_prompts, rate);
+}
+
+std::vector<int32_t> random_ids(std::mt19937_64& rng, int n, int n_vocab) {
+    std::uniform_int_distribution<int32_t> pick(0, n_vocab - 1);
+    std::vector<int32_t> ids(static_cast<size_t>(n));
+    for (int32_t& id : ids) id = pick(rng);
+    return ids;
 }
 
 }  // namespace lightllm

@@ -18,6 +18,7 @@
 // follows finishes.
 #pragma once
 #include <cstdint>
+#include <random>
 #include <limits>
 #include <string>
 #include <vector>
@@ -63,5 +64,8 @@ std::vector<WorkloadItem> make_workload(const WorkloadSpec& spec, const Tokenize
 
 // A short description for reports, e.g. "random in=128 out=128 rate=inf".
 std::string describe_workload(const WorkloadSpec& spec);
+
+// n token ids drawn uniformly from [0, n_vocab) (random prompts).
+std::vector<int32_t> random_ids(std::mt19937_64& rng, int n, int n_vocab);
 
 }  // namespace lightllm

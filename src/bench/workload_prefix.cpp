@@ -14,13 +14,6 @@ namespace {
 
 using json = nlohmann::json;
 
-std::vector<int32_t> random_ids(std::mt19937_64& rng, int n, int n_vocab) {
-    std::uniform_int_distribution<int32_t> pick(0, n_vocab - 1);
-    std::vector<int32_t> ids(static_cast<size_t>(n));
-    for (int32_t& id : ids) id = pick(rng);
-    return ids;
-}
-
 std::vector<WorkloadItem> shared_prefix(const WorkloadSpec& s, int n_vocab, std::mt19937_64& rng) {
     if (s.groups < 1 || s.prompts_per_group < 1) fail("--groups and --prompts-per-group must be >= 1");
     if (s.prefix_len < 1 || s.question_len < 1) fail("--prefix-len and --question-len must be >= 1");
