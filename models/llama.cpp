@@ -250,9 +250,7 @@ Tensor LlamaModel::forward(const Batch& batch, KvLayers& kv) {
     be_.add_rms_norm(x, proj, w_.output_norm, h, eps);  // x += last mlp output
     dump("output_norm", -1, h);
 
-    const Tensor logits = compute_logits(be_, h, batch, w_.lm_head, ws_.out);  // [n_out, n_vocab] F32
-    if (n_out > 0) dump("logits", -1, logits);
-    return logits;
+    return output_logits(h, batch, w_.lm_head, ws_.out);  // [n_out, n_vocab] F32
 }
 
 }  // namespace

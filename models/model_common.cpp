@@ -88,4 +88,11 @@ Tensor load_lm_head(Backend& be, WeightArena& arena, const ModelConfig& c, const
     return w;
 }
 
+Tensor ArenaModel::output_logits(const Tensor& h, const Batch& batch, const Tensor& lm_head,
+                                 const LogitsWorkspace& ws) const {
+    const Tensor logits = compute_logits(be_, h, batch, lm_head, ws);  // [n_logits, n_vocab] F32
+    if (batch.n_logits > 0) dump("logits", -1, logits);
+    return logits;
+}
+
 }  // namespace lightllm

@@ -28,6 +28,8 @@ private:
     size_t bytes_ = 0;
 };
 
+struct LogitsWorkspace;
+
 // What every architecture's class holds besides its own weights and
 // buffers: its config, its backend, and the arena its weights live in (freed
 // after the derived class's buffers).
@@ -38,6 +40,10 @@ public:
     size_t weight_bytes() const override { return arena_.bytes(); }
 
 protected:
+    // The forward's tail: logits of batch.logit_rows (compute_logits below),
+    // dumped as "logits".
+    Tensor output_logits(const Tensor& h, const Batch& batch, const Tensor& lm_head, const LogitsWorkspace& ws) const;
+
     ModelConfig cfg_;
     Backend& be_;
     WeightArena arena_;

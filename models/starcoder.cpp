@@ -143,9 +143,7 @@ Tensor StarCoderModel::forward(const Batch& batch, KvLayers& kv) {
     be_.layer_norm(x, w_.output_norm, w_.output_norm_b, h, cfg_.norm_eps);
     dump("output_norm", -1, h);
 
-    const Tensor logits = compute_logits(be_, h, batch, w_.lm_head, buf_.out);  // [n_out, n_vocab] F32
-    if (n_out > 0) dump("logits", -1, logits);
-    return logits;
+    return output_logits(h, batch, w_.lm_head, buf_.out);  // [n_out, n_vocab] F32
 }
 
 }  // namespace
