@@ -32,6 +32,16 @@ public:
         frames_.push_back(top);
     }
 
+    // A macro holds the scopes it was defined in, and is itself held by one
+    // of them: empty the scopes that macros captured, so those cycles of
+    // shared pointers are freed with the render.
+    ~Renderer() {
+        for (const Frame& f : captured_)
+            if (f) f->items.clear();
+    }
+    Renderer(const Renderer&) = delete;
+    Renderer& operator=(const Renderer&) = delete;
+
     std::string run(const NodePtr& root) {
         std::string out;
         exec_body(*root, out);
@@ -40,6 +50,7 @@ public:
 
 private:
     std::vector<Frame> frames_;
+    std::vector<Frame> captured_;  // scopes some macro holds (freed in ~Renderer)
     int depth_ = 0;
 
     Value lookup(const std::string& name) const {
@@ -198,6 +209,7 @@ private:
     // A macro (or a {% call %} body as `caller`) as a callable value.
     Value make_macro(const Node& n, std::vector<Frame> scope, const std::string& name) {
         const Node* node = &n;
+        captured_.insert(captured_.end(), scope.begin(), scope.end());
         return Value::function([this, node, scope, name](const CallArgs& a) {
             const auto& params = node->names;
             size_t n_defaults = node->kids.size() - 1, first_default = params.size() - n_defaults;
