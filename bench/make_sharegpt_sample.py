@@ -20,24 +20,7 @@ import json
 import os
 import random
 
-
-def read_records(path):
-    """Yields the complete objects of a top-level JSON array, stopping at a truncated tail."""
-    dec = json.JSONDecoder()
-    with open(path, encoding="utf-8") as f:
-        text = f.read()
-    i = text.index("[") + 1
-    n = len(text)
-    while i < n:
-        while i < n and text[i] in " \t\r\n,":
-            i += 1
-        if i >= n or text[i] == "]":
-            return
-        try:
-            obj, i = dec.raw_decode(text, i)
-        except json.JSONDecodeError:
-            return
-        yield obj
+from sharegpt_reference import read_records  # the cut-short JSON reader, shared
 
 
 def main():
