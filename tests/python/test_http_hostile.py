@@ -237,7 +237,8 @@ def test_metrics_requests_are_logged_with_their_status(tiny_server):
 def test_api_key_file_and_bench_reports_this_runs_kv_peak(tmp_path):
     key_file = tmp_path / "key"
     key_file.write_text("file-key-42\n")
-    server = ServerProcess(tiny_model_args() + ["--api-key-file", str(key_file)])
+    # Without the prefix cache, so each request's tokens count whole in the KV peak.
+    server = ServerProcess(tiny_model_args() + ["--api-key-file", str(key_file), "--no-prefix-cache"])
     try:
         assert "file-key-42" not in " ".join(server.proc.args)
         for key, status in (("file-key-42", 200), ("file-key-4", 401), ("file-key-420", 401)):
