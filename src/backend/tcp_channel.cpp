@@ -94,15 +94,20 @@ void TcpChannel::recv_exact(void* dst, size_t bytes, Clock::time_point deadline,
     }
 }
 
-MsgKind TcpChannel::recv(std::vector<uint8_t>& payload, double timeout_s) {
-    const bool forever = timeout_s <= 0;
-    const auto deadline = deadline_after(forever ? 0 : timeout_s);
+std::pair<uint32_t, uint64_t> TcpChannel::recv_header(std::chrono::steady_clock::time_point deadline, bool forever) {
     uint8_t header[12];
     recv_exact(header, sizeof header, deadline, forever);
     uint32_t k = 0;
     uint64_t n = 0;
     std::memcpy(&k, header, 4);
     std::memcpy(&n, header + 4, 8);
+    return {k, n};
+}
+
+MsgKind TcpChannel::recv(std::vector<uint8_t>& payload, double timeout_s) {
+    const bool forever = timeout_s <= 0;
+    const auto deadline = deadline_after(forever ? 0 : timeout_s);
+    const auto [k, n] = recv_header(deadline, forever);
     if (n > (uint64_t(1) << 40)) throw ChannelError("corrupt frame");
     payload.resize(size_t(n));
     if (n) recv_exact(payload.data(), size_t(n), deadline, forever);
@@ -113,12 +118,7 @@ MsgKind TcpChannel::recv(std::vector<uint8_t>& payload, double timeout_s) {
 void TcpChannel::recv_into(MsgKind kind, void* dst, size_t bytes, double timeout_s) {
     const bool forever = timeout_s <= 0;
     const auto deadline = deadline_after(forever ? 0 : timeout_s);
-    uint8_t header[12];
-    recv_exact(header, sizeof header, deadline, forever);
-    uint32_t k = 0;
-    uint64_t n = 0;
-    std::memcpy(&k, header, 4);
-    std::memcpy(&n, header + 4, 8);
+    const auto [k, n] = recv_header(deadline, forever);
     if (MsgKind(k) == MsgKind::Refuse) {
         std::string msg(size_t(std::min<uint64_t>(n, 1 << 16)), '\0');
         recv_exact(msg.data(), msg.size(), deadline, forever);

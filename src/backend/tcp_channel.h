@@ -7,6 +7,7 @@
 // Frame: u32 kind, u64 payload bytes, payload.
 #pragma once
 #include <chrono>
+#include <utility>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
@@ -53,6 +54,8 @@ public:
 
 private:
     void recv_exact(void* dst, size_t bytes, std::chrono::steady_clock::time_point deadline, bool forever);
+    // Reads a frame's 12-byte header: its kind and payload size.
+    std::pair<uint32_t, uint64_t> recv_header(std::chrono::steady_clock::time_point deadline, bool forever);
     int fd_ = -1;
 };
 
