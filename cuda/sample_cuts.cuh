@@ -208,12 +208,7 @@ template <typename T> struct RowFinish {
                         keep = k >= lo;
                     }
                 }
-                const unsigned ballot = __ballot_sync(0xffffffffu, keep);
-                int base = 0;
-                if (lane == 0 && ballot) base = atomicAdd(n_list, __popc(ballot));
-                base = __shfl_sync(0xffffffffu, base, 0);
-                const int at = base + __popc(ballot & ((1u << lane) - 1u));
-                if (keep && at < kListCap) list[at] = k;
+                warp_append(keep, k, n_list, list, lane);
             }
         }
         __syncthreads();

@@ -44,6 +44,17 @@ __device__ __forceinline__ u64 key_of(float v, int id) {
     return (u64(ord_of(v)) << 32) | u64(0xffffffffu - uint32_t(id));
 }
 __device__ __forceinline__ int id_of(u64 key) { return int(0xffffffffu - uint32_t(key)); }
+
+// Appends `key` to list[] (up to kListCap entries) for the lanes of a full
+// warp with `keep` set; *n_list counts every key offered, kept or not.
+__device__ __forceinline__ void warp_append(bool keep, u64 key, int* n_list, u64* list, int lane) {
+    const unsigned ballot = __ballot_sync(0xffffffffu, keep);
+    int base = 0;
+    if (lane == 0 && ballot) base = atomicAdd(n_list, __popc(ballot));
+    base = __shfl_sync(0xffffffffu, base, 0);
+    const int at = base + __popc(ballot & ((1u << lane) - 1u));
+    if (keep && at < kListCap) list[at] = key;
+}
 __device__ __forceinline__ float value_of(u64 key) { return value_of_ord(uint32_t(key >> 32)); }
 
 // One row's logits and penalties.
@@ -269,12 +280,7 @@ template <typename T> __device__ int gather_keys(const RowView<T>& row, u64 lo, 
         u64 k = 0;
         if (j < row.vocab) k = row.key(j, false);
         const bool keep = j < row.vocab && k >= lo;
-        const unsigned ballot = __ballot_sync(0xffffffffu, keep);
-        int base = 0;
-        if (lane == 0 && ballot) base = atomicAdd(n_list, __popc(ballot));
-        base = __shfl_sync(0xffffffffu, base, 0);
-        const int at = base + __popc(ballot & ((1u << lane) - 1u));
-        if (keep && at < kListCap) list[at] = k;
+        warp_append(keep, k, n_list, list, lane);
     }
     __syncthreads();
     const int n = min(*n_list, kListCap);

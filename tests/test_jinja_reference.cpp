@@ -29,11 +29,14 @@ std::string stripped(const std::string& text) {
     return no_nl;
 }
 
-void check_render(const std::string& source, const ordered_json& vars, const ordered_json& ref) {
+// `render()` gives jinja2's text (ref["expected"]), or, where jinja2 raised
+// (ref["error"]), throws an Error whose message starts with `error_prefix`.
+void check_against_jinja2(const std::function<std::string()>& render, const ordered_json& ref,
+                          const std::string& error_prefix) {
     if (ref.contains("expected")) {
         std::string got;
         try {
-            got = jinja::JinjaTemplate(source).render(vars);
+            got = render();
         } catch (const Error& e) {
             FAIL("unexpected error: " << e.what());
         }
@@ -41,12 +44,16 @@ void check_render(const std::string& source, const ordered_json& vars, const ord
     } else {
         INFO("jinja2 raised: " << ref["error"].get<std::string>());
         try {
-            std::string got = jinja::JinjaTemplate(source).render(vars);
+            std::string got = render();
             FAIL("rendered instead of raising: " << got);
         } catch (const Error& e) {
-            CHECK(std::string(e.what()).rfind("line ", 0) == 0);
+            CHECK(std::string(e.what()).rfind(error_prefix, 0) == 0);
         }
     }
+}
+
+void check_render(const std::string& source, const ordered_json& vars, const ordered_json& ref) {
+    check_against_jinja2([&] { return jinja::JinjaTemplate(source).render(vars); }, ref, "line ");
 }
 
 // Through the chat glue (chat_prompt.h): messages as ChatMessage with their
@@ -63,23 +70,8 @@ void check_chat(const std::string& source, const ordered_json& conv, const order
     ChatTemplateArgs args;
     if (conv.contains("tools")) args.tools_json = conv["tools"].dump();
     bool gen = ref["add_generation_prompt"];
-    if (ref.contains("expected")) {
-        std::string got;
-        try {
-            got = render_chat_template(source, msgs, args, gen, bos, eos);
-        } catch (const Error& e) {
-            FAIL("unexpected error: " << e.what());
-        }
-        CHECK(got == ref["expected"].get<std::string>());
-    } else {
-        INFO("jinja2 raised: " << ref["error"].get<std::string>());
-        try {
-            std::string got = render_chat_template(source, msgs, args, gen, bos, eos);
-            FAIL("rendered instead of raising: " << got);
-        } catch (const Error& e) {
-            CHECK(std::string(e.what()).rfind("chat template line ", 0) == 0);
-        }
-    }
+    check_against_jinja2([&] { return render_chat_template(source, msgs, args, gen, bos, eos); }, ref,
+                         "chat template line ");
 }
 
 }  // namespace
