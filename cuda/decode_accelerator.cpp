@@ -2,12 +2,14 @@
 // buffers of sampling (per-row parameters, penalty entries, ids, logprobs,
 // top logprobs); CudaBackend::make_decode_accelerator() makes it.
 //
-// Penalty entries of a row (cuda/kernels.h, sample_rows): the distinct ids of
-// prompt + output when repetition_penalty != 1, else of the output alone
-// (only rows with some penalty have any), with their output counts, sorted
-// when the row has a presence or frequency penalty (the kernel then looks
-// counts up by binary search);
-// counted through a vocabulary-sized scratch array that is reset after each row.
+// Penalty entries of a row (cuda/kernels.h, sample_rows; only rows with some
+// penalty have any): with a repetition penalty alone, the ids of prompt +
+// output as they are (repeats included: the kernel only marks them in a
+// bitmap, so a step copies the ids instead of counting them); with a
+// presence or frequency penalty, the distinct ids of prompt + output (or of
+// the output alone when repetition_penalty == 1), sorted, with their output
+// counts, which the kernel looks up by binary search; counted through a
+// vocabulary-sized scratch array that is reset after each row.
 #include "decode_accelerator.h"
 #include "cuda_backend.h"
 #include "cuda_graph_cache.h"
@@ -26,14 +28,13 @@ public:
     CudaDecodeAccelerator(CudaBackend& be, int max_batch, bool graphs)
         : be_(be), graphs_(be), max_batch_(max_batch), use_graphs_(graphs) {
         results_ = be_.alloc(DType::I32, {2 * int64_t(max_batch)});
-        params_ = be_.alloc(DType::I32, {max_batch, kParamWords});
         top_ids_ = be_.alloc(DType::I32, {max_batch, gpu::kSampleMaxTop});
         top_logprobs_ = be_.alloc(DType::F32, {max_batch, gpu::kSampleMaxTop});
         workspace_bytes_ = gpu::sample_rows_workspace_bytes(max_batch);
         workspace_ = be_.alloc(DType::I32, {int64_t((workspace_bytes_ + 3) / 4)});
     }
     ~CudaDecodeAccelerator() override {
-        for (Tensor* t : {&results_, &params_, &top_ids_, &top_logprobs_, &pen_ids_, &pen_counts_, &workspace_})
+        for (Tensor* t : {&results_, &inputs_, &top_ids_, &top_logprobs_, &workspace_})
             if (!t->empty()) be_.free(*t);
     }
 
@@ -95,25 +96,30 @@ public:
             any_top = any_top || g.n_top > 0;
         }
         const bool any_penalty = !h_pen_ids_.empty();
-        Tensor t_params = params_.slice_rows(0, n);
-        be_.upload_async(t_params, h_params_.data());
-        if (any_penalty) {
-            reserve_penalties(int64_t(h_pen_ids_.size()));
-            Tensor t_pid = pen_ids_.slice_rows(0, int64_t(h_pen_ids_.size()));
-            Tensor t_pc = pen_counts_.slice_rows(0, int64_t(h_pen_counts_.size()));
-            be_.upload_async(t_pid, h_pen_ids_.data());
-            be_.upload_async(t_pc, h_pen_counts_.data());
-        }
+        if (!h_pen_counts_.empty()) h_pen_counts_.resize(h_pen_ids_.size(), 0);
+        // One upload: the rows' parameters, then the penalty ids, then their
+        // counts (only when some row reads them).
+        const size_t n_param_words = size_t(n) * kParamWords;
+        h_inputs_.resize(n_param_words + h_pen_ids_.size() + h_pen_counts_.size());
+        std::memcpy(h_inputs_.data(), h_params_.data(), n_param_words * sizeof(int32_t));
+        std::copy(h_pen_ids_.begin(), h_pen_ids_.end(), h_inputs_.begin() + int64_t(n_param_words));
+        std::copy(h_pen_counts_.begin(), h_pen_counts_.end(),
+                  h_inputs_.begin() + int64_t(n_param_words + h_pen_ids_.size()));
+        reserve_inputs(int64_t(h_inputs_.size()));
+        Tensor t_inputs = inputs_.slice_rows(0, int64_t(h_inputs_.size()));
+        be_.upload_async(t_inputs, h_inputs_.data());
+        const int32_t* d_pen_ids = inputs_.ptr<int32_t>() + n_param_words;
         // ids then logprobs, back-to-back in results_: one copy brings both home.
         Tensor t_results = results_.slice_rows(0, 2 * n);
         Tensor t_ids = results_.slice_rows(0, n);
         Tensor t_lp(static_cast<int32_t*>(results_.data) + n, DType::F32, Device::CUDA, {n});
         gpu::SampleRowsArgs args;
         args.logits = &logits;
-        args.params = reinterpret_cast<const gpu::SampleRowParams*>(t_params.data);
+        args.params = reinterpret_cast<const gpu::SampleRowParams*>(inputs_.data);
         args.n_rows = int(n);
-        args.pen_ids = any_penalty ? pen_ids_.ptr<int32_t>() : nullptr;
-        args.pen_counts = any_penalty ? pen_counts_.ptr<int32_t>() : nullptr;
+        args.pen_ids = any_penalty ? d_pen_ids : nullptr;
+        // Rows without presence / frequency penalties read no counts.
+        args.pen_counts = any_penalty ? d_pen_ids + (h_pen_counts_.empty() ? 0 : h_pen_ids_.size()) : nullptr;
         args.any_penalty = any_penalty;
         args.ids = &t_ids;
         args.logprobs = &t_lp;
@@ -155,7 +161,16 @@ private:
     // Appends the penalty entries of one row (see the header comment).
     void add_penalty_entries(const SamplingParams& p, const SampleRequest& r, int vocab) {
         const bool rep = p.repetition_penalty != 1.0f;
-        if (!rep && p.presence_penalty == 0.0f && p.frequency_penalty == 0.0f) return;
+        const bool counted = p.presence_penalty != 0.0f || p.frequency_penalty != 0.0f;
+        if (!rep && !counted) return;
+        if (!counted) {  // the kernel reads no counts: the ids as they are, in range
+            for (const std::vector<int32_t>* ids : {r.prompt, r.output}) {
+                if (!ids) continue;
+                for (int32_t t : *ids)
+                    if (t >= 0 && t < vocab) h_pen_ids_.push_back(t);
+            }
+            return;
+        }
         if (int(count_.size()) < vocab) count_.resize(size_t(vocab), -1);
         distinct_.clear();
         auto touch = [&](int32_t t, int add) {
@@ -170,21 +185,23 @@ private:
             for (int32_t t : *r.prompt) touch(t, 0);
         if (r.output)
             for (int32_t t : *r.output) touch(t, 1);
-        // The kernel looks counts up by binary search: needed only for presence / frequency.
-        if (p.presence_penalty != 0.0f || p.frequency_penalty != 0.0f) std::sort(distinct_.begin(), distinct_.end());
+        std::sort(distinct_.begin(), distinct_.end());  // the kernel looks counts up by binary search
+        h_pen_counts_.resize(h_pen_ids_.size(), 0);  // rows before this one read none
         for (int32_t t : distinct_) {
             h_pen_ids_.push_back(t);
             h_pen_counts_.push_back(count_[size_t(t)]);
             count_[size_t(t)] = -1;
         }
     }
-    void reserve_penalties(int64_t n) {
-        if (!pen_ids_.empty() && pen_ids_.numel() >= n) return;
-        const int64_t cap = std::max<int64_t>(n, pen_ids_.empty() ? 4096 : 2 * pen_ids_.numel());
-        for (Tensor* t : {&pen_ids_, &pen_counts_})
-            if (!t->empty()) be_.free(*t);
-        pen_ids_ = be_.alloc(DType::I32, {cap});
-        pen_counts_ = be_.alloc(DType::I32, {cap});
+    void reserve_inputs(int64_t n) {
+        if (!inputs_.empty() && inputs_.numel() >= n) return;
+        const int64_t cap = std::max<int64_t>(n, inputs_.empty() ? int64_t(max_batch_) * kParamWords + 4096
+                                                                  : 2 * inputs_.numel());
+        if (!inputs_.empty()) {
+            be_.synchronize();  // a previous call's kernels may still read the old buffer
+            be_.free(inputs_);
+        }
+        inputs_ = be_.alloc(DType::I32, {cap});
     }
 
     CudaBackend& be_;
@@ -192,15 +209,14 @@ private:
     int max_batch_;
     bool use_graphs_;
     Tensor results_;   // [2 * max_batch] I32: a step's ids, then its logprobs (F32 bits)
-    Tensor params_;    // [max_batch, kParamWords] gpu::SampleRowParams
+    Tensor inputs_;    // I32: [n, kParamWords] gpu::SampleRowParams, penalty ids, penalty counts; grown on demand
     Tensor top_ids_;   // [max_batch, kSampleMaxTop] I32
     Tensor top_logprobs_;          // [max_batch, kSampleMaxTop] F32
-    Tensor pen_ids_, pen_counts_;  // [capacity] I32, grown on demand
     Tensor workspace_;             // gpu::sample_rows scratch
     size_t workspace_bytes_ = 0;
     // Host staging of one sample() call, kept to reuse their memory.
     std::vector<gpu::SampleRowParams> h_params_;
-    std::vector<int32_t> h_pen_ids_, h_pen_counts_, h_results_, h_top_ids_, distinct_;
+    std::vector<int32_t> h_inputs_, h_pen_ids_, h_pen_counts_, h_results_, h_top_ids_, distinct_;
     std::vector<float> h_top_logprobs_;
     std::vector<int32_t> count_;  // [vocab] output count of an id while its row is built, else -1
     std::map<int, Tensor> outputs_;  // logits view each bucket's graph writes

@@ -13,24 +13,57 @@ namespace lightllm::gpu::sampling {
 
 constexpr int kHistBins = 2048;
 constexpr float kMassRange = 40.0f;  // e^-40: below every fixed-point quantum
-constexpr int kLoadsInFlight = 4;    // a thread's row loads issued before it uses them
+constexpr int kLoadsInFlight = 4;    // 16-byte row loads a thread issues before it uses them
 
-// Calls f(j, raw logit j) for j = begin + threadIdx.x + m * blockDim.x < end,
-// m = 0, 1, ... in order, loading kLoadsInFlight logits ahead (one block
-// reads a whole row in the finishing passes: latency, not bandwidth, bounds it).
-template <typename T, typename F> __device__ void for_each_logit(const RowView<T>& row, int begin, int end, F f) {
-    const int bd = int(blockDim.x);
-    for (int j0 = begin + int(threadIdx.x); j0 < end; j0 += kLoadsInFlight * bd) {
-        float x[kLoadsInFlight];
+// Visits the logits [begin, end) of a row, each thread its own elements:
+// f(j, raw logit j, true) for every j it owns. Rows whose [begin, end) starts
+// 16-byte aligned are read with 16-byte loads (4 f32 or 8 f16/bf16 logits),
+// kLoadsInFlight of them issued before any is used: the finishing block reads
+// a whole row alone, so latency, not bandwidth, bounds a row pass unless many
+// bytes are in flight. Uniform: every lane of the block makes the same number
+// of calls, those past the end with (j, 0, false) (for warp collectives such
+// as warp_append).
+template <bool Uniform, typename T, typename F>
+__device__ void visit_logits(const RowView<T>& row, int begin, int end, F f) {
+    constexpr int V = 16 / int(sizeof(T));
+    const int bd = int(blockDim.x), tid = int(threadIdx.x);
+    int scalar_from = begin;
+    if ((reinterpret_cast<uintptr_t>(row.x + begin) & 15) == 0) {
+        const int n_vec = (end - begin) / V;
+        const uint4* p = reinterpret_cast<const uint4*>(row.x + begin);
+        const int step = kLoadsInFlight * bd;
+        const int n_outer = (n_vec + step - 1) / step;
+        for (int o = 0; o < n_outer; ++o) {
+            const int c0 = o * step + tid;
+            if (!Uniform && c0 >= n_vec) break;
+            uint4 raw[kLoadsInFlight];
 #pragma unroll
-        for (int u = 0; u < kLoadsInFlight; ++u) {
-            const int j = j0 + u * bd;
-            x[u] = j < end ? row.raw(j) : 0.0f;
+            for (int u = 0; u < kLoadsInFlight; ++u) {
+                const int c = c0 + u * bd;
+                raw[u] = c < n_vec ? __ldg(p + c) : make_uint4(0u, 0u, 0u, 0u);
+            }
+#pragma unroll
+            for (int u = 0; u < kLoadsInFlight; ++u) {
+                const int c = c0 + u * bd;
+                if (!Uniform && c >= n_vec) break;
+                const T* v = reinterpret_cast<const T*>(&raw[u]);
+#pragma unroll
+                for (int e = 0; e < V; ++e) f(begin + c * V + e, to_float(v[e]), c < n_vec);
+            }
         }
-#pragma unroll
-        for (int u = 0; u < kLoadsInFlight; ++u)
-            if (j0 + u * bd < end) f(j0 + u * bd, x[u]);
+        scalar_from = begin + n_vec * V;
     }
+    const int n_rounds = (end - scalar_from + bd - 1) / bd;
+    for (int o = 0; o < n_rounds; ++o) {
+        const int j = scalar_from + o * bd + tid;
+        if (!Uniform && j >= end) break;
+        f(j, j < end ? row.raw(j) : 0.0f, j < end);
+    }
+}
+
+// f(j, raw logit j) for this thread's logits of [begin, end).
+template <typename T, typename F> __device__ void for_each_logit(const RowView<T>& row, int begin, int end, F f) {
+    visit_logits<false>(row, begin, end, [&](int j, float x, bool) { f(j, x); });
 }
 
 // The histogram bin of a processed logit: non-decreasing as v decreases, so a
@@ -185,32 +218,19 @@ template <typename T> struct RowFinish {
         __syncthreads();
         if (threadIdx.x == 0) *n_list = 0;
         __syncthreads();
-        const int lane = int(threadIdx.x & 31), bd = int(blockDim.x);
-        const int step = kLoadsInFlight * bd;
-        const int n_outer = (row.vocab + step - 1) / step;  // the same for every lane
-        for (int o = 0; o < n_outer; ++o) {
-            const int j0 = o * step + int(threadIdx.x);
-            float x[kLoadsInFlight];
-#pragma unroll
-            for (int u = 0; u < kLoadsInFlight; ++u) {
-                const int j = j0 + u * bd;
-                x[u] = j < row.vocab ? row.raw(j) : 0.0f;
-            }
-#pragma unroll
-            for (int u = 0; u < kLoadsInFlight; ++u) {
-                const int j = j0 + u * bd;
-                u64 k = 0;
-                bool keep = false;
-                if (j < row.vocab) {
-                    const float v = row.penalized(x[u], j);
-                    if (bins.bin(v) == b) {
-                        k = key_of(v, j);
-                        keep = k >= lo;
-                    }
+        const int lane = int(threadIdx.x & 31);
+        visit_logits<true>(row, 0, row.vocab, [&](int j, float x, bool valid) {
+            u64 k = 0;
+            bool keep = false;
+            if (valid) {
+                const float v = row.penalized(x, j);
+                if (bins.bin(v) == b) {
+                    k = key_of(v, j);
+                    keep = k >= lo;
                 }
-                warp_append(keep, k, n_list, list, lane);
             }
-        }
+            warp_append(keep, k, n_list, list, lane);
+        });
         __syncthreads();
         const int n = *n_list;
         if (n > kListCap) {

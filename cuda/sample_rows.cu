@@ -1,29 +1,31 @@
 // Sampling on the device with the host sampler's semantics (src/engine/sampler.h);
 // only ids, logprobs and the top logprobs leave the GPU.
 //
-// Two kernels over logits [n, vocab]; each row is cut into `splits` chunks,
-// one block per chunk (many blocks per row at small batch, so that one row of
-// 152k logits is spread over the GPU; one block per row at large batch):
+// Three kernels over logits [n, vocab]; the first two cut each row into
+// `splits` chunks, one block per chunk (many blocks per row at small batch,
+// so that one row of 152k logits is spread over the GPU; one block per row at
+// large batch):
 //  1. row_stats: per chunk, the best processed key (the greedy answer and
 //     the temperature's reference), the smallest finite processed logit, and
 //     the raw logit's max and sum of exp (the reported logprobs). "Processed"
 //     = raw logit with the repetition / presence / frequency penalties of the
-//     row's CSR entries (distinct token ids, sorted, with their output
+//     row's CSR entries (token ids, with their output
 //     counts; a shared-memory bitmap says which ids have one).
-//  2. sample: every chunk histograms its tokens into kHistBins bins of the
+//  2. row_hist: every chunk histograms its tokens into kHistBins bins of the
 //     processed logit (bin = floor((best - l) * (kHistBins - 1) / range),
 //     range = min(best - smallest, 40 * T): bins are contiguous runs of the
 //     sorted order, and every token beyond the range has a mass below the
 //     fixed-point quantum), counting tokens and summing their fixed-point
-//     masses; the last chunk of a row to finish (a counter per row) merges
-//     the row's histogram and makes every cut from it: top_k (a count),
-//     top_p and the draw (a fraction of the mass still in), min_p (a value,
-//     whose worst qualifying key the histogram pass also finds). A prefix
-//     scan of the bins says which bin holds the cut; only that bin's tokens
-//     are then gathered from the row into shared memory, sorted there
-//     (bitonic) and prefix-summed, and the cut is the first of them whose
-//     cumulative weight reaches the target. The set still in is always
-//     "every bin before sb, plus the tokens of bin sb whose key is >= slo".
+//     masses into the row's histogram in the workspace. A kernel of its own,
+//     light on registers, so that many blocks share an SM at large batch.
+//  3. row_finish, one block per row, makes every cut from the histogram:
+//     top_k (a count), top_p and the draw (a fraction of the mass still in),
+//     min_p (a value, whose worst qualifying key the histogram pass also
+//     finds). A prefix scan of the bins says which bin holds the cut; only
+//     that bin's tokens are then gathered from the row into shared memory,
+//     sorted there (bitonic) and prefix-summed, and the cut is the first of
+//     them whose cumulative weight reaches the target. The set still in is
+//     always "every bin before sb, plus the tokens of bin sb whose key is >= slo".
 // A row whose chosen bin holds more than kListCap tokens (near-constant
 // logits) falls back to draw_token() (sample_select.cuh), the whole-row radix
 // selection. Top logprobs: the same count search over the histogram when the
@@ -59,11 +61,10 @@ struct RowStats {
 
 // Global scratch (sample_rows_workspace_bytes lays it out).
 struct Workspace {
-    RowStats* stats;     // [n_rows * splits]
-    u64* hist_mass;      // [kSplitRows, kHistBins + 1]
-    unsigned* hist_count;  // [kSplitRows, kHistBins + 1]
-    u64* worst;          // [kSplitRows] min_p: the worst key with enough mass
-    unsigned* done;      // [kSplitRows] chunks of the row finished
+    RowStats* stats;       // [n_rows * splits]
+    u64* hist_mass;        // [n_rows, kHistBins + 1]
+    unsigned* hist_count;  // [n_rows, kHistBins + 1]
+    u64* worst;            // [n_rows] min_p: the worst key with enough mass
 };
 
 template <typename T> struct KernelArgs {
@@ -119,10 +120,7 @@ template <typename T> static __global__ void __launch_bounds__(kThreads) row_sta
             a.ws.hist_mass[int64_t(r) * nb + b] = 0;
             a.ws.hist_count[int64_t(r) * nb + b] = 0;
         }
-        if (sp == 0 && threadIdx.x == 0) {
-            a.ws.worst[r] = ~0ull;
-            a.ws.done[r] = 0;
-        }
+        if (sp == 0 && threadIdx.x == 0) a.ws.worst[r] = ~0ull;
     }
     const RowView<T> row = make_row(a, r, p, penalty_bits);
     const int begin = sp * a.chunk, end = min(a.vocab, begin + a.chunk);
@@ -175,25 +173,15 @@ __device__ void write_top(const KernelArgs<T>& a, const RowView<T>& row, int r, 
     }
 }
 
-template <typename T> static __global__ void __launch_bounds__(kThreads) sample_kernel(KernelArgs<T> a) {
-    extern __shared__ u64 dyn[];  // hist mass [kHistBins + 1], hist count [kHistBins + 1], penalty bitmap
-    u64* hmass = dyn;
-    unsigned* hcount = reinterpret_cast<unsigned*>(dyn + kHistBins + 1);
-    uint32_t* penalty_bits = hcount + kHistBins + 2;
-    __shared__ SelectShared sh;
-    __shared__ u64 part64[32];
-    __shared__ float partf[32];
-    __shared__ double partd[32];
-    __shared__ u64 top_keys[kSampleMaxTop];
-    __shared__ int n_top_found, n_list, is_last;
-    __shared__ u64 list[kListCap];
-    __shared__ u64 cum[kListCap + 1];
-    __shared__ CutState cs;
+// A row's statistics, merged from its chunks' (every block of the row merges them alike).
+struct RowSummary {
+    u64 best;    // best processed key
+    float vmin;  // smallest finite processed logit
+    float lse;   // raw logsumexp (the reported logprobs)
+};
 
-    const int r = blockIdx.y, sp = blockIdx.x;
-    const SampleRowParams p = a.params[r];
-
-    // The row's statistics from its chunks' (every block merges them alike).
+template <typename T>
+__device__ RowSummary merge_row_stats(const KernelArgs<T>& a, int r, u64* part64, float* partf, double* partd) {
     u64 best = 0;
     float vmin = INFINITY, m = -INFINITY;
     double s = 0.0;
@@ -212,38 +200,45 @@ template <typename T> static __global__ void __launch_bounds__(kThreads) sample_
     best = block_reduce(best, MaxOp{}, part64);
     vmin = block_reduce(vmin, MinOp{}, partf);
     s = block_reduce(m > -INFINITY ? s * exp(double(m) - double(m_row)) : 0.0, SumOp{}, partd);
-    const float lse = float(double(m_row) + log(s));
-    const float vbest = value_of(best);
-    const int n_top = min(p.n_top, a.vocab);
-    const bool hist = needs_hist(p, vbest);
+    return RowSummary{best, vmin, float(double(m_row) + log(s))};
+}
 
-    if (!hist) {  // greedy (or a degenerate row): no histogram; the first chunk's block finishes the row
-        if (sp != 0) return;
-        const RowView<T> row = make_row(a, r, p, penalty_bits);
-        u64 chosen = best;
-        if (!p.greedy) {
-            const Mass mass{1.0 / double(p.temperature), double(__fdiv_rn(vbest, p.temperature)), a.mass_scale};
-            chosen = draw_token(row, p, mass, best, sh, part64, list, &n_list);
-        }
-        if (threadIdx.x == 0) {
-            a.ids[r] = id_of(chosen);
-            a.logprobs[r] = row.raw(id_of(chosen)) - lse;
-        }
-        if (n_top <= 0) return;
-        const u64 lo = select_key(RowKeys<T>{row, true}, 0, nullptr, Target{Target::kWeight, u64(n_top), 0.0}, sh);
-        write_top(a, row, r, n_top, lo, lse, top_keys, &n_top_found);
-        return;
-    }
+// How row r's histogram bins and weighs its tokens.
+struct HistSetup {
+    Binner bins;
+    Mass mass;
+    bool by_mass;  // sampled rows sum masses; greedy rows (top logprobs) only count tokens
+    double cut;    // min_p: the mass a token needs (inf: no min_p)
+};
 
-    const RowView<T> row = make_row(a, r, p, penalty_bits);
-    const float t_bins = p.greedy ? 1.0f : p.temperature;  // greedy rows here only count tokens
-    const float range = isfinite(vmin) ? fminf(__fsub_rn(vbest, vmin), kMassRange * t_bins) : 0.0f;
+__device__ HistSetup hist_setup(const SampleRowParams& p, const RowSummary& sum, double mass_scale) {
+    const float vbest = value_of(sum.best);
+    const float t_bins = p.greedy ? 1.0f : p.temperature;
+    const float range = isfinite(sum.vmin) ? fminf(__fsub_rn(vbest, sum.vmin), kMassRange * t_bins) : 0.0f;
     const Binner bins{vbest, range > 0.0f ? fminf(float(kHistBins - 1) / range, 1e30f) : 0.0f};
-    const Mass mass{1.0 / double(t_bins), double(__fdiv_rn(vbest, t_bins)), a.mass_scale};
+    const Mass mass{1.0 / double(t_bins), double(__fdiv_rn(vbest, t_bins)), mass_scale};
     const bool by_mass = !p.greedy;
     const double cut = p.min_p > 0.0f && by_mass ? double(p.min_p) * mass.e(vbest) : INFINITY;
+    return HistSetup{bins, mass, by_mass, cut};
+}
 
-    // 2. this chunk's histogram.
+// 2. Every chunk of a row that needs one histograms its tokens (shared-memory
+// atomics) and adds the result to the row's histogram in the workspace (plain
+// stores when the row is one chunk). A lean kernel: many blocks fit on an SM.
+template <typename T> static __global__ void __launch_bounds__(kThreads) row_hist_kernel(KernelArgs<T> a) {
+    extern __shared__ u64 dyn[];  // hist mass [kHistBins + 1], hist count [kHistBins + 1], penalty bitmap
+    u64* hmass = dyn;
+    unsigned* hcount = reinterpret_cast<unsigned*>(dyn + kHistBins + 1);
+    uint32_t* penalty_bits = hcount + kHistBins + 2;
+    __shared__ u64 part64[32];
+    __shared__ float partf[32];
+    __shared__ double partd[32];
+    const int r = blockIdx.y, sp = blockIdx.x;
+    const SampleRowParams p = a.params[r];
+    const RowSummary sum = merge_row_stats(a, r, part64, partf, partd);
+    if (!needs_hist(p, value_of(sum.best))) return;  // the same for the whole block
+    const RowView<T> row = make_row(a, r, p, penalty_bits);
+    const HistSetup h = hist_setup(p, sum, a.mass_scale);
     for (int b = threadIdx.x; b <= kHistBins; b += blockDim.x) {
         hmass[b] = 0;
         hcount[b] = 0;
@@ -259,13 +254,13 @@ template <typename T> static __global__ void __launch_bounds__(kThreads) sample_
         unsigned tail = 0;
         for_each_logit(row, begin, end, [&](int j, float raw) {
             const float v = row.penalized(raw, j);
-            const int b = bins.bin(v);
+            const int b = h.bins.bin(v);
             if (b == kHistBins - 1) ++tail;
             else atomicAdd(&hcount[b], 1u);
-            if (!by_mass) return;
-            const double x = mass.e(v);
-            const u64 w = mass.quant(x);
-            if (x >= cut) worst = min(worst, key_of(v, j));
+            if (!h.by_mass) return;
+            const double x = h.mass.e(v);
+            const u64 w = h.mass.quant(x);
+            if (x >= h.cut) worst = min(worst, key_of(v, j));
             if (w == 0) return;
             unsigned* w32 = reinterpret_cast<unsigned*>(&hmass[b]);
             const unsigned lo = unsigned(w);
@@ -279,26 +274,70 @@ template <typename T> static __global__ void __launch_bounds__(kThreads) sample_
         if (tail) atomicAdd(&hcount[kHistBins - 1], tail);
     }
     worst = block_reduce(worst, MinOp{}, part64);
-    if (a.splits > 1) {  // add to the row's histogram; the last chunk to finish goes on
-        const int64_t base = int64_t(r) * (kHistBins + 1);
+    const int64_t base = int64_t(r) * (kHistBins + 1);
+    if (a.splits == 1) {
         for (int b = threadIdx.x; b < kHistBins; b += blockDim.x) {
-            if (hcount[b]) atomicAdd(&a.ws.hist_count[base + b], hcount[b]);
-            if (hmass[b]) atomicAdd(&a.ws.hist_mass[base + b], hmass[b]);
+            a.ws.hist_count[base + b] = hcount[b];
+            a.ws.hist_mass[base + b] = hmass[b];
         }
-        if (threadIdx.x == 0 && worst != ~0ull) atomicMin(&a.ws.worst[r], worst);
-        __threadfence();
-        __syncthreads();
-        if (threadIdx.x == 0) is_last = atomicAdd(&a.ws.done[r], 1u) == unsigned(a.splits - 1);
-        __syncthreads();
-        if (!is_last) return;
-        __threadfence();
-        for (int b = threadIdx.x; b < kHistBins; b += blockDim.x) {
-            hcount[b] = __ldcg(&a.ws.hist_count[base + b]);
-            hmass[b] = __ldcg(&a.ws.hist_mass[base + b]);
-        }
-        worst = __ldcg(&a.ws.worst[r]);
-        __syncthreads();
+        if (threadIdx.x == 0) a.ws.worst[r] = worst;
+        return;
     }
+    for (int b = threadIdx.x; b < kHistBins; b += blockDim.x) {  // row_stats_kernel zeroed the row's
+        if (hcount[b]) atomicAdd(&a.ws.hist_count[base + b], hcount[b]);
+        if (hmass[b]) atomicAdd(&a.ws.hist_mass[base + b], hmass[b]);
+    }
+    if (threadIdx.x == 0 && worst != ~0ull) atomicMin(&a.ws.worst[r], worst);
+}
+
+// 3. One block per row: the token (and top logprobs) from the row's
+// histogram, gathering only the bins that hold a cut.
+template <typename T> static __global__ void __launch_bounds__(kThreads) row_finish_kernel(KernelArgs<T> a) {
+    extern __shared__ u64 dyn[];  // hist mass [kHistBins + 1], hist count [kHistBins + 1], penalty bitmap
+    u64* hmass = dyn;
+    unsigned* hcount = reinterpret_cast<unsigned*>(dyn + kHistBins + 1);
+    uint32_t* penalty_bits = hcount + kHistBins + 2;
+    __shared__ SelectShared sh;
+    __shared__ u64 part64[32];
+    __shared__ float partf[32];
+    __shared__ double partd[32];
+    __shared__ u64 top_keys[kSampleMaxTop];
+    __shared__ int n_top_found, n_list;
+    __shared__ u64 list[kListCap];
+    __shared__ u64 cum[kListCap + 1];
+    __shared__ CutState cs;
+
+    const int r = blockIdx.y;
+    const SampleRowParams p = a.params[r];
+    const RowSummary sum = merge_row_stats(a, r, part64, partf, partd);
+    const u64 best = sum.best;
+    const float lse = sum.lse, vbest = value_of(best);
+    const int n_top = min(p.n_top, a.vocab);
+    const RowView<T> row = make_row(a, r, p, penalty_bits);
+
+    if (!needs_hist(p, vbest)) {  // greedy (or a degenerate row): no histogram
+        u64 chosen = best;
+        if (!p.greedy) {
+            const Mass mass{1.0 / double(p.temperature), double(__fdiv_rn(vbest, p.temperature)), a.mass_scale};
+            chosen = draw_token(row, p, mass, best, sh, part64, list, &n_list);
+        }
+        if (threadIdx.x == 0) {
+            a.ids[r] = id_of(chosen);
+            a.logprobs[r] = row.raw(id_of(chosen)) - lse;
+        }
+        if (n_top <= 0) return;
+        const u64 lo = select_key(RowKeys<T>{row, true}, 0, nullptr, Target{Target::kWeight, u64(n_top), 0.0}, sh);
+        write_top(a, row, r, n_top, lo, lse, top_keys, &n_top_found);
+        return;
+    }
+
+    const HistSetup h = hist_setup(p, sum, a.mass_scale);
+    const int64_t base = int64_t(r) * (kHistBins + 1);
+    for (int b = threadIdx.x; b <= kHistBins; b += blockDim.x) {
+        hcount[b] = b < kHistBins ? __ldcg(&a.ws.hist_count[base + b]) : 0u;
+        hmass[b] = b < kHistBins ? __ldcg(&a.ws.hist_mass[base + b]) : 0ull;
+    }
+    const u64 worst = __ldcg(&a.ws.worst[r]);
     block_exclusive_scan(hcount, kHistBins + 1, reinterpret_cast<unsigned*>(partf));
     block_exclusive_scan(hmass, kHistBins + 1, part64);
     if (threadIdx.x == 0) {
@@ -310,14 +349,13 @@ template <typename T> static __global__ void __launch_bounds__(kThreads) sample_
         cs.n_listed = 0;
     }
     __syncthreads();
-    RowFinish<T> fin{row, bins, mass, hmass, hcount, cs, list, cum, &n_list, part64};
+    RowFinish<T> fin{row, h.bins, h.mass, hmass, hcount, cs, list, cum, &n_list, part64};
 
-    // 3. the token, then the top logprobs.
     u64 chosen = best;
     if (!p.greedy && !fin.draw(p, best, worst, &chosen)) {
         if (threadIdx.x == 0) cs.list_bin = -1;
         __syncthreads();
-        chosen = draw_token(row, p, mass, best, sh, part64, list, &n_list);
+        chosen = draw_token(row, p, h.mass, best, sh, part64, list, &n_list);
     }
     if (threadIdx.x == 0) {
         a.ids[r] = id_of(chosen);
@@ -332,17 +370,16 @@ template <typename T> static __global__ void __launch_bounds__(kThreads) sample_
 
 // The workspace's parts, in order, 256-byte aligned.
 struct Layout {
-    size_t stats, hist_mass, hist_count, worst, done, total;
+    size_t stats, hist_mass, hist_count, worst, total;
     explicit Layout(int max_rows) {
         auto up = [](size_t x) { return (x + 255) / 256 * 256; };
         const size_t n_stats = size_t(std::max(max_rows, kSplitRows * kMaxSplits));
-        const size_t nb = size_t(kSplitRows) * (kHistBins + 1);
+        const size_t nb = size_t(std::max(max_rows, 1)) * (kHistBins + 1);
         stats = 0;
         hist_mass = stats + up(n_stats * sizeof(RowStats));
         hist_count = hist_mass + up(nb * sizeof(u64));
         worst = hist_count + up(nb * sizeof(unsigned));
-        done = worst + up(kSplitRows * sizeof(u64));
-        total = done + up(kSplitRows * sizeof(unsigned));
+        total = worst + up(size_t(std::max(max_rows, 1)) * sizeof(u64));
     }
 };
 
@@ -371,14 +408,13 @@ void sample_rows(const SampleRowsArgs& args, Stream s) {
         const int64_t most = std::min<int64_t>(kMaxSplits, (vocab + kMinChunk - 1) / kMinChunk);
         splits = int(std::clamp<int64_t>(2 * int64_t(n_sm) / n_rows, 1, std::max<int64_t>(most, 1)));  // one wave
     }
-    const int chunk = int((vocab + splits - 1) / splits);
+    const int chunk = int((vocab + splits - 1) / splits + 7) / 8 * 8;  // 16-byte aligned chunk starts (visit_logits)
     splits = int((vocab + chunk - 1) / chunk);
     int bits = 0;
     while ((int64_t(1) << bits) < vocab) ++bits;
     char* ws = static_cast<char*>(args.workspace);
     const Workspace w{reinterpret_cast<RowStats*>(ws + lay.stats), reinterpret_cast<u64*>(ws + lay.hist_mass),
-                      reinterpret_cast<unsigned*>(ws + lay.hist_count), reinterpret_cast<u64*>(ws + lay.worst),
-                      reinterpret_cast<unsigned*>(ws + lay.done)};
+                      reinterpret_cast<unsigned*>(ws + lay.hist_count), reinterpret_cast<u64*>(ws + lay.worst)};
     const size_t bitmap = args.any_penalty ? size_t((vocab + 31) / 32) * sizeof(uint32_t) : 0;
     const size_t smem = size_t(kHistBins + 1) * (sizeof(u64) + sizeof(unsigned)) + sizeof(unsigned) + bitmap;
     LL_CHECK(smem <= 160 * 1024, "sample_rows: a penalty bitmap of a {}-token vocabulary does not fit", vocab);
@@ -388,13 +424,17 @@ void sample_rows(const SampleRowsArgs& args, Stream s) {
                                       args.pen_counts, ldexp(1.0, 62 - bits), args.ids->ptr<int32_t>(),
                                       args.logprobs->ptr<float>(), args.top_ids, args.top_logprobs, w};
         auto stats_kernel = row_stats_kernel<scalar_t>;
-        auto main_kernel = sample_kernel<scalar_t>;
+        auto hist_kernel = row_hist_kernel<scalar_t>;
+        auto finish_kernel = row_finish_kernel<scalar_t>;
         // The default allows 48 KiB minus the static shared memory.
         CUDA_CHECK(cudaFuncSetAttribute(stats_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(bitmap)));
-        CUDA_CHECK(cudaFuncSetAttribute(main_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)));
+        CUDA_CHECK(cudaFuncSetAttribute(hist_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)));
+        CUDA_CHECK(cudaFuncSetAttribute(finish_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)));
         stats_kernel<<<grid, kThreads, bitmap, s>>>(ka);
         CUDA_CHECK_LAUNCH();
-        main_kernel<<<grid, kThreads, smem, s>>>(ka);
+        hist_kernel<<<grid, kThreads, smem, s>>>(ka);
+        CUDA_CHECK_LAUNCH();
+        finish_kernel<<<dim3{1u, unsigned(n_rows), 1u}, kThreads, smem, s>>>(ka);
     });
     CUDA_CHECK_LAUNCH();
 }

@@ -62,7 +62,7 @@ template <typename T> struct RowView {
     const T* x;                // [vocab]
     int vocab;
     const uint32_t* bits;      // ids with a penalty entry (shared memory), or nullptr
-    const int32_t* pen_ids;    // [pen_n] distinct ids (sorted when presence / frequency apply)
+    const int32_t* pen_ids;    // [pen_n] ids (distinct and sorted when presence / frequency apply)
     const int32_t* pen_counts; // [pen_n] their counts among the output tokens
     int pen_n;
     float rep, presence, frequency;

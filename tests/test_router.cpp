@@ -236,6 +236,33 @@ TEST_CASE("router: a long prompt is prefilled in chunks while running requests k
     CHECK(h.outcomes[1].tokens == run_alone(prompt_of(4, 1), params(40), 1024, 0).output);
 }
 
+TEST_CASE("router: while requests decode, each waiting request adds prefill_chunk_decoding tokens to a step's budget") {
+    RouterOptions opts;
+    opts.max_prefill_tokens = 64;
+    opts.prefill_chunk_decoding = 8;
+    Harness h(10000, 8, 1024, opts);
+    h.add(1, prompt_of(100, 1), params(60));
+    h.step();  // nothing decodes yet: the whole budget
+    CHECK(h.engine.last_step_new_tokens == 64);
+    h.step();  // request 1's last 36 prompt tokens: it is the only one prefilling
+    CHECK(h.engine.last_step_new_tokens == 36);
+    h.step();  // request 1 decodes
+    h.add(2, prompt_of(50, 2), params(5));
+    h.step();  // one request waits: 8 prompt tokens next to the decode
+    CHECK(h.engine.last_step_new_tokens == 1 + 8);
+    h.add(3, prompt_of(50, 3), params(5));
+    h.add(4, prompt_of(50, 4), params(5));
+    h.step();  // 2 partly prefilled + 3 and 4 waiting: 3 x 8 tokens, first to request 2
+    CHECK(h.engine.last_step_new_tokens == 1 + 24);
+    for (int i = 0; i < 5; ++i) h.add(10 + uint64_t(i), prompt_of(40, 10 + i), params(3));
+    h.step();  // a backlog (2 running + 5 waiting; 3 and 4 chunked): the cap reaches max_prefill_tokens
+    CHECK(h.engine.last_step_new_tokens == 1 + 64);
+    h.run_until_idle();
+    for (uint64_t id : {2, 3, 4})
+        CHECK(h.outcomes[id].tokens == run_alone(prompt_of(50, int(id)), params(5), 1024, 0).output);
+    CHECK(h.outcomes[1].tokens == run_alone(prompt_of(100, 1), params(60), 1024, 0).output);
+}
+
 TEST_CASE("router: max_wait_steps decode steps pass before a waiting request is prefilled") {
     for (int wait : {0, 1, 3, 6}) {
         RouterOptions opts;

@@ -71,6 +71,10 @@ void add_engine_flags(CLI::App& cmd, EngineFlags& f) {
     cmd.add_option("--max-wait-steps", f.pipeline.max_wait_steps,
                    "Decode steps the running batch may take before waiting requests get a prefill")
         ->capture_default_str();
+    cmd.add_option("--prefill-chunk-decoding", f.pipeline.prefill_chunk_decoding,
+                   "While requests decode, prefill tokens per step for each request waiting to be prefilled "
+                   "(at most --max-prefill-tokens), so one long prompt does not stall every decode; 0: the whole budget")
+        ->capture_default_str();
     cmd.add_option("--max-waiting-requests", f.pipeline.max_waiting_requests,
                    "Requests that may wait; beyond it new ones are refused as overloaded")
         ->capture_default_str();
@@ -118,6 +122,7 @@ PipelineOptions engine_options(const EngineFlags& f) {
     if (e.max_running_requests < 1) fail("--max-running-requests must be >= 1 (got {})", e.max_running_requests);
     if (e.max_prefill_tokens < 1) fail("--max-prefill-tokens must be >= 1 (got {})", e.max_prefill_tokens);
     if (o.max_wait_steps < 0) fail("--max-wait-steps must be >= 0 (got {})", o.max_wait_steps);
+    if (o.prefill_chunk_decoding < 0) fail("--prefill-chunk-decoding must be >= 0 (got {})", o.prefill_chunk_decoding);
     if (o.max_waiting_requests < 1) fail("--max-waiting-requests must be >= 1 (got {})", o.max_waiting_requests);
     if (!(o.expected_output_fraction > 0.0f && o.expected_output_fraction <= 1.0f))
         fail("--expected-output-fraction must be in (0, 1] (got {})", o.expected_output_fraction);

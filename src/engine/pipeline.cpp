@@ -106,6 +106,7 @@ Pipeline::Pipeline(const PipelineOptions& opts) : impl_(std::make_unique<Impl>(o
     ro.max_running_requests = eo.max_running_requests;
     ro.max_prefill_tokens = eo.max_prefill_tokens;
     ro.max_wait_steps = opts.max_wait_steps;
+    ro.prefill_chunk_decoding = opts.prefill_chunk_decoding;
     ro.expected_output_fraction = opts.expected_output_fraction;
     ro.admission_order = opts.admission_order;
     ro.step_log = opts.step_log;

@@ -31,6 +31,7 @@ struct PipelineOptions {
     std::string chat_template;         // --chat-template: a Jinja file or a named template of the model ("" = default)
     int max_waiting_requests = 4096;   // bounded queue; beyond it submit() throws Overloaded
     int max_wait_steps = 0;            // decode steps running requests may make before waiting ones get a prefill (0: prefill every step, mixed with the decodes)
+    int prefill_chunk_decoding = 512;  // prefill tokens per waiting request in a step with decodes (router.h; 0: off)
     int max_new_tokens_limit = 0;      // 0: up to the context
     // Admission's guess of the share of max_new_tokens a request that may stop
     // at EOS produces (1: all; lower admits more but may pause requests).

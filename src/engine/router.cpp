@@ -154,6 +154,11 @@ void Router::plan_prefill(std::vector<Chunk>& plan) {
 
     order_waiting(waiting_, opts_.admission_order);
     int budget = opts_.max_prefill_tokens;
+    if (decoding && opts_.prefill_chunk_decoding > 0) {
+        const int64_t n_partial = std::count_if(running_.begin(), running_.end(), [](const auto& r) { return r->n_pending() > 1; });
+        const int64_t n_prefilling = n_partial + int64_t(waiting_.size());
+        budget = int(std::min<int64_t>(budget, n_prefilling * opts_.prefill_chunk_decoding));
+    }
     for (auto& r : running_) {
         if (budget == 0) break;
         if (r->n_pending() <= 1) continue;

@@ -10,7 +10,8 @@
 //     waiting queue, and later prefilled again with prompt + output so far;
 //  3. when allowed (nothing decoding, a chunked prefill under way, or
 //     max_wait_steps decode steps since the last prefill), one prefill batch
-//     of at most max_prefill_tokens new tokens: first the next chunks of
+//     of at most max_prefill_tokens new tokens (fewer while requests decode
+//     and few wait: prefill_chunk_decoding): first the next chunks of
 //     partly prefilled requests, then waiting requests in arrival order (or
 //     longest-first within a step's arrivals: admission_order.h) while the
 //     admission rule (admission.h) lets them in — the first that does not fit
@@ -46,6 +47,12 @@ struct RouterOptions {
     int max_running_requests = 256;
     int max_prefill_tokens = 8192;
     int max_wait_steps = 0;
+    // While requests decode, a step's prefill budget is this many tokens per
+    // request waiting for (the rest of) its prefill, at most
+    // max_prefill_tokens: a lone arrival's prompt is chunked so the decoding
+    // requests' next token is not held up by a whole long prompt, while a
+    // backlog still gets the whole budget (0: the whole budget every step).
+    int prefill_chunk_decoding = 0;
     // Admission's guess of how much of max_new_tokens a request that may stop
     // at EOS will produce (1: all of it — the pool never runs out). Lower
     // values admit more requests but may run out mid-decode and pause some.
