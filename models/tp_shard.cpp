@@ -4,7 +4,8 @@
 // ever read), whatever its dtype; other slices (columns, several row blocks,
 // padding) are copied into buffers the source owns, quantized ones still
 // quantized where the columns fall on block boundaries, else dequantized from
-// the covering blocks only.
+// the covering blocks only. A tensor the full source built (reordered GGUF
+// rows) is always copied and then released there.
 #include "tp_shard.h"
 #include "check.h"
 #include "tensor_slice.h"
@@ -84,7 +85,12 @@ public:
         TensorSlice rule;
         if (!rule_for(name, *src, rule)) return src;
         Made& m = made_[name];
-        m.info = slice_tensor(*src, rule, m.bytes);
+        // A reordered GGUF tensor (llama q/k, BLOOM qkv, Baichuan W_pack) is
+        // built whole by `full`: keep a copy of this rank's slice and drop it,
+        // so at most one whole tensor is in host memory at a time.
+        const bool built = full_.built_copy(name);
+        m.info = slice_tensor(*src, rule, m.bytes, !built);
+        if (built) full_.release(name);
         return &m.info;
     }
 

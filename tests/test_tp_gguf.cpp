@@ -12,9 +12,11 @@
 #include "file_dtype.h"
 #include "fixture_reference.h"
 #include "gguf_builder.h"
+#include "gguf_model.h"
 #include "gguf_reader.h"
 #include "model_files.h"
 #include "temp_dir.h"
+#include "tp_shard.h"
 #include "tensor_slice.h"
 #include "tokenizer.h"
 #include "tp_test_group.h"
@@ -264,4 +266,26 @@ TEST_CASE("tp gguf: the Q4_1 demo model sharded over 3 ranks gives one rank's lo
     const std::vector<std::vector<int32_t>> prompts = {tok->encode("The capital of France is", false),
                                                        tok->encode("Tensor parallelism splits a model", false)};
     check_sharded_like_one_rank(path, prompts, 8, 3);
+}
+
+TEST_CASE("tp gguf: a rank keeps its rows of a reordered GGUF tensor (llama q/k) and the whole copy is released") {
+    TempDir dir;
+    const GgufModel m = open_gguf_model(write_quantized_llama(dir));
+    const std::string q = "model.layers.0.self_attn.q_proj.weight", k = "model.layers.1.self_attn.k_proj.weight";
+    CHECK(m.tensors->built_copy(q));
+    CHECK_FALSE(m.tensors->built_copy("model.layers.0.self_attn.v_proj.weight"));  // stored as is
+    const TpShard shard = plan_tp_shard(m.config, 1, 2);
+    auto sliced = shard_tensor_source(*m.tensors, m.config, shard);
+    for (const std::string& name : {q, k}) {
+        CAPTURE(name);
+        const TensorInfo& part = *sliced->find(name);
+        CHECK(m.tensors->peek(name)->data == nullptr);  // the whole reordered copy is gone
+        const std::vector<float> got = to_f32(part);
+        const TensorInfo& whole = *m.tensors->find(name);  // built again
+        const int64_t first = name == q ? int64_t(shard.head_begin) * m.config.head_dim
+                                        : int64_t(shard.kv_head_begin) * m.config.head_dim;
+        const TensorSlice rows{{{first, part.shape[0]}}, 0, -1, -1, false};
+        CHECK(got == expected_slice(to_f32(whole), whole.shape[1], rows));
+        m.tensors->release(name);
+    }
 }

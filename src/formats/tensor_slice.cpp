@@ -59,7 +59,7 @@ TensorInfo slice_rows(const TensorInfo& src, const TensorSlice& s, int64_t cols,
 
 }  // namespace
 
-TensorInfo slice_tensor(const TensorInfo& src, const TensorSlice& s, std::vector<uint8_t>& owned) {
+TensorInfo slice_tensor(const TensorInfo& src, const TensorSlice& s, std::vector<uint8_t>& owned, bool view) {
     const int64_t rows = src.shape.empty() ? 1 : src.shape[0];
     const int64_t cols = rows == 0 ? 0 : src.numel() / rows;
     const int64_t n_cols = s.n_cols < 0 ? cols : s.n_cols;
@@ -88,7 +88,7 @@ TensorInfo slice_tensor(const TensorInfo& src, const TensorSlice& s, std::vector
         if (src.nbytes < row_bytes * size_t(rows) || (rows > 0 && row_bytes > 0 && src.data == nullptr))
             fail("{}: tensor '{}': {} bytes for {} rows of {} {} values", src.file, src.name, src.nbytes, rows, cols,
                  file_dtype_name(src.dtype));
-        return slice_rows(src, s, cols, row_bytes, true, out, owned);
+        return slice_rows(src, s, cols, row_bytes, view, out, owned);
     }
     // Rows that are not whole blocks (a quantized vector): the whole tensor in F32 first.
     std::vector<float> whole(size_t(src.numel()));

@@ -32,8 +32,10 @@ struct TensorSlice {
 
 // The slice of `src` as a TensorInfo (same name and file; shape [rows, n_cols],
 // or [rows] for a 1-D tensor); its data points into src's bytes or into
-// `owned`, which must outlive it. Throws Error naming the file and tensor when
-// the rows or columns are out of range.
-TensorInfo slice_tensor(const TensorInfo& src, const TensorSlice& slice, std::vector<uint8_t>& owned);
+// `owned`, which must outlive it; with view == false always into `owned` (src
+// may then go away). Throws Error naming the file and tensor when the rows or
+// columns are out of range.
+TensorInfo slice_tensor(const TensorInfo& src, const TensorSlice& slice, std::vector<uint8_t>& owned,
+                        bool view = true);
 
 }  // namespace lightllm
