@@ -76,7 +76,7 @@ TEST_CASE("cuda nccl: TP=1 through NCCL equals the path without a communicator, 
 
 TEST_CASE("cuda nccl: decode CUDA graphs capture the NCCL collectives and replay them bit for bit") {
     LL_REQUIRE_GPU();
-    for (const char* dir : {"tiny-llama-gqa", "tiny-starcoder"}) {
+    for (const char* dir : {"tiny-llama-gqa", "tiny-bloom", "tiny-starcoder"}) {
         CAPTURE(dir);
         const std::vector<Case> cases = load_cases(dir);
         std::vector<std::vector<int32_t>> prompts;
@@ -84,7 +84,7 @@ TEST_CASE("cuda nccl: decode CUDA graphs capture the NCCL collectives and replay
         const int n = int(cases[0].greedy.size());
         struct Run {
             std::vector<float> decode;  // bucket-1 decode logits
-            BatchOut batch;             // all prompts decoded together (buckets of 2 and 4)
+            BatchOut batch;             // all prompts decoded together (their batch size's bucket)
         };
         auto run = [&](bool nccl, bool graphs) {
             EngineOptions o = fixture_options(dir);
@@ -92,7 +92,12 @@ TEST_CASE("cuda nccl: decode CUDA graphs capture the NCCL collectives and replay
             o.cuda.gemm_tune = false;  // the heuristic's GEMMs: the same in every runner
             if (nccl) o.tp = TpGroup::form(TpPlace{}, "solo");
             ModelRunner r(o);
-            return Run{decode_logits(r, cases[0].prompt, n), greedy_batch(r, prompts, n)};
+            const int64_t captured = r.graph_steps();
+            CHECK((captured > 0) == graphs);
+            Run out{decode_logits(r, cases[0].prompt, n), greedy_batch(r, prompts, n)};
+            // Every decode step of both, one token per sequence, ran as a graph (or none did).
+            CHECK(r.graph_steps() - captured == (graphs ? 2 * n - 1 : 0));
+            return out;
         };
         const Run plain_eager = run(false, false), plain_graphs = run(false, true);
         const Run nccl_eager = run(true, false), nccl_graphs = run(true, true);

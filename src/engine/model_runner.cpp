@@ -123,6 +123,7 @@ struct ModelRunner::Impl {
     TpShard shard;
     std::vector<uint8_t> plan_bytes;
     bool gemm_tuning = false;  // set_gemm_tuning's state (workers: as the last plan said)
+    int64_t graph_steps = 0;   // steps run as a CUDA graph
     bool tp_active() const { return shard.active(); }
 
     ~Impl() {
@@ -231,6 +232,7 @@ const ModelConfig& ModelRunner::config() const { return impl_->cfg; }
 Backend& ModelRunner::backend() { return *impl_->backend; }
 TokenKvPool& ModelRunner::kv_pool() { return *impl_->kv; }
 ReqToTokenTable& ModelRunner::req_to_token() { return *impl_->table; }
+int64_t ModelRunner::graph_steps() const { return impl_->graph_steps; }
 
 Tensor ModelRunner::Impl::forward(const std::vector<StepSeq>& seqs, const std::vector<int32_t>& rows_wanted) {
     std::vector<int32_t> h_ids, h_pos, h_slots, h_rows, h_q_start{0}, h_kv_len, h_req_rows, h_stale;
@@ -339,6 +341,7 @@ Tensor ModelRunner::Impl::execute(const StepPlan& plan) {
         be.set_token_slots(table->table(), rows_t, b.positions, b.slots);
         return model->forward(b, kv->layers());
     };
+    graph_steps += plan.bucket ? 1 : 0;
     Tensor logits = plan.bucket ? accel->run_graph(plan.bucket, run_forward) : run_forward();
     return logits.slice_rows(0, int64_t(plan.n_wanted));
 }
