@@ -3,6 +3,14 @@
 // Rank 0 makes the unique id and sends it over the TpGroup's TCP connections;
 // every rank then joins one NCCL communicator on its backend's device and
 // queues the collectives on the backend's stream.
+//
+// CUDA graphs (decode steps under TP, ModelRunner): the communicator is made
+// (ncclCommInitRank) before any capture; a collective only queues work on the
+// stream, and the logits gather goes through a device buffer sized up front
+// (reserve_gather), so a captured step neither synchronises nor allocates.
+// NCCL requires that every rank captures the same collectives and replays the
+// graph made from them together; ModelRunner sees to that (every rank runs
+// the same step plans, bucket included, in the same order).
 #include "check.h"
 #include "communicator.h"
 #include "cuda_backend.h"
@@ -10,6 +18,8 @@
 #include <cuda_runtime.h>
 #include <dlfcn.h>
 #include <nccl.h>
+#include <algorithm>
+#include <vector>
 
 namespace lightllm {
 
@@ -64,6 +74,7 @@ public:
     }
     ~NcclCommunicator() override {
         if (!scratch_.empty()) be_.free(scratch_);
+        for (Tensor& t : retired_) be_.free(t);
         if (comm_) api_.comm_destroy(comm_);
     }
     int rank() const override { return group_.rank(); }
@@ -77,11 +88,7 @@ public:
     void gather_columns(const Tensor& local, Tensor& full, int64_t cols) override {
         LL_CHECK(local.dtype == DType::F32, "nccl gather_columns: F32 only");
         const int64_t n = local.shape[0], stride = local.shape[1];
-        const int64_t need = n * stride * world_size();
-        if (scratch_.empty() || scratch_.numel() < need) {
-            if (!scratch_.empty()) be_.free(scratch_);
-            scratch_ = be_.alloc(DType::F32, {need});
-        }
+        reserve_gather(n, stride);
         check(api_.all_gather(local.data, scratch_.data, size_t(n * stride), ncclFloat32, comm_, be_.stream()),
               "ncclAllGather");
         if (rank() != 0) return;
@@ -96,6 +103,14 @@ public:
         }
     }
 
+    void reserve_gather(int64_t rows, int64_t stride) override {
+        const int64_t need = rows * stride * world_size();
+        if (!scratch_.empty() && scratch_.numel() >= need) return;
+        // A captured graph may still write the old buffer: keep it until the end.
+        if (!scratch_.empty()) retired_.push_back(scratch_);
+        scratch_ = be_.alloc(DType::F32, {std::max<int64_t>(need, 1)});
+    }
+
 private:
     void check(ncclResult_t r, const char* what) {
         if (r != ncclSuccess && r != ncclInProgress)
@@ -108,6 +123,7 @@ private:
     NcclApi api_;
     ncclComm_t comm_ = nullptr;
     Tensor scratch_;  // [world, n, cols] F32 for gather_columns
+    std::vector<Tensor> retired_;  // smaller scratch buffers captured graphs may use
 };
 
 }  // namespace

@@ -49,13 +49,16 @@ LogitsWorkspace alloc_logits_workspace(Backend& be, const ModelConfig& c, int ma
         ws.comm = tp.comm;
         ws.vocab_block = tp.vocab_block;
         if (tp.rank == 0) ws.gathered = be.alloc(DType::F32, {L, tp.n_vocab_total});
+        if (tp.comm) tp.comm->reserve_gather(L, c.n_vocab);  // no allocation inside a captured step
     }
     return ws;
 }
 
 size_t logits_workspace_bytes(const Backend& be, const ModelConfig& c, int max_logits, const TpShard& tp) {
     const size_t L = size_t(max_logits);
-    const size_t gathered = tp.active() && tp.rank == 0 ? L * size_t(tp.n_vocab_total) * sizeof(float) : 0;
+    size_t gathered = tp.active() && tp.rank == 0 ? L * size_t(tp.n_vocab_total) * sizeof(float) : 0;
+    if (tp.active() && be.device() != Device::CPU)  // the NCCL gather's buffer: every rank's block
+        gathered += L * size_t(c.n_vocab) * size_t(tp.world) * sizeof(float);
     return L * (size_t(c.n_embd) + size_t(c.n_vocab)) * dtype_size(be.compute_dtype()) +
            L * size_t(c.n_vocab) * sizeof(float) + gathered;
 }

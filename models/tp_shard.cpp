@@ -1,10 +1,14 @@
 // Shard planning and the sliced view of a model's file tensors (tp_shard.h).
-// A slice that is one block of whole rows of a 16/32-bit tensor points into
-// the mapped file (only its pages are ever read); other slices (columns,
-// several row blocks, padding, quantized tensors) are copied into buffers the
-// source owns.
+// Each tensor's slice is made by slice_tensor (src/formats/tensor_slice.h):
+// one block of whole rows points into the mapped file (only its pages are
+// ever read), whatever its dtype; other slices (columns, several row blocks,
+// padding) are copied into buffers the source owns, quantized ones still
+// quantized where the columns fall on block boundaries, else dequantized from
+// the covering blocks only. A tensor the full source built (reordered GGUF
+// rows) is always copied and then released there.
 #include "tp_shard.h"
 #include "check.h"
+#include "tensor_slice.h"
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -66,16 +70,6 @@ bool ends_with(const std::string& s, const char* suffix) {
     return s.size() >= n && s.compare(s.size() - n, n, suffix) == 0;
 }
 
-// What one file tensor becomes on this rank: the concatenation of row blocks,
-// optionally restricted to columns [col0, col0 + n_cols), padded with zero rows
-// to pad_rows; all zeros when `zero`.
-struct SliceRule {
-    std::vector<std::pair<int64_t, int64_t>> rows;  // (first row, count)
-    int64_t col0 = 0, n_cols = -1;                   // -1: every column
-    int64_t pad_rows = -1;                           // -1: no padding
-    bool zero = false;
-};
-
 class ShardedSource : public TensorSource {
 public:
     ShardedSource(const TensorSource& full, const ModelConfig& cfg, const TpShard& s) : full_(full), cfg_(cfg), s_(s) {}
@@ -88,10 +82,15 @@ public:
         if (it != made_.end()) return &it->second.info;
         const TensorInfo* src = full_.find(name);
         if (!src) return nullptr;
-        SliceRule rule;
+        TensorSlice rule;
         if (!rule_for(name, *src, rule)) return src;
         Made& m = made_[name];
-        make_slice(*src, rule, m);
+        // A reordered GGUF tensor (llama q/k, BLOOM qkv, Baichuan W_pack) is
+        // built whole by `full`: keep a copy of this rank's slice and drop it,
+        // so at most one whole tensor is in host memory at a time.
+        const bool built = full_.built_copy(name);
+        m.info = slice_tensor(*src, rule, m.bytes, !built);
+        if (built) full_.release(name);
         return &m.info;
     }
 
@@ -101,7 +100,7 @@ private:
         std::vector<uint8_t> bytes;
     };
 
-    bool rule_for(const std::string& n, const TensorInfo& t, SliceRule& r) const {
+    bool rule_for(const std::string& n, const TensorInfo& t, TensorSlice& r) const {
         const int64_t HD = cfg_.head_dim, rows = t.shape.empty() ? 0 : t.shape[0];
         const int64_t q0 = s_.head_begin * HD, nq = s_.n_head * HD;
         const int64_t k0 = s_.kv_head_begin * HD, nk = s_.n_kv_head * HD;
@@ -159,59 +158,6 @@ private:
             return rows_only(s_.ff_begin, s_.n_ff), true;
         (void)weight;
         return false;
-    }
-
-    static void make_slice(const TensorInfo& src, const SliceRule& r, Made& m) {
-        const int64_t rows = src.shape.empty() ? 1 : src.shape[0];
-        const int64_t cols = rows == 0 ? 0 : src.numel() / rows;
-        const int64_t n_cols = r.n_cols < 0 ? cols : r.n_cols;
-        int64_t n_rows = 0;
-        for (auto [first, count] : r.rows) {
-            if (first < 0 || count < 0 || first + count > rows)
-                fail("{}: tensor '{}' has {} rows; this rank needs rows {}..{} (does the config match the file?)",
-                     src.file, src.name, rows, first, first + count);
-            n_rows += count;
-        }
-        if (r.col0 + n_cols > cols)
-            fail("{}: tensor '{}' has {} columns; this rank needs {}..{}", src.file, src.name, cols, r.col0,
-                 r.col0 + n_cols);
-        const int64_t out_rows = std::max(n_rows, r.pad_rows);
-        m.info = src;
-        m.info.shape = src.shape;
-        if (m.info.shape.empty()) m.info.shape = {out_rows};
-        m.info.shape[0] = out_rows;
-        if (m.info.shape.size() >= 2) {
-            m.info.shape.resize(2);
-            m.info.shape[1] = n_cols;
-        }
-        const bool plain = src.dtype == FileDType::F32 || src.dtype == FileDType::F16 || src.dtype == FileDType::BF16;
-        const size_t es = src.dtype == FileDType::F32 ? 4 : 2;
-        if (plain && !r.zero && r.rows.size() == 1 && n_cols == cols && out_rows == n_rows) {
-            m.info.data = src.data + size_t(r.rows[0].first * cols) * es;  // a view into the mapped file
-            m.info.nbytes = size_t(n_rows * cols) * es;
-            return;
-        }
-        // Copy: 16/32-bit tensors keep their dtype; quantized ones become F32.
-        std::vector<float> f32;
-        const uint8_t* base = src.data;
-        size_t el = es;
-        if (!plain) {
-            f32.resize(size_t(src.numel()));
-            if (!r.zero) tensor_to_f32(src, f32.data());
-            base = reinterpret_cast<const uint8_t*>(f32.data());
-            el = 4;
-            m.info.dtype = FileDType::F32;
-        }
-        m.bytes.assign(size_t(out_rows * n_cols) * el, 0);
-        if (!r.zero) {
-            int64_t out = 0;
-            for (auto [first, count] : r.rows)
-                for (int64_t i = 0; i < count; ++i, ++out)
-                    std::memcpy(m.bytes.data() + size_t(out * n_cols) * el,
-                                base + (size_t((first + i) * cols) + size_t(r.col0)) * el, size_t(n_cols) * el);
-        }
-        m.info.data = m.bytes.data();
-        m.info.nbytes = m.bytes.size();
     }
 
     const TensorSource& full_;

@@ -6,7 +6,9 @@
 //   - NCCL (cuda/nccl_communicator.cpp, CUDA builds): device tensors on the
 //     backend's stream; libnccl.so.2 is loaded at run time, and the NCCL unique
 //     id travels from rank 0 over the group's TCP connections, so ranks on
-//     several hosts form one NCCL group.
+//     several hosts form one NCCL group. Every collective only queues work on
+//     the stream (no host synchronisation, no allocation once reserve_gather
+//     has sized its buffer), so a decode step's CUDA graph captures them.
 // A model calls these at the same points on every rank (after o_proj, after
 // the MLP's down projection, after the embedding, for the logits).
 #pragma once
@@ -30,6 +32,10 @@ public:
     // Other ranks' `full` is not written (may be empty). Used for the
     // vocabulary-split logits.
     virtual void gather_columns(const Tensor& local, Tensor& full, int64_t cols) = 0;
+    // Sizes whatever device buffers gather_columns needs for local tensors of
+    // up to rows x stride, so that no later gather allocates: a CUDA graph
+    // that captured a gather replays it into the same addresses.
+    virtual void reserve_gather(int64_t rows, int64_t stride) {}
 };
 
 // The CPU communicator over `group` (which must outlive it).

@@ -2,6 +2,14 @@
 // step (pack the StepSeqs into a Batch, forward, sample: on the GPU through the
 // DecodeAccelerator when there is one, else on the host).
 //
+// Tensor parallelism with CUDA graphs: every rank has a DecodeAccelerator
+// (workers only for its graphs; rank 0 samples). Rank 0 decides each step's
+// bucket and sends it in the plan, so all ranks run the eager first step of a
+// bucket, capture it (collectives included) and later replay it together, in
+// the same order, as NCCL requires. Rank 0 captures the buckets at start-up
+// after the ranks are ready, its plans driving the workers' loop; the plan
+// also says whether GEMM tuning is on, so the workers tune the same steps.
+//
 // KV capacity: --max-total-tokens when given; otherwise the device memory
 // still free after the weights and the activation workspace are allocated,
 // times mem_fraction, over kv_bytes_per_token. Either way it is capped at
@@ -65,11 +73,12 @@ DType kv_dtype_for(DTypeChoice c, const Backend& be) {
 struct StepPlan {
     int32_t n = 0, n_reqs = 0, n_out = 0, n_wanted = 0, max_q = 0, max_kv = 0, n_decode_first = 0, bucket = 0;
     int32_t n_stale = 0;  // ints of prefix-cache table entries after the arrays
+    int32_t tune = 0;     // 1: GEMM tuning on for this step (the start-up capture)
     std::vector<int32_t> arrays;
 
-    static constexpr size_t kHeader = 9;
+    static constexpr size_t kHeader = 10;
     void encode(std::vector<uint8_t>& out) const {
-        const int32_t h[kHeader] = {n, n_reqs, n_out, n_wanted, max_q, max_kv, n_decode_first, bucket, n_stale};
+        const int32_t h[kHeader] = {n, n_reqs, n_out, n_wanted, max_q, max_kv, n_decode_first, bucket, n_stale, tune};
         out.resize(sizeof h + arrays.size() * sizeof(int32_t));
         std::memcpy(out.data(), h, sizeof h);
         if (!arrays.empty()) std::memcpy(out.data() + sizeof h, arrays.data(), arrays.size() * sizeof(int32_t));
@@ -79,7 +88,7 @@ struct StepPlan {
         LL_CHECK(in.size() >= sizeof h && (in.size() - sizeof h) % 4 == 0, "step plan of {} bytes", in.size());
         std::memcpy(h, in.data(), sizeof h);
         n = h[0], n_reqs = h[1], n_out = h[2], n_wanted = h[3], max_q = h[4], max_kv = h[5], n_decode_first = h[6],
-        bucket = h[7], n_stale = h[8];
+        bucket = h[7], n_stale = h[8], tune = h[9];
         arrays.resize((in.size() - sizeof h) / 4);
         if (!arrays.empty()) std::memcpy(arrays.data(), in.data() + sizeof h, in.size() - sizeof h);
         LL_CHECK(arrays.size() == size_t(4 * n + n_out + 3 * n_reqs + 1 + n_stale), "step plan: {} ints for {} tokens",
@@ -113,6 +122,8 @@ struct ModelRunner::Impl {
     std::unique_ptr<Communicator> comm;
     TpShard shard;
     std::vector<uint8_t> plan_bytes;
+    bool gemm_tuning = false;  // set_gemm_tuning's state (workers: as the last plan said)
+    int64_t graph_steps = 0;   // steps run as a CUDA graph
     bool tp_active() const { return shard.active(); }
 
     ~Impl() {
@@ -135,6 +146,12 @@ struct ModelRunner::Impl {
     // GEMM tuning on, so tuning and graph capture happen at start-up, not in
     // the middle of serving. Returns the number of buckets.
     int capture_decode_graphs();
+    // capture_decode_graphs and the line that says how many and how long.
+    void capture_and_report();
+    void set_gemm_tuning(bool on) {
+        gemm_tuning = on;
+        backend->set_gemm_tuning(on);
+    }
 };
 
 ModelRunner::ModelRunner(const EngineOptions& opts) : impl_(std::make_unique<Impl>()) {
@@ -172,9 +189,8 @@ ModelRunner::ModelRunner(const EngineOptions& opts) : impl_(std::make_unique<Imp
     m.model->reserve(m.max_tokens, m.max_logits);
     m.step_arrays = be.alloc(DType::I32, {4 * int64_t(m.max_tokens) + m.max_logits + 3 * int64_t(m.max_tokens) + 1});
     m.table = std::make_unique<ReqToTokenTable>(be, opts.max_running_requests, m.max_context);
-    // Workers never sample; rank 0 samples the gathered logits. No CUDA graphs
-    // with a communicator (a step's plan arrives over TCP between the inputs).
-    if (!m.tp_active() || m.shard.rank == 0) m.accel = be.make_decode_accelerator(m.max_logits);
+    // Every rank replays the same decode graphs; only rank 0 samples (the gathered logits).
+    m.accel = be.make_decode_accelerator(m.max_logits);
 
     const DType kv_dtype = kv_dtype_for(opts.kv_cache_dtype, be);
     const KvPoolShape shape{m.cfg.n_layer, m.shard.n_kv_head, m.cfg.head_dim};  // this rank's KV heads
@@ -195,14 +211,9 @@ ModelRunner::ModelRunner(const EngineOptions& opts) : impl_(std::make_unique<Imp
     }
     if (capacity > INT32_MAX) fail("--max-total-tokens {} is too large", capacity);
     m.kv = std::make_unique<TokenKvPool>(be, shape, kv_dtype, capacity);
-    if (m.accel && !opts.profile_ops && !m.comm) {
-        const auto t0 = std::chrono::steady_clock::now();
-        const int n = m.capture_decode_graphs();
-        if (n > 0)
-            fmt::print(stderr, "lightllm: captured {} CUDA graphs (decode batches of 1..{}) in {:.1f} s\n", n,
-                       m.max_logits,
-                       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-    }
+    // Rank 0 drives the capture; under TP the workers must be in their step loop first.
+    const bool capture = m.accel && !opts.profile_ops && m.shard.rank == 0;
+    if (capture && !m.tp_active()) m.capture_and_report();
     fmt::print(stderr,
                "lightllm: {}{} backend, {} layers, weights {:.1f} MiB; KV cache capacity {} tokens ({}, {:.1f} MiB{})\n",
                m.tp_active() ? fmt::format("rank {}/{}: ", m.shard.rank, world) : "", be.name(), m.cfg.n_layer,
@@ -211,6 +222,7 @@ ModelRunner::ModelRunner(const EngineOptions& opts) : impl_(std::make_unique<Imp
     if (m.tp_active()) {
         m.tp->report_ready();
         m.tp->wait_ready();
+        if (capture) m.capture_and_report();
     }
 }
 
@@ -220,6 +232,7 @@ const ModelConfig& ModelRunner::config() const { return impl_->cfg; }
 Backend& ModelRunner::backend() { return *impl_->backend; }
 TokenKvPool& ModelRunner::kv_pool() { return *impl_->kv; }
 ReqToTokenTable& ModelRunner::req_to_token() { return *impl_->table; }
+int64_t ModelRunner::graph_steps() const { return impl_->graph_steps; }
 
 Tensor ModelRunner::Impl::forward(const std::vector<StepSeq>& seqs, const std::vector<int32_t>& rows_wanted) {
     std::vector<int32_t> h_ids, h_pos, h_slots, h_rows, h_q_start{0}, h_kv_len, h_req_rows, h_stale;
@@ -252,7 +265,7 @@ Tensor ModelRunner::Impl::forward(const std::vector<StepSeq>& seqs, const std::v
     // A decode step where every sequence samples runs as the CUDA graph of its
     // batch bucket, padded with sequences that have no cached token and no
     // slot (they read and write nothing; see cuda_graph_cache.h).
-    const int bucket = accel && !opts.profile_ops && !comm && max_q == 1 && rows_wanted.size() == seqs.size()
+    const int bucket = accel && !opts.profile_ops && max_q == 1 && rows_wanted.size() == seqs.size()
                            ? accel->graph_bucket(int(seqs.size())) : 0;
     std::vector<int32_t> wanted = rows_wanted;
     for (int i = int(seqs.size()); i < bucket; ++i) {
@@ -273,6 +286,7 @@ Tensor ModelRunner::Impl::forward(const std::vector<StepSeq>& seqs, const std::v
     plan.max_q = max_q;
     plan.max_kv = max_kv;
     plan.bucket = bucket;
+    plan.tune = gemm_tuning ? 1 : 0;
     while (plan.n_decode_first < int(seqs.size()) && seqs[size_t(plan.n_decode_first)].n_new == 1) ++plan.n_decode_first;
     LL_CHECK(plan.n > 0 && plan.n <= max_tokens, "step: {} tokens, at most {} per step", plan.n, max_tokens);
     LL_CHECK(plan.n_out <= max_logits, "step: {} logit rows, at most {}", plan.n_out, max_logits);
@@ -327,6 +341,7 @@ Tensor ModelRunner::Impl::execute(const StepPlan& plan) {
         be.set_token_slots(table->table(), rows_t, b.positions, b.slots);
         return model->forward(b, kv->layers());
     };
+    graph_steps += plan.bucket ? 1 : 0;
     Tensor logits = plan.bucket ? accel->run_graph(plan.bucket, run_forward) : run_forward();
     return logits.slice_rows(0, int64_t(plan.n_wanted));
 }
@@ -337,6 +352,7 @@ void ModelRunner::run_tp_worker_steps() {
     StepPlan plan;
     while (m.tp->recv_step(m.plan_bytes)) {
         plan.decode(m.plan_bytes);
+        if ((plan.tune != 0) != m.gemm_tuning) m.set_gemm_tuning(plan.tune != 0);
         m.execute(plan);
         m.backend->synchronize();
     }
@@ -352,7 +368,7 @@ int ModelRunner::Impl::capture_decode_graphs() {
     idle.slots = &no_slot;
     idle.sample = true;
     int n = 0;
-    backend->set_gemm_tuning(true);
+    set_gemm_tuning(true);
     for (int b = 1; b <= max_logits; ++b) {
         if (accel->graph_bucket(b) != b) continue;
         std::vector<StepSeq> seqs(static_cast<size_t>(b), idle);
@@ -362,8 +378,17 @@ int ModelRunner::Impl::capture_decode_graphs() {
         backend->synchronize();
         ++n;
     }
-    backend->set_gemm_tuning(false);
+    set_gemm_tuning(false);
     return n;
+}
+
+void ModelRunner::Impl::capture_and_report() {
+    const auto t0 = std::chrono::steady_clock::now();
+    const int n = capture_decode_graphs();
+    if (n > 0)
+        fmt::print(stderr, "lightllm: captured {} CUDA graphs (decode batches of 1..{}) in {:.1f} s{}\n", n, max_logits,
+                   std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(),
+                   tp_active() ? fmt::format(", on each of {} ranks", shard.world) : "");
 }
 
 std::vector<float> ModelRunner::Impl::run(const std::vector<StepSeq>& seqs, const std::vector<int32_t>& rows_wanted) {

@@ -53,6 +53,10 @@ public:
     // for tests against reference implementations.
     std::vector<float> forward_all_logits(const StepSeq& seq);
 
+    // Steps this rank has run as a decode CUDA graph, captured or replayed
+    // (the start-up capture included): for tests and logs.
+    int64_t graph_steps() const;
+
     // Ranks > 0 of a tensor-parallel group: runs the forward of every step
     // plan rank 0 sends, until rank 0 says stop.
     void run_tp_worker_steps();

@@ -297,6 +297,23 @@ const TensorInfo* GgufHfTensorSource::find(const std::string& name) const {
     return &it->second.info;
 }
 
+bool GgufHfTensorSource::built_copy(const std::string& name) const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = entries_.find(name);
+    return it != entries_.end() && it->second.recipe != Recipe::Direct;
+}
+
+void GgufHfTensorSource::release(const std::string& name) const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = entries_.find(name);
+    if (it == entries_.end() || it->second.recipe == Recipe::Direct) return;
+    Entry& e = it->second;
+    std::vector<uint8_t>().swap(e.owned);
+    e.info.data = nullptr;
+    e.info.nbytes = 0;
+    e.built = false;
+}
+
 const TensorInfo* GgufHfTensorSource::peek(const std::string& name) const {
     std::lock_guard<std::mutex> lock(mutex_);
     auto it = entries_.find(name);

@@ -47,6 +47,8 @@ public:
 
     const TensorInfo* find(const std::string& name) const override;
     std::vector<std::string> names() const override;
+    bool built_copy(const std::string& name) const override;
+    void release(const std::string& name) const override;
     const GgufFile& file() const { return *file_; }
     // Name, shape and dtype without building a reordered copy (data may be
     // null until find() is called). For summaries.

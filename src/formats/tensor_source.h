@@ -38,6 +38,13 @@ public:
     virtual std::vector<std::string> names() const = 0;
     // Throws Error naming the file and tensor when absent or not of `shape`.
     const TensorInfo& require(const std::string& name, const std::vector<int64_t>& shape) const;
+    // Whether find(name)'s bytes are a copy this source built (a GGUF tensor
+    // with reordered rows) rather than the mapped file. Such a copy may be
+    // dropped with release(name) once read: the TensorInfo find returned is
+    // then invalid, and a later find builds it again. A tensor-parallel rank
+    // keeps its slice and releases the whole tensor (models/tp_shard.h).
+    virtual bool built_copy(const std::string& name) const { return false; }
+    virtual void release(const std::string& name) const {}
 };
 
 // Converts (dequantizes) a tensor to fp32; `out` holds info.numel() floats.
