@@ -18,6 +18,18 @@ UnicodeCategory unicode_category(uint32_t cp);
 enum class UnicodeLetterKind : uint8_t { None, Upper, Lower, Title, Modifier, Other };
 UnicodeLetterKind unicode_letter_kind(uint32_t cp);
 bool unicode_is_whitespace(uint32_t cp);  // regex \s: the White_Space property
+
+// Two-letter general category (unicode_properties.cpp; tables in
+// unicode_properties.h, generated from Python's unicodedata and `regex`).
+enum class UnicodeGc : uint8_t { Lu, Ll, Lt, Lm, Lo, Mn, Mc, Me, Nd, Nl, No, Pc, Pd, Ps, Pe, Pi, Pf, Po,
+                                 Sm, Sc, Sk, So, Zs, Zl, Zp, Cc, Cf, Cs, Co, Cn };
+UnicodeGc unicode_gc(uint32_t cp);
+bool unicode_is_han(uint32_t cp);  // \p{Han}
+// The next code point of cp's simple case-folding orbit (s -> S -> U+017F ſ ->
+// s), or cp itself when it has no case variants.
+uint32_t unicode_fold_next(uint32_t cp);
+// Full lowercase mapping (Python str.lower, Rust to_lowercase), UTF-8 in and out.
+std::string unicode_lowercase(std::string_view text);
 inline bool unicode_is_letter(uint32_t cp) { return unicode_category(cp) == UnicodeCategory::Letter; }
 inline bool unicode_is_number(uint32_t cp) { return unicode_category(cp) == UnicodeCategory::Number; }
 inline bool unicode_is_punctuation(uint32_t cp) { return unicode_category(cp) == UnicodeCategory::Punctuation; }
@@ -37,8 +49,9 @@ void utf8_append(std::string& out, uint32_t cp);
 // sequence at the end is left unconsumed. Returns the number of bytes consumed.
 size_t utf8_append_lossy(std::string& out, std::string_view bytes, bool final);
 
-// NFC normalization (unicode_nfc.cpp). Invalid UTF-8 becomes U+FFFD.
+// NFC and NFKC normalization (unicode_nfc.cpp). Invalid UTF-8 becomes U+FFFD.
 std::string unicode_nfc(std::string_view text);
+std::string unicode_nfkc(std::string_view text);
 
 inline std::string utf8_lossy(std::string_view bytes) {
     std::string out;

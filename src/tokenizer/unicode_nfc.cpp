@@ -1,9 +1,11 @@
-// NFC normalization (Unicode canonical composition), as Hugging Face
-// tokenizers' NFC normalizer applies it (Qwen2): map each code point by its
-// own NFC (singletons, exclusions), order combining marks canonically, then
-// compose starter + mark pairs that are not blocked (UAX #15).
+// NFC and NFKC normalization, as Hugging Face tokenizers' normalizers apply
+// them: map each code point by its own NFC (singletons, exclusions) or by its
+// full compatibility decomposition (NFKC; unicode_nfkc.h), order combining
+// marks canonically, then compose starter + mark pairs that are not blocked
+// (UAX #15).
 #include "unicode.h"
 #include "unicode_nfc.h"
+#include "unicode_nfkc.h"
 #include <algorithm>
 #include <vector>
 
@@ -33,32 +35,8 @@ uint32_t compose(uint32_t a, uint32_t b) {
     return (it != std::end(kNfcCompose) && it->first == a && it->second == b) ? it->composite : 0;
 }
 
-}  // namespace
-
-std::string unicode_nfc(std::string_view text) {
-    // Below U+0300 (lead bytes < 0xCC) nothing changes or composes.
-    bool simple = true;
-    for (char c : text)
-        if (static_cast<unsigned char>(c) >= 0xCC) {
-            simple = false;
-            break;
-        }
-    if (simple) return std::string(text);
-
-    std::vector<uint32_t> cps;
-    for (size_t i = 0; i < text.size();) {
-        size_t len;
-        uint32_t cp = utf8_decode(text.data() + i, text.size() - i, &len);
-        i += len;
-        auto it = std::lower_bound(std::begin(kNfcSingle), std::end(kNfcSingle), cp,
-                                   [](const NfcSingle& e, uint32_t c) { return e.cp < c; });
-        if (it != std::end(kNfcSingle) && it->cp == cp) {
-            for (uint32_t x : it->nfc)
-                if (x) cps.push_back(x);
-        } else {
-            cps.push_back(cp);
-        }
-    }
+// Canonical ordering and composition of cps (each code point already mapped).
+std::string order_and_compose(std::vector<uint32_t>& cps) {
     // Canonical ordering: stable sort of each run of non-starters by class.
     for (size_t i = 0; i < cps.size();) {
         if (ccc(cps[i]) == 0) {
@@ -89,9 +67,61 @@ std::string unicode_nfc(std::string_view text) {
         out.push_back(c);
     }
     std::string s;
-    s.reserve(text.size());
+    s.reserve(out.size());
     for (uint32_t c : out) utf8_append(s, c);
     return s;
+}
+
+}  // namespace
+
+std::string unicode_nfc(std::string_view text) {
+    // Below U+0300 (lead bytes < 0xCC) nothing changes or composes.
+    bool simple = true;
+    for (char c : text)
+        if (static_cast<unsigned char>(c) >= 0xCC) {
+            simple = false;
+            break;
+        }
+    if (simple) return std::string(text);
+
+    std::vector<uint32_t> cps;
+    for (size_t i = 0; i < text.size();) {
+        size_t len;
+        uint32_t cp = utf8_decode(text.data() + i, text.size() - i, &len);
+        i += len;
+        auto it = std::lower_bound(std::begin(kNfcSingle), std::end(kNfcSingle), cp,
+                                   [](const NfcSingle& e, uint32_t c) { return e.cp < c; });
+        if (it != std::end(kNfcSingle) && it->cp == cp) {
+            for (uint32_t x : it->nfc)
+                if (x) cps.push_back(x);
+        } else {
+            cps.push_back(cp);
+        }
+    }
+    return order_and_compose(cps);
+}
+
+std::string unicode_nfkc(std::string_view text) {
+    // ASCII is its own NFKC.
+    bool ascii = true;
+    for (char c : text)
+        if (static_cast<unsigned char>(c) >= 0x80) {
+            ascii = false;
+            break;
+        }
+    if (ascii) return std::string(text);
+
+    std::vector<uint32_t> cps;
+    for (size_t i = 0; i < text.size();) {
+        size_t len;
+        uint32_t cp = utf8_decode(text.data() + i, text.size() - i, &len);
+        i += len;
+        auto it = std::lower_bound(std::begin(kNfkdIndex), std::end(kNfkdIndex), cp,
+                                   [](const NfkdEntry& e, uint32_t c) { return e.cp < c; });
+        if (it != std::end(kNfkdIndex) && it->cp == cp) cps.insert(cps.end(), kNfkdData + it->offset, kNfkdData + it->offset + it->length);
+        else cps.push_back(cp);
+    }
+    return order_and_compose(cps);
 }
 
 }  // namespace lightllm
