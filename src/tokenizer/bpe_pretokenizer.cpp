@@ -2,6 +2,7 @@
 #include <cstring>
 #include <iterator>
 #include "check.h"
+#include "regex_pretokenizer.h"
 #include "unicode.h"
 
 namespace lightllm {
@@ -276,27 +277,44 @@ void split(const CodePoints& t, Matcher m, std::vector<std::pair<size_t, size_t>
 }  // namespace
 
 
+bool bpe_pre_kind_is_regex(BpePreKind kind) { return kind >= BpePreKind::Chameleon; }
+
 BpePreKind bpe_pre_kind_from_name(const std::string& name, const std::string& what) {
-    for (const char* n : {"gpt-2", "default", "gpt2", "mpt", "olmo", "phi-2", "roberta-bpe", "jais", "gpt-neox"})
-        if (name == n) return BpePreKind::Gpt2;
-    for (const char* n : {"llama-bpe", "llama3", "llama-v3", "falcon3", "dbrx", "smaug-bpe", "chatglm-bpe"})
-        if (name == n) return BpePreKind::Llama3;
-    for (const char* n : {"qwen2", "deepseek-r1-qwen", "stablelm2", "megrez"})
-        if (name == n) return BpePreKind::Qwen2;
-    for (const char* n : {"starcoder", "smollm", "refact", "command-r", "codeshell", "exaone", "minerva-7b"})
-        if (name == n) return BpePreKind::Starcoder;
-    if (name == "deepseek-coder") return BpePreKind::DeepseekCoder;
-    if (name == "deepseek-llm") return BpePreKind::DeepseekLlm;
-    if (name == "deepseek-v3") return BpePreKind::Deepseek3;
-    if (name == "falcon") return BpePreKind::Falcon;
-    for (const char* n : {"bloom", "poro-chat", "gpt3-finnish"})
-        if (name == n) return BpePreKind::Bloom;
-    if (name == "viking") return BpePreKind::Viking;
-    if (name == "tekken") return BpePreKind::Tekken;
-    for (const char* n : {"gpt-4o", "llama4"})
-        if (name == n) return BpePreKind::Gpt4o;
+    struct Alias {
+        const char* name;
+        BpePreKind kind;
+    };
+    // llama.cpp's names (llama-vocab.cpp) and the regexes they share.
+    static const Alias kNames[] = {
+        {"gpt-2", BpePreKind::Gpt2}, {"default", BpePreKind::Gpt2}, {"gpt2", BpePreKind::Gpt2}, {"mpt", BpePreKind::Gpt2},
+        {"olmo", BpePreKind::Gpt2}, {"phi-2", BpePreKind::Gpt2}, {"roberta-bpe", BpePreKind::Gpt2}, {"jais", BpePreKind::Gpt2},
+        {"gpt-neox", BpePreKind::Gpt2}, {"trillion", BpePreKind::Gpt2}, {"granite-docling", BpePreKind::Gpt2},
+        {"exaone4", BpePreKind::Gpt2}, {"jina-es", BpePreKind::Gpt2}, {"jina-de", BpePreKind::Gpt2},
+        {"jina-v1-en", BpePreKind::Gpt2}, {"jina-v2-es", BpePreKind::Gpt2}, {"jina-v2-de", BpePreKind::Gpt2},
+        {"jina-v2-code", BpePreKind::Gpt2}, {"gigachat", BpePreKind::Gpt2}, {"a.x-4.0", BpePreKind::Gpt2},
+        {"mellum", BpePreKind::Gpt2},
+        {"llama-bpe", BpePreKind::Llama3}, {"llama3", BpePreKind::Llama3}, {"llama-v3", BpePreKind::Llama3},
+        {"falcon3", BpePreKind::Llama3}, {"falcon-h1", BpePreKind::Llama3}, {"pixtral", BpePreKind::Llama3},
+        {"midm-2.0", BpePreKind::Llama3}, {"lfm2", BpePreKind::Llama3}, {"dbrx", BpePreKind::Llama3},
+        {"smaug-bpe", BpePreKind::Llama3}, {"chatglm-bpe", BpePreKind::Llama3}, {"glm4", BpePreKind::Llama3},
+        {"qwen2", BpePreKind::Qwen2}, {"deepseek-r1-qwen", BpePreKind::Qwen2}, {"stablelm2", BpePreKind::Qwen2},
+        {"megrez", BpePreKind::Qwen2}, {"kormo", BpePreKind::Qwen2}, {"hunyuan", BpePreKind::Qwen2}, {"grok-2", BpePreKind::Qwen2},
+        {"starcoder", BpePreKind::Starcoder}, {"smollm", BpePreKind::Starcoder}, {"refact", BpePreKind::Starcoder},
+        {"command-r", BpePreKind::Starcoder}, {"codeshell", BpePreKind::Starcoder}, {"exaone", BpePreKind::Starcoder},
+        {"minerva-7b", BpePreKind::Starcoder},
+        {"deepseek-coder", BpePreKind::DeepseekCoder}, {"deepseek-llm", BpePreKind::DeepseekLlm},
+        {"deepseek-v3", BpePreKind::Deepseek3}, {"hunyuan-dense", BpePreKind::Deepseek3}, {"falcon", BpePreKind::Falcon},
+        {"bloom", BpePreKind::Bloom}, {"poro-chat", BpePreKind::Bloom}, {"gpt3-finnish", BpePreKind::Bloom},
+        {"viking", BpePreKind::Viking}, {"tekken", BpePreKind::Tekken},
+        {"gpt-4o", BpePreKind::Gpt4o}, {"llama4", BpePreKind::Gpt4o}, {"minimax-m2", BpePreKind::Gpt4o},
+        {"chameleon", BpePreKind::Chameleon}, {"superbpe", BpePreKind::Superbpe}, {"seed-coder", BpePreKind::SeedCoder},
+        {"kimi-k2", BpePreKind::KimiK2}, {"bailingmoe", BpePreKind::Bailingmoe}, {"bailingmoe2", BpePreKind::Bailingmoe},
+        {"llada-moe", BpePreKind::Bailingmoe}};
+    for (const Alias& a : kNames)
+        if (name == a.name) return a.kind;
     fail("{}: unsupported BPE pre-tokenizer '{}' (supported: gpt-2, llama-bpe, qwen2, starcoder, smollm, deepseek-coder, "
-         "deepseek-llm, deepseek-v3, falcon, bloom, poro-chat, gpt3-finnish, viking, tekken, gpt-4o, llama4 and aliases)",
+         "deepseek-llm, deepseek-v3, falcon, bloom, poro-chat, gpt3-finnish, viking, tekken, gpt-4o, llama4, chameleon, "
+         "superbpe, seed-coder, kimi-k2, bailingmoe, hunyuan, hunyuan-dense, grok-2, trillion, minimax-m2 and aliases)",
          what, name);
 }
 
@@ -320,11 +338,26 @@ std::vector<std::string> bpe_pre_regexes(BpePreKind kind) {
             return {R"([^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+)"};
         case BpePreKind::Gpt4o:
             return {R"([^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+)"};
+        case BpePreKind::Chameleon:
+            return {"<sentinel:[0-9]+>", "(IMGIMG)((A|B|C|D|E|F|G|H|I){1,4})Z", "([\\t\\n]|    |  )", "\\p{N}",
+                    "[\\p{P}!-/:-@\\[-`{-~]", gpt2};
+        case BpePreKind::Superbpe: return {"\\p{N}+", "(?=(\\d{3})+(?!\\d))"};
+        case BpePreKind::SeedCoder:
+            return {R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1}| ?[^\s\p{L}\p{N}\r\n]+|\s*[\r\n]+|\s+(?!\S)|\s+)"};
+        case BpePreKind::KimiK2:
+            return {R"([\p{Han}]+|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}&&[^\p{Han}]]*[\p{Ll}\p{Lm}\p{Lo}\p{M}&&[^\p{Han}]]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}&&[^\p{Han}]]+[\p{Ll}\p{Lm}\p{Lo}\p{M}&&[^\p{Han}]]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)"};
+        case BpePreKind::Bailingmoe:
+            return {R"('(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]++[\r\n]*|\s*[\r\n]|\s+(?!\S)|\s+)"};
         default: return {};
     }
 }
 
 std::vector<std::string_view> bpe_pre_tokenize(BpePreKind kind, std::string_view text) {
+    if (bpe_pre_kind_is_regex(kind)) {
+        std::vector<SplitRegex> steps;
+        for (const std::string& re : bpe_pre_regexes(kind)) steps.emplace_back(re);
+        return regex_pre_tokenize(steps, text);
+    }
     CodePoints t(text);
     std::vector<std::pair<size_t, size_t>> pieces;
     if (!t.cp.empty()) pieces.push_back({0, t.cp.size()});
@@ -362,6 +395,7 @@ std::vector<std::string_view> bpe_pre_tokenize(BpePreKind kind, std::string_view
             split(t, match_bloom, pieces);
             split(t, match_digit, pieces);
             break;
+        default: break;
     }
     std::vector<std::string_view> out;
     out.reserve(pieces.size());

@@ -20,6 +20,11 @@
 //   Tekken, Gpt4o: case-aware words ([^\r\n\p{L}\p{N}]?U*L+ | ...U+L*, with U/L the
 //              upper/lower letter classes of their tokenizer.json; gpt-4o also
 //              contractions and \p{N}{1,3}) (tekken; gpt-4o, llama4)
+//   Chameleon, Superbpe, SeedCoder, KimiK2, Bailingmoe: llama.cpp's regexes for
+//              chameleon, superbpe, seed-coder, bailingmoe (its tokenizer.json
+//              pattern with the possessive quantifiers) and kimi-k2 (Kimi's
+//              tiktoken pattern with \p{Han} and class intersections), run by
+//              the split-regex engine (regex_pretokenizer.h)
 // (the multi-step kinds split each piece of the previous step, as llama.cpp does)
 //
 // Names accepted from GGUF (tokenizer.ggml.pre, llama.cpp's names) are listed
@@ -32,17 +37,27 @@
 
 namespace lightllm {
 
-enum class BpePreKind { Gpt2, Llama3, Qwen2, Starcoder, DeepseekCoder, DeepseekLlm, Deepseek3, Falcon, Bloom, Viking, Tekken, Gpt4o };
+enum class BpePreKind {
+    Gpt2, Llama3, Qwen2, Starcoder, DeepseekCoder, DeepseekLlm, Deepseek3, Falcon, Bloom, Viking, Tekken, Gpt4o,
+    Chameleon, Superbpe, SeedCoder, KimiK2, Bailingmoe
+};
+
+// Whether the kind runs through the split-regex engine (its regexes from
+// bpe_pre_regexes) rather than a hand-written scanner.
+bool bpe_pre_kind_is_regex(BpePreKind kind);
 
 // Throws Error (mentioning `what`, e.g. the file) for names it does not know.
 BpePreKind bpe_pre_kind_from_name(const std::string& name, const std::string& what);
 
 // The split regexes of the kinds added after llama.cpp's list (deepseek-llm,
-// deepseek-v3, falcon, bloom, viking), one per step, as a tokenizer.json
-// Split pattern writes them; empty for the kinds exported otherwise.
+// deepseek-v3, falcon, bloom, viking, tekken, gpt-4o and the regex kinds), one
+// per step, as a tokenizer.json Split pattern writes them; empty for the
+// kinds exported otherwise.
 std::vector<std::string> bpe_pre_regexes(BpePreKind kind);
 
 // Pieces of `text` (views into it), in order; their concatenation is `text`.
+// (Regex kinds compile their regexes on each call: BpeTokenizer keeps them
+// compiled and calls regex_pre_tokenize instead.)
 std::vector<std::string_view> bpe_pre_tokenize(BpePreKind kind, std::string_view text);
 
 }  // namespace lightllm

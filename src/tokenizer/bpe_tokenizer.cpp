@@ -1,5 +1,6 @@
 #include "bpe_tokenizer.h"
 #include "check.h"
+#include "regex_pretokenizer.h"
 #include "unicode.h"
 #include <algorithm>
 #include <queue>
@@ -23,6 +24,8 @@ BpeTokenizer::BpeTokenizer(TokenizerVocab vocab) : vocab_(std::move(vocab)), pre
     if (vocab_.types.size() != vocab_.tokens.size())
         fail("{}: {} token types for {} tokens", src, vocab_.types.size(), vocab_.tokens.size());
     pre_ = bpe_pre_kind_from_name(vocab_.pre, src);
+    if (bpe_pre_kind_is_regex(pre_))
+        for (const std::string& re : bpe_pre_regexes(pre_)) pre_regexes_.emplace_back(re);
     for (int32_t id : {vocab_.bos_id, vocab_.eos_id})
         if (id >= vocab_.n_vocab()) fail("{}: special token id {} is outside the vocabulary ({} tokens)", src, id, vocab_.n_vocab());
 
@@ -118,7 +121,8 @@ std::vector<int32_t> BpeTokenizer::encode(std::string_view text, bool add_bos, b
             normalized = unicode_nfc(plain);
             plain = normalized;
         }
-        for (std::string_view piece : bpe_pre_tokenize(pre_, plain)) encode_piece(piece, out);
+        for (std::string_view piece : pre_regexes_.empty() ? bpe_pre_tokenize(pre_, plain) : regex_pre_tokenize(pre_regexes_, plain))
+            encode_piece(piece, out);
     }
     return out;
 }

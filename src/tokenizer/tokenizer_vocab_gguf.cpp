@@ -59,7 +59,8 @@ TokenizerVocab vocab_from_gguf(const GgufFile& f) {
         }
         v.pre = f.get_string("tokenizer.ggml.pre", "default");
         // llama.cpp: LLaMA-3 style vocabularies look whole pieces up before merging.
-        v.ignore_merges = v.pre == "llama-bpe" || v.pre == "llama3" || v.pre == "llama-v3";
+        for (const char* name : {"llama-bpe", "llama3", "llama-v3", "falcon3", "falcon-h1", "pixtral", "midm-2.0", "lfm2"})
+            v.ignore_merges = v.ignore_merges || v.pre == name;
         // Qwen2's Hugging Face tokenizer NFC-normalizes (GGUF does not record normalizers).
         v.nfc = v.pre == "qwen2" || v.pre == "deepseek-r1-qwen";
         v.add_bos = f.get_bool("tokenizer.ggml.add_bos_token", false);
