@@ -26,6 +26,8 @@ BpeTokenizer::BpeTokenizer(TokenizerVocab vocab) : vocab_(std::move(vocab)), pre
     pre_ = bpe_pre_kind_from_name(vocab_.pre, src);
     if (bpe_pre_kind_is_regex(pre_))
         for (const std::string& re : bpe_pre_regexes(pre_)) pre_regexes_.emplace_back(re);
+    if (!vocab_.hf_normalizer.empty()) hf_normalizer_ = std::make_shared<HfNormalizer>(vocab_.hf_normalizer, src);
+    if (!vocab_.hf_pre_tokenizer.empty()) hf_pre_ = std::make_shared<HfPreTokenizer>(vocab_.hf_pre_tokenizer, src);
     for (int32_t id : {vocab_.bos_id, vocab_.eos_id})
         if (id >= vocab_.n_vocab()) fail("{}: special token id {} is outside the vocabulary ({} tokens)", src, id, vocab_.n_vocab());
 
@@ -117,9 +119,16 @@ std::vector<int32_t> BpeTokenizer::encode(std::string_view text, bool add_bos, b
         }
         std::string_view plain = text.substr(seg.begin, seg.end - seg.begin);
         std::string normalized;
-        if (vocab_.nfc) {
+        if (hf_normalizer_) {
+            normalized = hf_normalizer_->apply(plain);
+            plain = normalized;
+        } else if (vocab_.nfc) {
             normalized = unicode_nfc(plain);
             plain = normalized;
+        }
+        if (hf_pre_) {
+            for (const std::string& piece : hf_pre_->pre_tokenize(plain, seg.begin == 0)) encode_piece(piece, out);
+            continue;
         }
         for (std::string_view piece : pre_regexes_.empty() ? bpe_pre_tokenize(pre_, plain) : regex_pre_tokenize(pre_regexes_, plain))
             encode_piece(piece, out);

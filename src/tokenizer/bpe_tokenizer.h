@@ -14,8 +14,11 @@
 #include "tokenizer_vocab.h"
 #include "added_tokens.h"
 #include "bpe_pretokenizer.h"
+#include "hf_normalizer.h"
+#include "hf_pretokenizer.h"
 #include "split_regex.h"
 #include <array>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -54,6 +57,8 @@ private:
     TokenizerVocab vocab_;
     BpePreKind pre_;
     std::vector<SplitRegex> pre_regexes_;                    // compiled steps of a regex kind (bpe_pre_kind_is_regex)
+    std::shared_ptr<HfNormalizer> hf_normalizer_;            // vocab.hf_normalizer, when set
+    std::shared_ptr<HfPreTokenizer> hf_pre_;                 // vocab.hf_pre_tokenizer, when set
     std::unordered_map<std::string, int32_t> token_to_id_;
     std::array<uint32_t, 256> b2u_{};                        // byte_to_unicode()
     std::array<int32_t, 256> byte_token_{};                 // token of each single byte (-1 when absent)

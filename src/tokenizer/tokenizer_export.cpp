@@ -82,7 +82,7 @@ void write_text(const std::string& path, const std::string& text) {
 std::string bpe_tokenizer_json(const TokenizerVocab& v) {
     if (v.kind != VocabKind::Bpe) fail("{}: not a byte-level BPE vocabulary", v.source);
     if (v.types.size() != v.tokens.size()) fail("{}: token types and tokens differ in count", v.source);
-    const BpePreKind kind = bpe_pre_kind_from_name(v.pre, v.source);
+    const BpePreKind kind = v.hf_pre_tokenizer.empty() ? bpe_pre_kind_from_name(v.pre, v.source) : BpePreKind::Gpt2;
 
     ojson added = ojson::array();
     ojson vocab = ojson::object();
@@ -114,8 +114,9 @@ std::string bpe_tokenizer_json(const TokenizerVocab& v) {
     j["truncation"] = nullptr;
     j["padding"] = nullptr;
     j["added_tokens"] = std::move(added);
-    j["normalizer"] = kind == BpePreKind::Qwen2 ? ojson{{"type", "NFC"}} : ojson(nullptr);
-    j["pre_tokenizer"] = pre_tokenizer(kind);
+    j["normalizer"] = !v.hf_normalizer.empty() ? ojson::parse(v.hf_normalizer)
+                      : (v.nfc || kind == BpePreKind::Qwen2) ? ojson{{"type", "NFC"}} : ojson(nullptr);
+    j["pre_tokenizer"] = v.hf_pre_tokenizer.empty() ? pre_tokenizer(kind) : ojson::parse(v.hf_pre_tokenizer);
     j["post_processor"] = std::move(post);
     j["decoder"] = {{"type", "ByteLevel"}, {"add_prefix_space", true}, {"trim_offsets", true}, {"use_regex", true}};
     j["model"] = {{"type", "BPE"},

@@ -48,6 +48,11 @@ struct TokenizerVocab {
     bool ignore_merges = false;               // Bpe: a whole pre-token found in the vocabulary is used as is (LLaMA-3)
     bool add_prefix_space = false;            // Bpe: ByteLevel add_prefix_space (a space prepended to the text)
     bool nfc = false;                         // Bpe: NFC-normalize text before pre-tokenizing (Qwen2's normalizer)
+    // Bpe from a tokenizer.json whose normalizer / pre_tokenizer is not one of
+    // the built-in forms above: that component's JSON, run by hf_normalizer.h /
+    // hf_pretokenizer.h (empty otherwise; a non-empty hf_pre_tokenizer replaces
+    // `pre` and `add_prefix_space`, a non-empty hf_normalizer replaces `nfc`).
+    std::string hf_normalizer, hf_pre_tokenizer;
 
     // Spm: normalizer settings (SentencePiece NormalizerSpec).
     bool add_space_prefix = true;             // add_dummy_prefix: "▁" prepended to each text segment

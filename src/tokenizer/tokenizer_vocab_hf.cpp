@@ -2,6 +2,8 @@
 // BPE), tokenizer_config.json, generation_config.json, config.json.
 #include "bpe_pretokenizer.h"
 #include "check.h"
+#include "hf_normalizer.h"
+#include "hf_pretokenizer.h"
 #include "tokenizer_vocab.h"
 #include <nlohmann/json.hpp>
 #include <algorithm>
@@ -66,15 +68,15 @@ std::string describe_step(const json& p, const std::string& path) {
             if (pat.contains("Regex")) re = pat["Regex"].get<std::string>();
             else if (pat.contains("String")) re = "string:" + pat["String"].get<std::string>();
         }
-        if (p.value("behavior", "") != "Isolated" || p.value("invert", false))
-            fail("{}: unsupported Split pre-tokenizer (behavior {}, invert {}) for pattern {}", path, p.value("behavior", ""),
-                 p.value("invert", false), re);
+        if (p.value("behavior", "") != "Isolated" || p.value("invert", false)) return "other:Split";
         if (re == "[\r\n]" || re == R"([\r\n])") return "split:crlf";
         return "split:" + re;
     }
     return "other:" + type;
 }
 
+// The built-in pre-tokenizer name the configuration matches, or "" (then
+// hf_pretokenizer.h runs it).
 std::string pre_from_json(const json& pre, const std::string& path, bool* add_prefix_space) {
     std::vector<std::string> steps;
     if (pre.is_null()) fail("{}: byte-level BPE without a pre_tokenizer is not supported", path);
@@ -99,9 +101,7 @@ std::string pre_from_json(const json& pre, const std::string& path, bool* add_pr
         want.push_back("bytelevel:noregex");
         if (is(want)) return name;
     }
-    std::string desc;
-    for (const auto& s : steps) desc += (desc.empty() ? "" : ", ") + s;
-    fail("{}: unsupported pre_tokenizer [{}] (supported: GPT-2 ByteLevel, LLaMA-3, Qwen2, StarCoder digits, deepseek-coder, and the Split regexes of tekken, gpt-4o, deepseek-v3, deepseek-llm, falcon, bloom, viking)", path, desc);
+    return "";
 }
 
 bool contains_type(const json& j, const std::string& type) {
@@ -172,9 +172,12 @@ TokenizerVocab vocab_from_hf_tokenizer_json(const std::string& path) {
         if (model.value("byte_fallback", false) || !(contains_type(j["pre_tokenizer"], "ByteLevel") || contains_type(j["decoder"], "ByteLevel")))
             fail("{}: SentencePiece-style BPE (byte_fallback / Metaspace) needs the model's tokenizer.model", path);
         const json& norm = j["normalizer"];
-        if (!norm.is_null() && norm.value("type", "") != "NFC")
-            fail("{}: unsupported normalizer '{}'", path, norm.value("type", ""));
-        v.nfc = !norm.is_null();
+        if (!norm.is_null() && norm.value("type", "") == "NFC") {
+            v.nfc = true;
+        } else if (!norm.is_null()) {
+            v.hf_normalizer = norm.dump();
+            HfNormalizer check(v.hf_normalizer, path);  // unknown components are errors here
+        }
 
         int32_t n = 0;
         for (const auto& [tok, id] : model["vocab"].items()) n = std::max(n, id.get<int32_t>() + 1);
@@ -212,7 +215,17 @@ TokenizerVocab vocab_from_hf_tokenizer_json(const std::string& path) {
             }
         }
         v.ignore_merges = model.value("ignore_merges", false);
-        v.pre = pre_from_json(j["pre_tokenizer"], path, &v.add_prefix_space);
+        std::string pre = pre_from_json(j["pre_tokenizer"], path, &v.add_prefix_space);
+        // tokenizers adds ByteLevel's prefix space to every piece reaching it
+        // (each segment between added tokens, each piece of earlier steps):
+        // only the general pipeline does that.
+        if (!pre.empty() && !v.add_prefix_space) {
+            v.pre = pre;
+        } else {
+            v.hf_pre_tokenizer = j["pre_tokenizer"].dump();
+            v.add_prefix_space = false;
+            HfPreTokenizer check(v.hf_pre_tokenizer, path);  // unknown components are errors here
+        }
         if (!model["unk_token"].is_null() && model["unk_token"].is_string()) v.unk_id = find_token(v, model["unk_token"].get<std::string>());
         std::string bos = template_bos(j["post_processor"]);
         if (!bos.empty()) {
