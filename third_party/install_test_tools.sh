@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Python tools the tests drive lightllm with (the official openai client,
-# numpy, pytest, prometheus_client, sglang-router), from PyPI, and Debian's
+# numpy, pytest, prometheus_client, sglang-router, tokenizers and regex for
+# the tokenizer comparisons), from PyPI, and Debian's
 # nginx (tests/python/test_replicas_nginx.py) when we are root; each
 # installed only when missing.
 set -euo pipefail
@@ -11,7 +12,7 @@ if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ] && [ "$(id -u)" -eq
     echo "lightllm: could not install nginx; its test will skip" >&2
 fi
 python3 - <<'PY' 2>/dev/null && exit 0
-import openai, numpy, pytest, prometheus_client, sglang_router, jinja2  # noqa: F401
+import openai, numpy, pytest, prometheus_client, sglang_router, jinja2, tokenizers, regex  # noqa: F401
 PY
 echo "lightllm: installing Python test tools from PyPI" >&2
 python3 -m pip install -q -r "$(dirname "$0")/../tests/python/requirements.txt"

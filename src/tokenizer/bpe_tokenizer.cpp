@@ -119,15 +119,17 @@ std::vector<int32_t> BpeTokenizer::encode(std::string_view text, bool add_bos, b
         }
         std::string_view plain = text.substr(seg.begin, seg.end - seg.begin);
         std::string normalized;
+        // Bytes of the segment that come from offset 0 of the text: its first code point.
+        size_t origin_prefix = seg.begin == 0 && !plain.empty() ? std::max<size_t>(1, utf8_sequence_length(plain.data(), plain.size())) : 0;
         if (hf_normalizer_) {
-            normalized = hf_normalizer_->apply(plain);
+            normalized = hf_normalizer_->apply(plain, &origin_prefix);
             plain = normalized;
         } else if (vocab_.nfc) {
             normalized = unicode_nfc(plain);
             plain = normalized;
         }
         if (hf_pre_) {
-            for (const std::string& piece : hf_pre_->pre_tokenize(plain, seg.begin == 0)) encode_piece(piece, out);
+            for (const std::string& piece : hf_pre_->pre_tokenize(plain, origin_prefix)) encode_piece(piece, out);
             continue;
         }
         for (std::string_view piece : pre_regexes_.empty() ? bpe_pre_tokenize(pre_, plain) : regex_pre_tokenize(pre_regexes_, plain))

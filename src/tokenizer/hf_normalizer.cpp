@@ -46,6 +46,19 @@ std::string strip(std::string_view text, bool left, bool right) {
     return std::string(text.substr(offs[b], offs[e] - offs[b]));
 }
 
+// z extended over the combining marks that follow it (they compose with the
+// first code point and share its original offset).
+size_t over_marks(std::string_view s, size_t z) {
+    while (z < s.size()) {
+        size_t len;
+        uint32_t cp = utf8_decode(s.data() + z, s.size() - z, &len);
+        UnicodeGc g = unicode_gc(cp);
+        if (g != UnicodeGc::Mn && g != UnicodeGc::Mc && g != UnicodeGc::Me) break;
+        z += len;
+    }
+    return z;
+}
+
 }  // namespace
 
 std::string regex_escape_literal(std::string_view s) {
@@ -103,18 +116,42 @@ void HfNormalizer::add(const json& j, const std::string& path) {
     steps_.push_back(std::move(s));
 }
 
-std::string HfNormalizer::apply(std::string_view text) const {
+std::string HfNormalizer::apply(std::string_view text, size_t* origin_prefix) const {
     std::string s(text);
+    size_t& z = *origin_prefix;
     for (const Step& st : steps_) {
+        std::string_view head = std::string_view(s).substr(0, z ? over_marks(s, z) : 0);
         switch (st.kind) {
-            case Step::Nfc: s = unicode_nfc(s); break;
-            case Step::Nfkc: s = unicode_nfkc(s); break;
-            case Step::Lowercase: s = unicode_lowercase(s); break;
-            case Step::Replace: s = replace_all(*st.pattern, s, st.content); break;
-            case Step::Prepend:
-                if (!s.empty()) s = st.content + s;
+            case Step::Nfc:
+                z = unicode_nfc(head).size();
+                s = unicode_nfc(s);
                 break;
-            case Step::Strip: s = strip(s, st.left, st.right); break;
+            case Step::Nfkc:
+                z = unicode_nfkc(head).size();
+                s = unicode_nfkc(s);
+                break;
+            case Step::Lowercase:
+                z = unicode_lowercase(head).size();
+                s = unicode_lowercase(s);
+                break;
+            case Step::Replace:
+                z = replace_all(*st.pattern, head, st.content).size();
+                s = replace_all(*st.pattern, s, st.content);
+                break;
+            case Step::Prepend:
+                if (!s.empty()) {
+                    s = st.content + s;
+                    z += st.content.size();
+                }
+                break;
+            case Step::Strip: {
+                std::string stripped = strip(s, st.left, false);
+                size_t removed = s.size() - stripped.size();
+                z = removed >= z ? 0 : z - removed;
+                s = strip(stripped, false, st.right);
+                z = std::min(z, s.size());
+                break;
+            }
         }
     }
     return s;

@@ -19,7 +19,12 @@ public:
     // do). Throws Error naming `path` and the component for anything else.
     HfNormalizer(const std::string& json_text, const std::string& path);
 
-    std::string apply(std::string_view text) const;
+    // The normalized text. *origin_prefix (in and out): how many leading
+    // bytes of the text come from the first code point of the original text
+    // (tokenizers' offsets_original() == 0; Metaspace prepend_scheme "first"
+    // depends on it): Prepend adds its bytes, normalizing forms and Strip
+    // change it as they change that prefix.
+    std::string apply(std::string_view text, size_t* origin_prefix) const;
     bool empty() const { return steps_.empty(); }
 
 private:

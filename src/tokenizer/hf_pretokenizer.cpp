@@ -12,7 +12,7 @@ namespace {
 
 struct Piece {
     std::string text;
-    bool at_start;  // begins the whole text
+    size_t origin;  // leading bytes that come from offset 0 of the original text
 };
 
 struct Part {
@@ -104,7 +104,8 @@ void split_pieces(std::vector<Piece>& pieces, const SplitRegex& re, SplitBehavio
         }
         for (const Part& p : split_parts(matches, cps.size(), behavior, invert))
             if (!p.flag && p.e > p.b)
-                out.push_back({piece.text.substr(offs[p.b], offs[p.e] - offs[p.b]), piece.at_start && p.b == 0});
+                out.push_back({piece.text.substr(offs[p.b], offs[p.e] - offs[p.b]),
+                               std::min(piece.origin > offs[p.b] ? piece.origin - offs[p.b] : 0, offs[p.e] - offs[p.b])});
     }
     pieces.swap(out);
 }
@@ -174,16 +175,19 @@ void HfPreTokenizer::add(const json& j, const std::string& path) {
     steps_.push_back(std::move(s));
 }
 
-std::vector<std::string> HfPreTokenizer::pre_tokenize(std::string_view text, bool at_text_start) const {
+std::vector<std::string> HfPreTokenizer::pre_tokenize(std::string_view text, size_t origin_prefix) const {
     std::vector<Piece> pieces;
-    if (!text.empty()) pieces.push_back({std::string(text), at_text_start});
+    if (!text.empty()) pieces.push_back({std::string(text), origin_prefix});
     for (const Step& st : steps_) {
         switch (st.kind) {
             case Step::Split: split_pieces(pieces, *st.regex, st.behavior, st.invert, st.onig_empty_rule); break;
             case Step::ByteLevel: {
                 std::vector<Piece> out;
                 for (Piece& p : pieces) {
-                    if (st.add_prefix_space && p.text[0] != ' ') p.text.insert(0, 1, ' ');
+                    if (st.add_prefix_space && p.text[0] != ' ') {
+                        p.text.insert(0, 1, ' ');
+                        if (p.origin) ++p.origin;
+                    }
                     if (!st.use_regex) {
                         out.push_back(std::move(p));
                         continue;
@@ -196,13 +200,19 @@ std::vector<std::string> HfPreTokenizer::pre_tokenize(std::string_view text, boo
             case Step::Metaspace: {
                 for (Piece& p : pieces) {
                     std::string r;
-                    for (char c : p.text) {
-                        if (c == ' ') r += st.replacement;
-                        else r += c;
+                    size_t origin = 0;
+                    for (size_t i = 0; i < p.text.size(); ++i) {
+                        if (p.text[i] == ' ') r += st.replacement;
+                        else r += p.text[i];
+                        if (i + 1 == p.origin) origin = r.size();
                     }
                     bool starts = r.compare(0, st.replacement.size(), st.replacement) == 0;
-                    if (!starts && (st.prepend == 0 || (st.prepend == 1 && p.at_start))) r = st.replacement + r;
+                    if (!starts && (st.prepend == 0 || (st.prepend == 1 && origin > 0))) {
+                        r = st.replacement + r;
+                        if (origin) origin += st.replacement.size();
+                    }
                     p.text = std::move(r);
+                    p.origin = origin;
                 }
                 if (st.split) split_pieces(pieces, *st.regex, SplitBehavior::MergedWithNext, false, false);
                 break;

@@ -33,9 +33,11 @@ public:
     // naming `path` and the component for unknown or malformed components.
     HfPreTokenizer(const std::string& json_text, const std::string& path);
 
-    // Pieces of one normalized text segment; `at_text_start`: the segment
-    // begins the whole text (Metaspace prepend_scheme "first").
-    std::vector<std::string> pre_tokenize(std::string_view text, bool at_text_start) const;
+    // Pieces of one normalized text segment; `origin_prefix`: how many of its
+    // leading bytes come from offset 0 of the original text (HfNormalizer::
+    // apply; 0 for segments after the first): a piece starting within them
+    // gets Metaspace's prepend_scheme "first" replacement, as in tokenizers.
+    std::vector<std::string> pre_tokenize(std::string_view text, size_t origin_prefix) const;
 
 private:
     struct Step {

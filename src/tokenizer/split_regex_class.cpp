@@ -54,8 +54,9 @@ void RegexClass::finalize() {
         if (slow_matches(c)) ascii_[c >> 6] |= uint64_t(1) << (c & 63);
 }
 
-bool RegexClass::items_match(uint32_t c) const {
+bool RegexClass::items_match(uint32_t c, bool ranges_only) const {
     for (const RegexClassItem& it : items) {
+        if (ranges_only && it.kind != RegexClassItem::Range && it.kind != RegexClassItem::Nested) continue;
         bool m = false;
         switch (it.kind) {
             case RegexClassItem::Range: m = c >= it.lo && c <= it.hi; break;
@@ -63,17 +64,19 @@ bool RegexClass::items_match(uint32_t c) const {
             case RegexClassItem::Han: m = unicode_is_han(c); break;
             case RegexClassItem::Space: m = unicode_is_whitespace(c); break;
             case RegexClassItem::Word: m = is_word(c); break;
-            case RegexClassItem::Nested: m = nested[it.lo].matches(c); break;
+            case RegexClassItem::Nested: m = ranges_only ? nested[it.lo].items_match(c, true) : nested[it.lo].matches(c); break;
         }
         if (m != it.negated) return true;
     }
     return false;
 }
 
+// Case-insensitive classes fold only their literal characters and ranges:
+// Oniguruma (tokenizers) does not fold \p{Lu}, \p{Ll} and the other properties.
 bool RegexClass::slow_matches(uint32_t c) const {
-    bool in = items_match(c);
+    bool in = items_match(c, false);
     if (!in && icase)
-        for (uint32_t f = unicode_fold_next(c), k = 0; f != c && !in && k < 8; f = unicode_fold_next(f), ++k) in = items_match(f);
+        for (uint32_t f = unicode_fold_next(c), k = 0; f != c && !in && k < 8; f = unicode_fold_next(f), ++k) in = items_match(f, true);
     if (in == negated) return false;
     for (const RegexClass& other : intersect)
         if (!other.matches(c)) return false;

@@ -2,7 +2,7 @@
 // items (code point ranges, general-category sets such as \p{L} or \p{Lu},
 // \p{Han}, \s, \d, \w, nested classes), optionally negated, intersected with
 // the operands of `&&`. Case-insensitive classes also match a code point
-// when any member of its case-folding orbit matches. ASCII answers come from
+// when any member of its case-folding orbit is in one of the literal ranges. ASCII answers come from
 // a 128-bit bitmap built once.
 #pragma once
 #include <cstdint>
@@ -33,7 +33,8 @@ struct RegexClass {
     }
 
 private:
-    bool items_match(uint32_t c) const;  // the union of the items, without negation or case folding
+    // The union of the items (only literal ranges when ranges_only), without negation or case folding.
+    bool items_match(uint32_t c, bool ranges_only) const;
     bool slow_matches(uint32_t c) const;
     uint64_t ascii_[2] = {0, 0};
 };
