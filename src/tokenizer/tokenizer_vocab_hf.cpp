@@ -94,7 +94,8 @@ std::string pre_from_json(const json& pre, const std::string& path, bool* add_pr
     if (is({"split:\\p{N}", "bytelevel:regex"})) return "starcoder";
     if (is({"split:crlf", "split:\\s?\\p{L}+", "split:\\s?\\p{P}+", "split:[一-龥ࠀ-一가-퟿]+", "split:\\p{N}", "bytelevel:noregex"}))
         return "deepseek-coder";
-    for (const char* name : {"tekken", "gpt-4o", "deepseek-v3", "deepseek-llm", "falcon", "bloom", "viking"}) {
+    for (const char* name : {"tekken", "gpt-4o", "deepseek-v3", "deepseek-llm", "falcon", "bloom", "viking", "chameleon",
+                             "superbpe", "seed-coder", "kimi-k2", "bailingmoe"}) {
         std::vector<std::string> want;
         for (const std::string& re : bpe_pre_regexes(bpe_pre_kind_from_name(name, path)))
             want.push_back(re == "[\r\n]" ? "split:crlf" : "split:" + re);

@@ -1,23 +1,13 @@
-// Parser and compiler of split regexes (split_regex.h): recursive descent
-// into a small tree, then code generation into instruction programs.
+// Parser of split regexes (split_regex.h): recursive descent into the tree of
+// split_regex_ast.h, classes collected on the SplitRegex; then code
+// generation (split_regex_codegen.cpp).
 #include "check.h"
-#include "split_regex.h"
+#include "split_regex_ast.h"
 #include "unicode.h"
 
 namespace lightllm {
 
 namespace {
-
-struct Node {
-    enum Kind { Empty, Cls, Any, Cat, Alt, Rep, Look, NegLook, Atomic, LineBegin, LineEnd, TextBegin, TextEnd, TextEndNewline };
-    Kind kind = Empty;
-    uint32_t cls = 0;
-    std::vector<Node> kids;
-    int min = 0, max = -1;  // Rep; max -1: unbounded
-    bool greedy = true;
-};
-
-constexpr size_t kMaxProgram = 200000;  // instructions, after expanding counted repetitions
 
 bool is_hex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
 
@@ -28,10 +18,9 @@ public:
     RegexCompiler(SplitRegex& re) : re_(re), p_(re.pattern_) {}
 
     void compile() {
-        Node root = parse_alt();
+        RegexNode root = parse_alt();
         if (pos_ < p_.size()) error("unmatched ')'");
-        re_.programs_.emplace_back();
-        emit_program(root, 0);
+        regex_codegen(root, p_, re_.programs_);
         for (RegexClass& c : re_.classes_) c.finalize();
     }
 
@@ -52,11 +41,11 @@ private:
         return cp;
     }
 
-    Node class_node(RegexClass c) {
+    RegexNode class_node(RegexClass c) {
         c.icase = c.icase || icase_;
         re_.classes_.push_back(std::move(c));
-        Node n;
-        n.kind = Node::Cls;
+        RegexNode n;
+        n.kind = RegexNode::Cls;
         n.cls = uint32_t(re_.classes_.size() - 1);
         return n;
     }
@@ -66,17 +55,17 @@ private:
         return c;
     }
 
-    Node parse_alt() {
-        Node alt;
-        alt.kind = Node::Alt;
+    RegexNode parse_alt() {
+        RegexNode alt;
+        alt.kind = RegexNode::Alt;
         alt.kids.push_back(parse_cat());
         while (eat("|")) alt.kids.push_back(parse_cat());
         return alt.kids.size() == 1 ? std::move(alt.kids[0]) : alt;
     }
 
-    Node parse_cat() {
-        Node cat;
-        cat.kind = Node::Cat;
+    RegexNode parse_cat() {
+        RegexNode cat;
+        cat.kind = RegexNode::Cat;
         while (!at_end() && peek() != '|' && peek() != ')') {
             if (eat("(?i)")) {
                 icase_ = true;
@@ -123,8 +112,8 @@ private:
         return false;
     }
 
-    Node parse_quantified() {
-        Node atom = parse_atom();
+    RegexNode parse_quantified() {
+        RegexNode atom = parse_atom();
         for (;;) {
             int min, max;
             if (eat("*")) min = 0, max = -1;
@@ -132,19 +121,19 @@ private:
             else if (eat("?")) min = 0, max = 1;
             else if (peek() == '{' && parse_braces(&min, &max)) {}
             else break;
-            if (atom.kind == Node::LineBegin || atom.kind == Node::LineEnd || atom.kind == Node::TextBegin ||
-                atom.kind == Node::TextEnd || atom.kind == Node::TextEndNewline)
+            if (atom.kind == RegexNode::LineBegin || atom.kind == RegexNode::LineEnd || atom.kind == RegexNode::TextBegin ||
+                atom.kind == RegexNode::TextEnd || atom.kind == RegexNode::TextEndNewline)
                 error("quantifier after an anchor");
-            Node rep;
-            rep.kind = Node::Rep;
+            RegexNode rep;
+            rep.kind = RegexNode::Rep;
             rep.min = min;
             rep.max = max;
             if (eat("?")) rep.greedy = false;
             bool possessive = eat("+");
             rep.kids.push_back(std::move(atom));
             if (possessive) {
-                Node at;
-                at.kind = Node::Atomic;
+                RegexNode at;
+                at.kind = RegexNode::Atomic;
                 at.kids.push_back(std::move(rep));
                 atom = std::move(at);
             } else {
@@ -154,14 +143,14 @@ private:
         return atom;
     }
 
-    Node parse_group() {  // after '('
+    RegexNode parse_group() {  // after '('
         bool saved_icase = icase_;
-        Node::Kind kind = Node::Cat;
+        RegexNode::Kind kind = RegexNode::Cat;
         if (eat("?")) {
             if (eat(":")) {}
-            else if (eat("=")) kind = Node::Look;
-            else if (eat("!")) kind = Node::NegLook;
-            else if (eat(">")) kind = Node::Atomic;
+            else if (eat("=")) kind = RegexNode::Look;
+            else if (eat("!")) kind = RegexNode::NegLook;
+            else if (eat(">")) kind = RegexNode::Atomic;
             else if (eat("i:")) icase_ = true;
             else if (eat("-i:")) icase_ = false;
             else if (peek() == '<' && (peek(1) == '=' || peek(1) == '!')) error("lookbehind is not supported");
@@ -172,17 +161,17 @@ private:
                 error("unsupported group flag");
             }
         }
-        Node body = parse_alt();
+        RegexNode body = parse_alt();
         if (!eat(")")) error("missing ')'");
         icase_ = saved_icase;
-        if (kind == Node::Cat) return body;
-        Node n;
+        if (kind == RegexNode::Cat) return body;
+        RegexNode n;
         n.kind = kind;
         n.kids.push_back(std::move(body));
         return n;
     }
 
-    Node parse_atom() {
+    RegexNode parse_atom() {
         char c = peek();
         if (c == '(') {
             ++pos_;
@@ -192,23 +181,23 @@ private:
             ++pos_;
             return class_node(parse_class());
         }
-        Node n;
+        RegexNode n;
         if (c == '.') {
             ++pos_;
-            n.kind = Node::Any;
+            n.kind = RegexNode::Any;
             return n;
         }
         if (c == '^' || c == '$') {
             ++pos_;
-            n.kind = c == '^' ? Node::LineBegin : Node::LineEnd;
+            n.kind = c == '^' ? RegexNode::LineBegin : RegexNode::LineEnd;
             return n;
         }
         if (c == '*' || c == '+' || c == '?') error("nothing to repeat");
         if (c == '\\') {
-            if (eat("\\A")) n.kind = Node::TextBegin;
-            else if (eat("\\z")) n.kind = Node::TextEnd;
-            else if (eat("\\Z")) n.kind = Node::TextEndNewline;
-            if (n.kind != Node::Empty) return n;
+            if (eat("\\A")) n.kind = RegexNode::TextBegin;
+            else if (eat("\\z")) n.kind = RegexNode::TextEnd;
+            else if (eat("\\Z")) n.kind = RegexNode::TextEndNewline;
+            if (n.kind != RegexNode::Empty) return n;
             RegexClass cls;
             parse_escape(cls);
             return class_node(std::move(cls));
@@ -356,81 +345,6 @@ private:
         cls.nested.push_back(std::move(inter));
         cls.items.push_back({RegexClassItem::Nested, false, 0, 0, 0});
         return cls;
-    }
-
-    // Code generation: appends `n` to program `prog`.
-    void emit(const Node& n, size_t prog) {
-        std::vector<RegexInst>& code = re_.programs_[prog];
-        if (code.size() > kMaxProgram) error("pattern too large after expanding repetitions");
-        auto push = [&](RegexInst::Op op, uint32_t x = 0, uint32_t y = 0) {
-            re_.programs_[prog].push_back({op, x, y});
-            return uint32_t(re_.programs_[prog].size() - 1);
-        };
-        auto at = [&](uint32_t i) -> RegexInst& { return re_.programs_[prog][i]; };
-        auto here = [&] { return uint32_t(re_.programs_[prog].size()); };
-        switch (n.kind) {
-            case Node::Empty: break;
-            case Node::Cls: push(RegexInst::Class, n.cls); break;
-            case Node::Any: push(RegexInst::Any); break;
-            case Node::LineBegin: push(RegexInst::LineBegin); break;
-            case Node::LineEnd: push(RegexInst::LineEnd); break;
-            case Node::TextBegin: push(RegexInst::TextBegin); break;
-            case Node::TextEnd: push(RegexInst::TextEnd); break;
-            case Node::TextEndNewline: push(RegexInst::TextEndNewline); break;
-            case Node::Cat:
-                for (const Node& k : n.kids) emit(k, prog);
-                break;
-            case Node::Alt: {
-                std::vector<uint32_t> jumps;
-                for (size_t i = 0; i < n.kids.size(); ++i) {
-                    uint32_t split = 0;
-                    if (i + 1 < n.kids.size()) split = push(RegexInst::Split);
-                    if (i + 1 < n.kids.size()) at(split).x = here();
-                    emit(n.kids[i], prog);
-                    if (i + 1 < n.kids.size()) {
-                        jumps.push_back(push(RegexInst::Jmp));
-                        at(split).y = here();
-                    }
-                }
-                for (uint32_t j : jumps) at(j).x = here();
-                break;
-            }
-            case Node::Rep: {
-                for (int i = 0; i < n.min; ++i) emit(n.kids[0], prog);
-                if (n.max < 0) {
-                    uint32_t loop = push(RegexInst::Split);
-                    emit(n.kids[0], prog);
-                    push(RegexInst::Jmp, loop);
-                    at(loop).x = n.greedy ? loop + 1 : here();
-                    at(loop).y = n.greedy ? here() : loop + 1;
-                } else {
-                    std::vector<uint32_t> splits;
-                    for (int i = n.min; i < n.max; ++i) {
-                        splits.push_back(push(RegexInst::Split));
-                        emit(n.kids[0], prog);
-                    }
-                    for (uint32_t s : splits) {
-                        at(s).x = n.greedy ? s + 1 : here();
-                        at(s).y = n.greedy ? here() : s + 1;
-                    }
-                }
-                break;
-            }
-            case Node::Look:
-            case Node::NegLook:
-            case Node::Atomic: {
-                uint32_t sub = emit_program(n.kids[0], re_.programs_.size());
-                push(n.kind == Node::Look ? RegexInst::Look : n.kind == Node::NegLook ? RegexInst::NegLook : RegexInst::Atomic, sub);
-                break;
-            }
-        }
-    }
-
-    uint32_t emit_program(const Node& body, size_t prog) {
-        if (prog == re_.programs_.size()) re_.programs_.emplace_back();
-        emit(body, prog);
-        re_.programs_[prog].push_back({RegexInst::Match, 0, 0});
-        return uint32_t(prog);
     }
 
     SplitRegex& re_;
