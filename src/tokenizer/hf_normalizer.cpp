@@ -22,18 +22,25 @@ std::vector<uint32_t> to_code_points(std::string_view s, std::vector<size_t>* of
     return cps;
 }
 
-std::string replace_all(const SplitRegex& re, std::string_view text, const std::string& content) {
+// Every non-empty match replaced by `content`. *z (a byte offset into text)
+// becomes the matching offset of the result; a match that begins before it
+// counts whole.
+std::string replace_all(const SplitRegex& re, std::string_view text, const std::string& content, size_t* z) {
     std::vector<size_t> offs;
     std::vector<uint32_t> cps = to_code_points(text, &offs);
     std::string out;
-    size_t pos = 0;
+    size_t pos = 0, new_z = std::string::npos;
     for (auto [b, e] : re.find_all(cps.data(), cps.size())) {
         if (e == b) continue;
+        if (new_z == std::string::npos && *z <= offs[b]) new_z = out.size() + (*z - offs[pos]);
         out.append(text.substr(offs[pos], offs[b] - offs[pos]));
         out += content;
+        if (new_z == std::string::npos && *z < offs[e]) new_z = out.size();
         pos = e;
     }
+    if (new_z == std::string::npos) new_z = out.size() + (*z - offs[pos]);
     out.append(text.substr(offs[pos]));
+    *z = new_z;
     return out;
 }
 
@@ -134,10 +141,7 @@ std::string HfNormalizer::apply(std::string_view text, size_t* origin_prefix) co
                 z = unicode_lowercase(head).size();
                 s = unicode_lowercase(s);
                 break;
-            case Step::Replace:
-                z = replace_all(*st.pattern, head, st.content).size();
-                s = replace_all(*st.pattern, s, st.content);
-                break;
+            case Step::Replace: s = replace_all(*st.pattern, s, st.content, &z); break;
             case Step::Prepend:
                 if (!s.empty()) {
                     s = st.content + s;
@@ -147,7 +151,7 @@ std::string HfNormalizer::apply(std::string_view text, size_t* origin_prefix) co
             case Step::Strip: {
                 std::string stripped = strip(s, st.left, false);
                 size_t removed = s.size() - stripped.size();
-                z = removed >= z ? 0 : z - removed;
+                z = z > removed ? z - removed : 0;
                 s = strip(stripped, false, st.right);
                 z = std::min(z, s.size());
                 break;

@@ -150,7 +150,10 @@ void HfPreTokenizer::add(const json& j, const std::string& path) {
     } else if (type == "WhitespaceSplit") {
         predicate("\\s", SplitBehavior::Removed);
     } else if (type == "Whitespace") {
-        s.regex = compile("\\w+|[^\\w\\s]+", path, type);
+        // \w+|[^\w\s]+ in the Rust regex crate (not Oniguruma): its \w has the joiners
+        // U+200C/U+200D and not the Latin-1 numbers ² ³ ¹ ¼ ½ ¾.
+        const std::string word = "[\\w\\x{200C}\\x{200D}&&[^\\x{B2}\\x{B3}\\x{B9}\\x{BC}-\\x{BE}]]";
+        s.regex = compile(word + "+|[^\\s" + word + "]+", path, type);
         s.behavior = SplitBehavior::Removed;
         s.invert = true;
     } else if (type == "Punctuation") {

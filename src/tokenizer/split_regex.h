@@ -9,8 +9,9 @@
 // \n), groups (capturing, named and (?:..); captures are not reported),
 // (?i:..) and (?i), alternation with leftmost-first priority (PCRE,
 // Oniguruma), quantifiers * + ? {n} {n,} {n,m} {,m}, each greedy, lazy (?) or
-// possessive (+), atomic groups (?>..), lookahead (?=..) (?!..), anchors ^ $
-// (line anchors, as Oniguruma's Ruby syntax in tokenizers has them), \A \z \Z.
+// possessive (+), atomic groups (?>..), lookahead (?=..) (?!..), lookbehind
+// (?<=..) (?<!..) of a fixed width, anchors ^ $ (line anchors, as Oniguruma's
+// Ruby syntax in tokenizers has them), \A \z \Z, word boundaries \b \B.
 // Compile errors name the pattern and the byte position.
 //
 // Matching: the pattern compiles to a small instruction program (Split
@@ -31,9 +32,14 @@
 namespace lightllm {
 
 struct RegexInst {
-    enum Op : uint8_t { Class, Any, Split, Jmp, Match, LineBegin, LineEnd, TextBegin, TextEnd, TextEndNewline, Look, NegLook, Atomic };
+    enum Op : uint8_t {
+        Class, Any, Split, Jmp, Match, LineBegin, LineEnd, TextBegin, TextEnd, TextEndNewline, WordBoundary, NotWordBoundary,
+        Look, NegLook, LookBehind, NegLookBehind, Atomic
+    };
     Op op = Match;
-    uint32_t x = 0, y = 0;  // Class: class index; Split: preferred x, then y; Jmp: x; Look/NegLook/Atomic: program index
+    // Class: class index; Split: preferred x, then y; Jmp: x; Look*/Atomic:
+    // program index x; LookBehind/NegLookBehind: the body's width y.
+    uint32_t x = 0, y = 0;
 };
 
 class SplitRegex {

@@ -9,13 +9,19 @@
 namespace lightllm {
 
 struct RegexNode {
-    enum Kind { Empty, Cls, Any, Cat, Alt, Rep, Look, NegLook, Atomic, LineBegin, LineEnd, TextBegin, TextEnd, TextEndNewline };
+    enum Kind {
+        Empty, Cls, Any, Cat, Alt, Rep, Look, NegLook, LookBehind, NegLookBehind, Atomic, LineBegin, LineEnd, TextBegin,
+        TextEnd, TextEndNewline, WordBoundary, NotWordBoundary
+    };
     Kind kind = Empty;
     uint32_t cls = 0;              // Cls: index into the class list
     std::vector<RegexNode> kids;
     int min = 0, max = -1;         // Rep; max -1: unbounded
     bool greedy = true;
 };
+
+// The number of code points every match of `n` has, or -1 when it varies.
+long regex_width(const RegexNode& n);
 
 // Appends the program of `root` (ending in Match) to `programs` as
 // programs[0], and one program per lookahead / atomic body after it. Throws

@@ -15,13 +15,12 @@ constexpr uint32_t kSymbol = bit(UnicodeGc::Sm) | bit(UnicodeGc::Sc) | bit(Unico
 constexpr uint32_t kSeparator = bit(UnicodeGc::Zs) | bit(UnicodeGc::Zl) | bit(UnicodeGc::Zp);
 constexpr uint32_t kOther = bit(UnicodeGc::Cc) | bit(UnicodeGc::Cf) | bit(UnicodeGc::Cs) | bit(UnicodeGc::Co) | bit(UnicodeGc::Cn);
 
-// \w: Letter, Mark, Nd, Nl, Pc and the joiners (Oniguruma's and `regex`'s Word).
-bool is_word(uint32_t c) {
-    constexpr uint32_t word = kLetter | kMark | bit(UnicodeGc::Nd) | bit(UnicodeGc::Nl) | bit(UnicodeGc::Pc);
-    return (word >> uint32_t(unicode_gc(c))) & 1 || c == 0x200C || c == 0x200D;
-}
-
 }  // namespace
+
+bool regex_is_word(uint32_t c, bool latin1_numbers) {
+    constexpr uint32_t word = kLetter | kMark | bit(UnicodeGc::Nd) | bit(UnicodeGc::Nl) | bit(UnicodeGc::Pc);
+    return (word >> uint32_t(unicode_gc(c))) & 1 || (latin1_numbers && (c == 0xB2 || c == 0xB3 || c == 0xB9 || (c >= 0xBC && c <= 0xBE)));
+}
 
 uint32_t regex_gc_mask(const std::string& name) {
     static const char* const kTwo[] = {"Lu", "Ll", "Lt", "Lm", "Lo", "Mn", "Mc", "Me", "Nd", "Nl", "No", "Pc", "Pd", "Ps", "Pe",
@@ -63,7 +62,7 @@ bool RegexClass::items_match(uint32_t c, bool ranges_only) const {
             case RegexClassItem::Gc: m = (it.gc_mask >> uint32_t(unicode_gc(c))) & 1; break;
             case RegexClassItem::Han: m = unicode_is_han(c); break;
             case RegexClassItem::Space: m = unicode_is_whitespace(c); break;
-            case RegexClassItem::Word: m = is_word(c); break;
+            case RegexClassItem::Word: m = regex_is_word(c, it.lo == 1); break;
             case RegexClassItem::Nested: m = ranges_only ? nested[it.lo].items_match(c, true) : nested[it.lo].matches(c); break;
         }
         if (m != it.negated) return true;

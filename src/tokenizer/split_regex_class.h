@@ -14,7 +14,7 @@ namespace lightllm {
 struct RegexClassItem {
     enum Kind : uint8_t { Range, Gc, Han, Space, Word, Nested } kind = Range;
     bool negated = false;  // \P{..}, \S, \D, \W
-    uint32_t lo = 0, hi = 0;  // Range; Nested: index into RegexClass::nested
+    uint32_t lo = 0, hi = 0;  // Range; Nested: lo indexes RegexClass::nested; Word: lo 1 outside a class
     uint32_t gc_mask = 0;     // Gc: bit i set for UnicodeGc(i)
 };
 
@@ -38,6 +38,11 @@ private:
     bool slow_matches(uint32_t c) const;
     uint64_t ascii_[2] = {0, 0};
 };
+
+// \w (and \b): Letter, Mark, Nd, Nl, Pc, as Oniguruma (tokenizers) has it:
+// without the joiners U+200C/U+200D; outside a class (\w, \W, \b, \B; not
+// [\w]) also the Latin-1 numbers ² ³ ¹ ¼ ½ ¾ (latin1_numbers).
+bool regex_is_word(uint32_t c, bool latin1_numbers);
 
 // General-category mask of a \p{...} name (L, Lu, Letter, N, Nd, P, S, Z, C,
 // LC, L&, ...); 0 when the name is not a category. Han/Hani and the others

@@ -35,6 +35,15 @@ public:
             case RegexNode::TextBegin: push(RegexInst::TextBegin); break;
             case RegexNode::TextEnd: push(RegexInst::TextEnd); break;
             case RegexNode::TextEndNewline: push(RegexInst::TextEndNewline); break;
+            case RegexNode::WordBoundary: push(RegexInst::WordBoundary); break;
+            case RegexNode::NotWordBoundary: push(RegexInst::NotWordBoundary); break;
+            case RegexNode::LookBehind:
+            case RegexNode::NegLookBehind: {
+                uint32_t sub = emit_program(n.kids[0], programs_.size());
+                push(n.kind == RegexNode::LookBehind ? RegexInst::LookBehind : RegexInst::NegLookBehind, sub,
+                     uint32_t(regex_width(n.kids[0])));
+                break;
+            }
             case RegexNode::Cat:
                 for (const RegexNode& k : n.kids) emit(k, prog);
                 break;
@@ -97,6 +106,34 @@ private:
 };
 
 }  // namespace
+
+long regex_width(const RegexNode& n) {
+    switch (n.kind) {
+        case RegexNode::Cls:
+        case RegexNode::Any: return 1;
+        case RegexNode::Cat: {
+            long w = 0;
+            for (const RegexNode& k : n.kids) {
+                long kw = regex_width(k);
+                if (kw < 0) return -1;
+                w += kw;
+            }
+            return w;
+        }
+        case RegexNode::Alt: {
+            long w = regex_width(n.kids[0]);
+            for (const RegexNode& k : n.kids)
+                if (regex_width(k) != w) return -1;
+            return w;
+        }
+        case RegexNode::Rep: {
+            long kw = regex_width(n.kids[0]);
+            return (n.max == n.min && kw >= 0) ? kw * n.min : -1;
+        }
+        case RegexNode::Atomic: return regex_width(n.kids[0]);
+        default: return 0;  // anchors, lookarounds, empty
+    }
+}
 
 void regex_codegen(const RegexNode& root, const std::string& pattern, std::vector<std::vector<RegexInst>>& programs) {
     programs.emplace_back();

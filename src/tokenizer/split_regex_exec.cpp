@@ -70,8 +70,18 @@ public:
                     case RegexInst::TextBegin: ok = pos == 0; break;
                     case RegexInst::TextEnd: ok = pos == n_; break;
                     case RegexInst::TextEndNewline: ok = pos == n_ || (pos + 1 == n_ && c_[pos] == '\n'); break;
+                    case RegexInst::WordBoundary:
+                    case RegexInst::NotWordBoundary: {
+                        bool before = pos > 0 && regex_is_word(c_[pos - 1], true), after = pos < n_ && regex_is_word(c_[pos], true);
+                        ok = (before != after) == (in.op == RegexInst::WordBoundary);
+                        break;
+                    }
                     case RegexInst::Look:
                     case RegexInst::NegLook: ok = look(in.x, pos) == (in.op == RegexInst::Look); break;
+                    case RegexInst::LookBehind:
+                    case RegexInst::NegLookBehind:  // a fixed-width body matching right before pos
+                        ok = (pos >= in.y && look(in.x, pos - in.y)) == (in.op == RegexInst::LookBehind);
+                        break;
                     case RegexInst::Atomic: {
                         long e = atomic(in.x, pos);
                         ok = e >= 0;

@@ -122,7 +122,8 @@ private:
             else if (peek() == '{' && parse_braces(&min, &max)) {}
             else break;
             if (atom.kind == RegexNode::LineBegin || atom.kind == RegexNode::LineEnd || atom.kind == RegexNode::TextBegin ||
-                atom.kind == RegexNode::TextEnd || atom.kind == RegexNode::TextEndNewline)
+                atom.kind == RegexNode::TextEnd || atom.kind == RegexNode::TextEndNewline || atom.kind == RegexNode::WordBoundary ||
+                atom.kind == RegexNode::NotWordBoundary)
                 error("quantifier after an anchor");
             RegexNode rep;
             rep.kind = RegexNode::Rep;
@@ -153,7 +154,8 @@ private:
             else if (eat(">")) kind = RegexNode::Atomic;
             else if (eat("i:")) icase_ = true;
             else if (eat("-i:")) icase_ = false;
-            else if (peek() == '<' && (peek(1) == '=' || peek(1) == '!')) error("lookbehind is not supported");
+            else if (eat("<=")) kind = RegexNode::LookBehind;
+            else if (eat("<!")) kind = RegexNode::NegLookBehind;
             else if (eat("P<") || eat("<")) {
                 while (!at_end() && peek() != '>') ++pos_;
                 if (!eat(">")) error("unterminated group name");
@@ -163,6 +165,8 @@ private:
         }
         RegexNode body = parse_alt();
         if (!eat(")")) error("missing ')'");
+        if ((kind == RegexNode::LookBehind || kind == RegexNode::NegLookBehind) && regex_width(body) < 0)
+            error("lookbehind of variable width is not supported");
         icase_ = saved_icase;
         if (kind == RegexNode::Cat) return body;
         RegexNode n;
@@ -197,9 +201,11 @@ private:
             if (eat("\\A")) n.kind = RegexNode::TextBegin;
             else if (eat("\\z")) n.kind = RegexNode::TextEnd;
             else if (eat("\\Z")) n.kind = RegexNode::TextEndNewline;
+            else if (eat("\\b")) n.kind = RegexNode::WordBoundary;
+            else if (eat("\\B")) n.kind = RegexNode::NotWordBoundary;
             if (n.kind != RegexNode::Empty) return n;
             RegexClass cls;
-            parse_escape(cls);
+            parse_escape(cls, false);
             return class_node(std::move(cls));
         }
         uint32_t cp = next_cp();
@@ -218,7 +224,7 @@ private:
 
     // An escape at pos_ ('\\'), added to `cls` as an item; returns the code
     // point when the escape is a single character (for ranges), else -1.
-    long parse_escape(RegexClass& cls) {
+    long parse_escape(RegexClass& cls, bool in_class) {
         ++pos_;
         if (at_end()) error("pattern ends with '\\'");
         char c = p_[pos_++];
@@ -243,8 +249,10 @@ private:
             case 'S': return add(RegexClassItem::Space, true, 0);
             case 'd': return add(RegexClassItem::Gc, false, 1u << uint32_t(UnicodeGc::Nd));
             case 'D': return add(RegexClassItem::Gc, true, 1u << uint32_t(UnicodeGc::Nd));
-            case 'w': return add(RegexClassItem::Word, false, 0);
-            case 'W': return add(RegexClassItem::Word, true, 0);
+            case 'w':
+            case 'W':  // lo = 1: Oniguruma's \w outside classes also has ² ³ ¹ ¼ ½ ¾
+                cls.items.push_back({RegexClassItem::Word, c == 'W', in_class ? 0u : 1u, 0, 0});
+                return -1;
             case 'x':
                 if (eat("{")) {
                     size_t start = pos_;
@@ -316,12 +324,12 @@ private:
                 cur->items.push_back({RegexClassItem::Nested, false, uint32_t(cur->nested.size() - 1), 0, 0});
                 continue;
             }
-            long lo = peek() == '\\' ? parse_escape(*cur) : long(next_cp());
+            long lo = peek() == '\\' ? parse_escape(*cur, true) : long(next_cp());
             if (lo < 0) continue;
             if (peek() == '-' && peek(1) != ']' && peek(1) != '\0') {
                 ++pos_;
                 RegexClass tmp;
-                long hi = peek() == '\\' ? parse_escape(tmp) : long(next_cp());
+                long hi = peek() == '\\' ? parse_escape(tmp, true) : long(next_cp());
                 if (hi < 0) error("class range ends in a set");
                 if (hi < lo) error("class range out of order");
                 if (!cur->items.empty() && cur->items.back().kind == RegexClassItem::Range && cur->items.back().lo == uint32_t(lo) &&

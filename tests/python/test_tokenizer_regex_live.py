@@ -23,13 +23,14 @@ tokenizers = pytest.importorskip("tokenizers")
 from tokenizers import Regex, Tokenizer, decoders, models, normalizers as N, pre_tokenizers as P, trainers  # noqa: E402
 
 ATOMS = [r"\p{L}", r"\p{N}", r"\p{P}", r"\p{S}", r"\s", r"\S", r"[a-z]", r"[^\s\p{L}\p{N}]", r"\p{Lu}", r"\p{Ll}",
-         r"\p{Han}", "a", " ", r"\d", "[0-9]", r"[\p{L}\p{M}]", r"[^\r\n\p{L}\p{N}]", r"'", r"[.,!?]", r"\x{4E00}"]
+         r"\p{Han}", "a", " ", r"\d", "[0-9]", r"\w", r"[^\w\s]", r"[\p{L}\p{M}]", r"[^\r\n\p{L}\p{N}]", r"'", r"[.,!?]", r"\x{4E00}"]
 QUANTS = ["", "", "+", "*", "?", "{1,3}", "{2}", "+?", "*?", "++", "?+", "{2,}"]
-TAILS = ["", "", "", r"(?!\S)", r"(?=\p{L})", r"(?!\d)"]
+TAILS = ["", "", "", r"(?!\S)", r"(?=\p{L})", r"(?!\d)", r"\b"]
+HEADS = ["", "", "", "", r"(?<=\p{L})", r"(?<!\d)", r"\b", r"\B"]
 PARTS = ["Hello", " world", "ΑΒΓ ώ", "Кириллица", "ﬁ", "Ｈｉ", "日本語", "中文字", "ひらがな", "한국어", "١٢٣", "123",
          "1234567", "½", "!?", "...", "…", "。", "，", "(x)", "$+<=>^~`", "'s", "'LL", " ", "  ", "    ", "\t", "é",
          "e\u0301", "🦙", "©", "\u00a0", "\u3000", "-x", ".Net", "_a", "a/b", "HTTPServer", "McDonald's", "ǅemal", "IT'S",
-         "Ωmega", "ÉCOLE", "ſ", "K", "straße", "▁x", "abc", "  a  "]
+         "Ωmega", "ÉCOLE", "ſ", "K", "straße", "▁x", "abc", "  a  ", "²³", "¼", "a\u200db", "①"]
 
 
 def random_regex(rng):
@@ -38,7 +39,7 @@ def random_regex(rng):
         seq = "".join(rng.choice(ATOMS) + rng.choice(QUANTS) for _ in range(rng.randint(1, 3)))
         if rng.random() < 0.15:
             seq = "(?i:" + seq + ")"
-        alts.append(seq + rng.choice(TAILS))
+        alts.append(rng.choice(HEADS) + seq + rng.choice(TAILS))
     return "|".join(alts)
 
 
@@ -79,7 +80,7 @@ def base_tokenizer():
     return tok
 
 
-@pytest.mark.parametrize("seed", range(60))
+@pytest.mark.parametrize("seed", range(int(os.environ.get("FUZZ_N", "60"))))
 def test_random_pipelines_match_tokenizers(tmp_path, base_tokenizer, seed):
     if not os.path.exists(BINARY):
         pytest.skip(f"lightllm binary not found at {BINARY}")

@@ -67,6 +67,7 @@ PATTERNS = [(p, False) for p in [
     r"\P{L}+", r"\p{Lu}\p{Ll}*", r"[^\p{P}\p{S}]+", r".{1,3}", r"x*", r"(?i)straße|ǅ[a-z]+", r"[\x{4E00}-\x{4E0F}\u3041-\u3050]+",
     r"\p{N}{1,3}?(?=\s)", r"(?:ab|a)(?:bc|c)?", r"\s*(?!\s)", r"[\w\-]+@[\w.]+", r"(?i:[k-m])+", r"\p{Nd}+|\p{No}+|\p{Nl}+",
     r"\p{Mn}+|\p{Sc}|\p{Sk}|\p{Pd}|\p{Ps}\p{Pe}", r"\p{Zs}+|\p{Cc}", r"\S+\s*", r"\x41\x{1F999}|\t|\f|\v",
+    r"(?<=\p{L})\p{N}+", r"(?<!\s)'\p{L}+", r"\b\w+\b", r"\B\p{L}", r"(?<=ab|cd)x?|(?<![a-z]{2})\d",
 ]] + [(KIMI_K2, True), (r"[\p{L}&&[^\p{Han}]]+|\p{Han}+", True)]
 
 GGUF_PRE = {
@@ -83,9 +84,44 @@ GGUF_PRE = {
 }
 
 
+# Oniguruma's word characters (\w, \b), in `regex` V1 set syntax: `regex`'s without the joiners, and outside
+# classes (\w, \W, \b, \B) also ² ³ ¹ ¼ ½ ¾
+ONIG_WORD = "[[\\w\xb2\xb3\xb9\xbc-\xbe]--[\u200c\u200d]]"
+ONIG_WORD_IN_CLASS = "[\\w--[\u200c\u200d]]"
+
+
+def onig_word(py):
+    out, depth, i = [], 0, 0
+    while i < len(py):
+        if py[i] == "\\" and i + 1 < len(py):
+            esc = py[i:i + 2]
+            if esc == "\\w":
+                out.append(ONIG_WORD_IN_CLASS if depth else ONIG_WORD)
+            elif esc == "\\W" and not depth:
+                out.append("[^" + ONIG_WORD[1:])
+            elif esc == "\\b" and not depth:
+                out.append(f"(?:(?<={ONIG_WORD})(?!{ONIG_WORD})|(?<!{ONIG_WORD})(?={ONIG_WORD}))")
+            elif esc == "\\B" and not depth:
+                out.append(f"(?:(?<={ONIG_WORD})(?={ONIG_WORD})|(?<!{ONIG_WORD})(?!{ONIG_WORD}))")
+            else:
+                out.append(esc)
+            i += 2
+            continue
+        if py[i] == "[":
+            depth += 1
+        elif py[i] == "]" and depth:
+            depth -= 1
+        out.append(py[i])
+        i += 1
+    return "".join(out)
+
+
 def compile_(pat, v1=False):
     # `regex` spells Oniguruma's \x{HHHH} as \UHHHHHHHH
     py = regex.sub(r"\\x\{([0-9A-Fa-f]+)\}", lambda m: "\\U%08X" % int(m.group(1), 16), pat)
+    if "\\w" in py or "\\b" in py or "\\B" in py:
+        v1 = True
+        py = onig_word(py)
     return regex.compile(py, regex.MULTILINE | (regex.V1 if v1 else 0))
 
 
