@@ -1,5 +1,5 @@
 // The GGUF pre-tokenizer names run by the split-regex engine (chameleon,
-// superbpe, seed-coder, kimi-k2, bailingmoe, and the names that share an
+// superbpe, seed-coder, kimi-k2, bailingmoe, afmoe, and the names that share an
 // existing kind: hunyuan, grok-2, trillion, hunyuan-dense, minimax-m2) against
 // llama.cpp's regexes applied by the Python `regex` module
 // (tests/reference/make_split_regex_references.py), and a GGUF vocabulary
@@ -37,7 +37,7 @@ std::string write_gguf_with_pre(const TokenizerVocab& v, const std::string& pre,
 
 TEST_CASE("gguf pre-tokenizers: the regex-engine names split as llama.cpp's regexes do") {
     nlohmann::json ref = nlohmann::json::parse(read_whole_file(test_data("tokenizers/gguf_pre_splits.json")));
-    REQUIRE(ref["kinds"].size() == 10);
+    REQUIRE(ref["kinds"].size() == 11);
     TokenizerVocab base = vocab_from_hf_tokenizer_json(test_data("tokenizers/gpt2/tokenizer.json"));
     for (const auto& [name, cases] : ref["kinds"].items()) {
         BpePreKind kind = bpe_pre_kind_from_name(name, "test");

@@ -309,12 +309,12 @@ BpePreKind bpe_pre_kind_from_name(const std::string& name, const std::string& wh
         {"gpt-4o", BpePreKind::Gpt4o}, {"llama4", BpePreKind::Gpt4o}, {"minimax-m2", BpePreKind::Gpt4o},
         {"chameleon", BpePreKind::Chameleon}, {"superbpe", BpePreKind::Superbpe}, {"seed-coder", BpePreKind::SeedCoder},
         {"kimi-k2", BpePreKind::KimiK2}, {"bailingmoe", BpePreKind::Bailingmoe}, {"bailingmoe2", BpePreKind::Bailingmoe},
-        {"llada-moe", BpePreKind::Bailingmoe}};
+        {"llada-moe", BpePreKind::Bailingmoe}, {"afmoe", BpePreKind::Afmoe}};
     for (const Alias& a : kNames)
         if (name == a.name) return a.kind;
     fail("{}: unsupported BPE pre-tokenizer '{}' (supported: gpt-2, llama-bpe, qwen2, starcoder, smollm, deepseek-coder, "
          "deepseek-llm, deepseek-v3, falcon, bloom, poro-chat, gpt3-finnish, viking, tekken, gpt-4o, llama4, chameleon, "
-         "superbpe, seed-coder, kimi-k2, bailingmoe, hunyuan, hunyuan-dense, grok-2, trillion, minimax-m2 and aliases)",
+         "superbpe, seed-coder, kimi-k2, bailingmoe, afmoe, hunyuan, hunyuan-dense, grok-2, trillion, minimax-m2 and aliases)",
          what, name);
 }
 
@@ -348,6 +348,11 @@ std::vector<std::string> bpe_pre_regexes(BpePreKind kind) {
             return {R"([\p{Han}]+|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}&&[^\p{Han}]]*[\p{Ll}\p{Lm}\p{Lo}\p{M}&&[^\p{Han}]]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}&&[^\p{Han}]]+[\p{Ll}\p{Lm}\p{Lo}\p{M}&&[^\p{Han}]]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)"};
         case BpePreKind::Bailingmoe:
             return {R"('(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]++[\r\n]*|\s*[\r\n]|\s+(?!\S)|\s+)"};
+        case BpePreKind::Afmoe:  // the class as llama.cpp writes it (豈 there is U+8C48, เ U+0E40)
+            return {R"((?<=\p{N})(?=(?:\p{N}{3})*(?!\p{N})))",
+                    "[\u4E00-\u9FFF\u3400-\u4DBF\u8C48-\uFAFF\u3040-\u309F\u30A0-\u30FF\uFF65-\uFF9F\u2F00-\u2FDF\u0E40-"
+                    "\u0E7F\u0E80-\u0EFF\u1780-\u17FF\u1000-\u109F\uAA60-\uAA7F\uA9E0-\uA9FF\uAC00-\uD7AF\u1100-\u11FF]+",
+                    bpe_pre_regexes(BpePreKind::Deepseek3)[2]};
         default: return {};
     }
 }

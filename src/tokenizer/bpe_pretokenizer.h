@@ -20,11 +20,14 @@
 //   Tekken, Gpt4o: case-aware words ([^\r\n\p{L}\p{N}]?U*L+ | ...U+L*, with U/L the
 //              upper/lower letter classes of their tokenizer.json; gpt-4o also
 //              contractions and \p{N}{1,3}) (tekken; gpt-4o, llama4)
-//   Chameleon, Superbpe, SeedCoder, KimiK2, Bailingmoe: llama.cpp's regexes for
-//              chameleon, superbpe, seed-coder, bailingmoe (its tokenizer.json
-//              pattern with the possessive quantifiers) and kimi-k2 (Kimi's
-//              tiktoken pattern with \p{Han} and class intersections), run by
-//              the split-regex engine (regex_pretokenizer.h)
+//   Chameleon, Superbpe, SeedCoder, KimiK2, Bailingmoe, Afmoe: llama.cpp's
+//              regexes for chameleon, superbpe, seed-coder, bailingmoe (its
+//              tokenizer.json pattern with the possessive quantifiers), kimi-k2
+//              (Kimi's tiktoken pattern with \p{Han} and class intersections)
+//              and afmoe (its digit grouping written as the regex
+//              (?<=\p{N})(?=(?:\p{N}{3})*(?!\p{N})): a split after each digit
+//              that leaves a multiple of three in its run), run by the
+//              split-regex engine (regex_pretokenizer.h)
 // (the multi-step kinds split each piece of the previous step, as llama.cpp does)
 //
 // Names accepted from GGUF (tokenizer.ggml.pre, llama.cpp's names) are listed
@@ -39,7 +42,7 @@ namespace lightllm {
 
 enum class BpePreKind {
     Gpt2, Llama3, Qwen2, Starcoder, DeepseekCoder, DeepseekLlm, Deepseek3, Falcon, Bloom, Viking, Tekken, Gpt4o,
-    Chameleon, Superbpe, SeedCoder, KimiK2, Bailingmoe
+    Chameleon, Superbpe, SeedCoder, KimiK2, Bailingmoe, Afmoe
 };
 
 // Whether the kind runs through the split-regex engine (its regexes from

@@ -81,6 +81,10 @@ GGUF_PRE = {
     "trillion": [GPT2],
     "hunyuan-dense": [r"\p{N}{1,3}", "[一-龥぀-ゟ゠-ヿ]+", DEEPSEEK3],
     "minimax-m2": [GPT4O],
+    # afmoe: llama.cpp's custom digit grouping (a split after each digit that leaves a multiple of 3 in its run,
+    # text before a run staying with its first group), its CJK/Southeast-Asian run and the deepseek-v3 pattern
+    "afmoe": [r"(?<=\p{N})(?=(?:\p{N}{3})*(?!\p{N}))",
+              "[一-鿿㐀-䶿豈-﫿぀-ゟ゠-ヿ･-ﾟ⼀-⿟เ-๿຀-໿ក-៿က-႟ꩠ-ꩿꧠ-꧿가-힯ᄀ-ᇿ]+", DEEPSEEK3],
 }
 
 
