@@ -1,6 +1,8 @@
 // The GGUF pre-tokenizer names run by the split-regex engine (chameleon,
-// superbpe, seed-coder, kimi-k2, bailingmoe, afmoe, and the names that share an
-// existing kind: hunyuan, grok-2, trillion, hunyuan-dense, minimax-m2) against
+// superbpe, seed-coder, kimi-k2, bailingmoe, afmoe, default, qwen35, jais-2,
+// spark2_5, youtu, granite-embed-multi-97m, tiny_aya, ufakzeka, laguna,
+// exaone-moe, minicpm5, and names that share an existing kind: hunyuan, grok-2,
+// trillion, hunyuan-dense, minimax-m2, solar-open, kanana2, joyai-llm, mellum2) against
 // llama.cpp's regexes applied by the Python `regex` module
 // (tests/reference/make_split_regex_references.py), and a GGUF vocabulary
 // with each name loading and round-tripping.
@@ -37,7 +39,7 @@ std::string write_gguf_with_pre(const TokenizerVocab& v, const std::string& pre,
 
 TEST_CASE("gguf pre-tokenizers: the regex-engine names split as llama.cpp's regexes do") {
     nlohmann::json ref = nlohmann::json::parse(read_whole_file(test_data("tokenizers/gguf_pre_splits.json")));
-    REQUIRE(ref["kinds"].size() == 11);
+    REQUIRE(ref["kinds"].size() == 26);
     TokenizerVocab base = vocab_from_hf_tokenizer_json(test_data("tokenizers/gpt2/tokenizer.json"));
     for (const auto& [name, cases] : ref["kinds"].items()) {
         BpePreKind kind = bpe_pre_kind_from_name(name, "test");
@@ -61,4 +63,41 @@ TEST_CASE("gguf pre-tokenizers: the regex-engine names split as llama.cpp's rege
     CHECK(bpe_pre_kind_is_regex(bpe_pre_kind_from_name("kimi-k2", "t")));
     CHECK(!bpe_pre_kind_is_regex(bpe_pre_kind_from_name("grok-2", "t")));
     CHECK(bpe_pre_kind_from_name("llada-moe", "t") == BpePreKind::Bailingmoe);
+}
+
+TEST_CASE("gguf pre-tokenizers: llama.cpp's aliases load as their kind, with its ignore_merges; non-byte-level names are refused") {
+    TokenizerVocab base = vocab_from_hf_tokenizer_json(test_data("tokenizers/gpt2/tokenizer.json"));
+    const std::pair<const char*, const char*> aliases[] = {
+        {"talkie", "gpt-4o"},     {"hy_v4", "deepseek-v3"}, {"cohere2moe", "tiny_aya"}, {"jina-v5-nano", "llama-bpe"},
+        {"modern-bert", "gpt-2"}, {"f2llmv2", "qwen2"},     {"solar-open", "qwen2"},    {"mellum2", "starcoder"},
+        {"kanana2", "gpt-4o"},    {"joyai-llm", "deepseek-v3"}};
+    for (const auto& [alias, name] : aliases) {
+        INFO(alias);
+        CHECK(bpe_pre_kind_from_name(alias, "t") == bpe_pre_kind_from_name(name, "t"));
+    }
+    const std::string path = "/tmp/lightllm_test_" + std::to_string(getpid()) + "_alias.gguf";
+    for (const char* name : {"talkie", "hy_v4", "cohere2moe", "jina-v5-nano", "modern-bert", "f2llmv2", "minicpm5", "youtu",
+                             "granite-embed-multi-97m", "tekken", "qwen35", "jais-2"}) {
+        INFO(name);
+        write_gguf_with_pre(base, name, path);
+        TokenizerVocab v = load_tokenizer_vocab(path);
+        const std::string n = name;
+        const bool ignore = n == "jina-v5-nano" || n == "minicpm5" || n == "youtu" || n == "granite-embed-multi-97m" || n == "tekken";
+        CHECK(v.ignore_merges == ignore);
+        auto tok = load_tokenizer(path);
+        CHECK(tok->decode(tok->encode("Hello world, 12345 ÉCOLE's", false, false)) == "Hello world, 12345 ÉCOLE's");
+    }
+    for (const char* name : {"gemma4", "granite-embed-multi-311m", "sarvam-moe", "whitespace", "no-such-pre"}) {
+        INFO(name);
+        write_gguf_with_pre(base, name, path);
+        try {
+            load_tokenizer(path);
+            FAIL("loaded a GGUF with tokenizer.ggml.pre " << name);
+        } catch (const Error& e) {
+            const std::string msg = e.what();
+            CHECK(msg.find(path) != std::string::npos);
+            CHECK(msg.find(std::string("'") + name + "'") != std::string::npos);
+        }
+    }
+    std::remove(path.c_str());
 }

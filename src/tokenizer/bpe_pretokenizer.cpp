@@ -274,49 +274,19 @@ void split(const CodePoints& t, Matcher m, std::vector<std::pair<size_t, size_t>
     pieces.swap(out);
 }
 
-}  // namespace
+// llama.cpp's spelling of (?i:'s|'t|'re|'ve|'m|'ll|'d), and the rest of Qwen2's pattern.
+const std::string kContractions = "(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])";
+const std::string kQwen2Tail = R"(|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
 
-
-bool bpe_pre_kind_is_regex(BpePreKind kind) { return kind >= BpePreKind::Chameleon; }
-
-BpePreKind bpe_pre_kind_from_name(const std::string& name, const std::string& what) {
-    struct Alias {
-        const char* name;
-        BpePreKind kind;
-    };
-    // llama.cpp's names (llama-vocab.cpp) and the regexes they share.
-    static const Alias kNames[] = {
-        {"gpt-2", BpePreKind::Gpt2}, {"default", BpePreKind::Gpt2}, {"gpt2", BpePreKind::Gpt2}, {"mpt", BpePreKind::Gpt2},
-        {"olmo", BpePreKind::Gpt2}, {"phi-2", BpePreKind::Gpt2}, {"roberta-bpe", BpePreKind::Gpt2}, {"jais", BpePreKind::Gpt2},
-        {"gpt-neox", BpePreKind::Gpt2}, {"trillion", BpePreKind::Gpt2}, {"granite-docling", BpePreKind::Gpt2},
-        {"exaone4", BpePreKind::Gpt2}, {"jina-es", BpePreKind::Gpt2}, {"jina-de", BpePreKind::Gpt2},
-        {"jina-v1-en", BpePreKind::Gpt2}, {"jina-v2-es", BpePreKind::Gpt2}, {"jina-v2-de", BpePreKind::Gpt2},
-        {"jina-v2-code", BpePreKind::Gpt2}, {"gigachat", BpePreKind::Gpt2}, {"a.x-4.0", BpePreKind::Gpt2},
-        {"mellum", BpePreKind::Gpt2},
-        {"llama-bpe", BpePreKind::Llama3}, {"llama3", BpePreKind::Llama3}, {"llama-v3", BpePreKind::Llama3},
-        {"falcon3", BpePreKind::Llama3}, {"falcon-h1", BpePreKind::Llama3}, {"pixtral", BpePreKind::Llama3},
-        {"midm-2.0", BpePreKind::Llama3}, {"lfm2", BpePreKind::Llama3}, {"dbrx", BpePreKind::Llama3},
-        {"smaug-bpe", BpePreKind::Llama3}, {"chatglm-bpe", BpePreKind::Llama3}, {"glm4", BpePreKind::Llama3},
-        {"qwen2", BpePreKind::Qwen2}, {"deepseek-r1-qwen", BpePreKind::Qwen2}, {"stablelm2", BpePreKind::Qwen2},
-        {"megrez", BpePreKind::Qwen2}, {"kormo", BpePreKind::Qwen2}, {"hunyuan", BpePreKind::Qwen2}, {"grok-2", BpePreKind::Qwen2},
-        {"starcoder", BpePreKind::Starcoder}, {"smollm", BpePreKind::Starcoder}, {"refact", BpePreKind::Starcoder},
-        {"command-r", BpePreKind::Starcoder}, {"codeshell", BpePreKind::Starcoder}, {"exaone", BpePreKind::Starcoder},
-        {"minerva-7b", BpePreKind::Starcoder},
-        {"deepseek-coder", BpePreKind::DeepseekCoder}, {"deepseek-llm", BpePreKind::DeepseekLlm},
-        {"deepseek-v3", BpePreKind::Deepseek3}, {"hunyuan-dense", BpePreKind::Deepseek3}, {"falcon", BpePreKind::Falcon},
-        {"bloom", BpePreKind::Bloom}, {"poro-chat", BpePreKind::Bloom}, {"gpt3-finnish", BpePreKind::Bloom},
-        {"viking", BpePreKind::Viking}, {"tekken", BpePreKind::Tekken},
-        {"gpt-4o", BpePreKind::Gpt4o}, {"llama4", BpePreKind::Gpt4o}, {"minimax-m2", BpePreKind::Gpt4o},
-        {"chameleon", BpePreKind::Chameleon}, {"superbpe", BpePreKind::Superbpe}, {"seed-coder", BpePreKind::SeedCoder},
-        {"kimi-k2", BpePreKind::KimiK2}, {"bailingmoe", BpePreKind::Bailingmoe}, {"bailingmoe2", BpePreKind::Bailingmoe},
-        {"llada-moe", BpePreKind::Bailingmoe}, {"afmoe", BpePreKind::Afmoe}};
-    for (const Alias& a : kNames)
-        if (name == a.name) return a.kind;
-    fail("{}: unsupported BPE pre-tokenizer '{}' (supported: gpt-2, llama-bpe, qwen2, starcoder, smollm, deepseek-coder, "
-         "deepseek-llm, deepseek-v3, falcon, bloom, poro-chat, gpt3-finnish, viking, tekken, gpt-4o, llama4, chameleon, "
-         "superbpe, seed-coder, kimi-k2, bailingmoe, afmoe, hunyuan, hunyuan-dense, grok-2, trillion, minimax-m2 and aliases)",
-         what, name);
+// gpt-4o's case-aware words with llama.cpp's contractions and the given numbers alternative.
+std::string cased_words(const std::string& numbers) {
+    const std::string upper = R"([\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}])", lower = R"([\p{Ll}\p{Lm}\p{Lo}\p{M}])";
+    const std::string prefix = R"([^\r\n\p{L}\p{N}]?)";
+    return prefix + upper + "*" + lower + "+" + kContractions + "?|" + prefix + upper + "+" + lower + "*" + kContractions +
+           "?|" + numbers + R"(| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
 }
+
+}  // namespace
 
 std::vector<std::string> bpe_pre_regexes(BpePreKind kind) {
     const std::string gpt2 = R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S))";
@@ -353,6 +323,36 @@ std::vector<std::string> bpe_pre_regexes(BpePreKind kind) {
                     "[\u4E00-\u9FFF\u3400-\u4DBF\u8C48-\uFAFF\u3040-\u309F\u30A0-\u30FF\uFF65-\uFF9F\u2F00-\u2FDF\u0E40-"
                     "\u0E7F\u0E80-\u0EFF\u1780-\u17FF\u1000-\u109F\uAA60-\uAA7F\uA9E0-\uA9FF\uAC00-\uD7AF\u1100-\u11FF]+",
                     bpe_pre_regexes(BpePreKind::Deepseek3)[2]};
+        case BpePreKind::Default: return {R"([\p{P}\$\+<=>\^~\|]+)", gpt2, "\\p{N}+", "[0-9][0-9][0-9]"};
+        case BpePreKind::Qwen35:
+            return {kContractions + R"(|[^\r\n\p{L}\p{N}]?[\p{L}\p{M}]+|\p{N}| ?[^\s\p{L}\p{M}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)"};
+        case BpePreKind::Jais2: {  // llama-3's with whitespace runs cut into 512, 256, ..., 4, 2 or 1
+            std::string re = kContractions + R"(|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+)";
+            for (int n : {512, 256, 128, 64, 32, 16, 8, 4}) re += fmt::format("|\\s{{{}}}(?!\\S)", n);
+            return {re + R"(|\s{1,2}(?!\S)|\s{1})"};
+        }
+        case BpePreKind::Spark25:
+            return {"\\p{N}{1,3}", "[\u4E00-\u9FA5\u3040-\u309F\u30A0-\u30FF]+",
+                    R"([!"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~][A-Za-z]+|[^\r\n\p{L}\p{P}\p{S}]?[\p{L}\p{M}]+| ?[\p{P}\p{S}]+|[\r\n]|\s+(?!\S)|\s+)",
+                    "\\p{N}"};
+        case BpePreKind::Youtu:  // Hangul, CJK punctuation, Bopomofo, CJK/kana runs; then a gpt-4o-like pattern
+            return {"[\uAC00-\uD7A3\u3131-\u318E]+|[\uFF01\u2026\u201C\u201D\u2018\u2019\u2014\uFF1A\uFF1B\uFF0C\u3001-\u303F"
+                    "\uFE30-\uFE4F]+|[\u3105-\u312F]+|[\u4E00-\u9FA5\u3040-\u309F\u30A0-\u30FF]+",
+                    cased_words(R"(\p{N})")};
+        case BpePreKind::GraniteEmbMulti:  // llama.cpp's lookahead form: "upper" = letters or marks but a-z, "lower" = but A-Z
+            return {R"([^\r\n\p{L}\p{N}]?((?=[\p{L}\p{M}])([^a-z]))*((?=[\p{L}\p{M}])([^A-Z]))+)" + kContractions +
+                    R"(?|[^\r\n\p{L}\p{N}]?((?=[\p{L}\p{M}])([^a-z]))+((?=[\p{L}\p{M}])([^A-Z]))*)" + kContractions +
+                    R"(?|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+)"};
+        case BpePreKind::TinyAya: return {R"(\d{1,3}(?=(?:\d{3})*\b))", cased_words(R"(\p{N}{1,3})")};
+        case BpePreKind::Ufakzeka:  // Qwen2's without the contractions
+            return {R"([^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)"};
+        case BpePreKind::Laguna: return {R"([^\n]+|[\n]+)", kContractions + kQwen2Tail};
+        case BpePreKind::ExaoneMoe:
+            return {kContractions +
+                    R"(|[^\r\n\p{L}\p{N}]?(?:\p{L}\p{M}*(?: \p{L}\p{M}*)*)+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n/]?|\s*[\r\n]|\s+(?!\S)|\s+)"};
+        case BpePreKind::Minicpm5:
+            return {"\\p{N}{1,3}",
+                    kContractions + R"(|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}+| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)"};
         default: return {};
     }
 }

@@ -28,6 +28,13 @@
 //              (?<=\p{N})(?=(?:\p{N}{3})*(?!\p{N})): a split after each digit
 //              that leaves a multiple of three in its run), run by the
 //              split-regex engine (regex_pretokenizer.h)
+//   Default, Qwen35, Jais2, Spark25, Youtu, GraniteEmbMulti, TinyAya, Ufakzeka,
+//              Laguna, ExaoneMoe, Minicpm5: llama.cpp's regex lists for default
+//              (also a GGUF without tokenizer.ggml.pre), qwen35, jais-2,
+//              spark2_5, youtu, granite-embed-multi-97m, tiny_aya (its
+//              tokenizer.json digit grouping \d{1,3}(?=(?:\d{3})*\b), which
+//              llama.cpp replaces by afmoe's), ufakzeka, laguna, exaone-moe and
+//              minicpm5, also run by the split-regex engine
 // (the multi-step kinds split each piece of the previous step, as llama.cpp does)
 //
 // Names accepted from GGUF (tokenizer.ggml.pre, llama.cpp's names) are listed
@@ -42,14 +49,17 @@ namespace lightllm {
 
 enum class BpePreKind {
     Gpt2, Llama3, Qwen2, Starcoder, DeepseekCoder, DeepseekLlm, Deepseek3, Falcon, Bloom, Viking, Tekken, Gpt4o,
-    Chameleon, Superbpe, SeedCoder, KimiK2, Bailingmoe, Afmoe
+    Chameleon, Superbpe, SeedCoder, KimiK2, Bailingmoe, Afmoe, Default, Qwen35, Jais2, Spark25, Youtu, GraniteEmbMulti,
+    TinyAya, Ufakzeka, Laguna, ExaoneMoe, Minicpm5
 };
 
 // Whether the kind runs through the split-regex engine (its regexes from
 // bpe_pre_regexes) rather than a hand-written scanner.
 bool bpe_pre_kind_is_regex(BpePreKind kind);
 
-// Throws Error (mentioning `what`, e.g. the file) for names it does not know.
+// Throws Error (mentioning `what`, e.g. the file) for names it does not know
+// and for llama.cpp's non-byte-level ones (gemma4, sarvam-moe, ...).
+// (bpe_pre_names.cpp)
 BpePreKind bpe_pre_kind_from_name(const std::string& name, const std::string& what);
 
 // The split regexes of the kinds added after llama.cpp's list (deepseek-llm,

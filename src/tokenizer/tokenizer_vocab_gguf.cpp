@@ -58,8 +58,10 @@ TokenizerVocab vocab_from_gguf(const GgufFile& f) {
             v.merges.emplace_back(std::string(s.substr(0, sp)), std::string(s.substr(sp + 1)));
         }
         v.pre = f.get_string("tokenizer.ggml.pre", "default");
-        // llama.cpp: LLaMA-3 style vocabularies look whole pieces up before merging.
-        for (const char* name : {"llama-bpe", "llama3", "llama-v3", "falcon3", "falcon-h1", "pixtral", "midm-2.0", "lfm2"})
+        // llama.cpp: LLaMA-3 style vocabularies (and the others its loader sets
+        // ignore_merges for) look whole pieces up before merging.
+        for (const char* name : {"llama-bpe", "llama3", "llama-v3", "falcon3", "falcon-h1", "pixtral", "midm-2.0", "lfm2",
+                                 "jina-v5-nano", "tekken", "minicpm5", "youtu", "granite-embed-multi-97m"})
             v.ignore_merges = v.ignore_merges || v.pre == name;
         // Qwen2's Hugging Face tokenizer NFC-normalizes (GGUF does not record normalizers).
         v.nfc = v.pre == "qwen2" || v.pre == "deepseek-r1-qwen";

@@ -70,6 +70,36 @@ PATTERNS = [(p, False) for p in [
     r"(?<=\p{L})\p{N}+", r"(?<!\s)'\p{L}+", r"\b\w+\b", r"\B\p{L}", r"(?<=ab|cd)x?|(?<![a-z]{2})\d",
 ]] + [(KIMI_K2, True), (r"[\p{L}&&[^\p{Han}]]+|\p{Han}+", True)]
 
+# llama.cpp's spelling of the case-insensitive contractions
+CONTRACTIONS = r"(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])"
+QWEN35 = CONTRACTIONS + r"|[^\r\n\p{L}\p{N}]?[\p{L}\p{M}]+|\p{N}| ?[^\s\p{L}\p{M}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
+JAIS2 = (CONTRACTIONS + r"|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+"
+         + "".join(r"|\s{%d}(?!\S)" % n for n in (512, 256, 128, 64, 32, 16, 8, 4)) + r"|\s{1,2}(?!\S)|\s{1}")
+SPARK2_5 = [r"\p{N}{1,3}", "[一-龥぀-ゟ゠-ヿ]+",
+            r"[!\"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~][A-Za-z]+|[^\r\n\p{L}\p{P}\p{S}]?[\p{L}\p{M}]+| ?[\p{P}\p{S}]+|[\r\n]"
+            r"|\s+(?!\S)|\s+", r"\p{N}"]
+YOUTU = ["[\uAC00-\uD7A3\u3131-\u318E]+|[\uFF01\u2026\u201C\u201D\u2018\u2019\u2014\uFF1A\uFF1B\uFF0C\u3001-\u303F\uFE30-\uFE4F]+"
+         "|[\u3105-\u312F]+|[\u4E00-\u9FA5\u3040-\u309F\u30A0-\u30FF]+",
+         r"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+" + CONTRACTIONS
+         + r"?|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*" + CONTRACTIONS
+         + r"?|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+"]
+GRANITE_EMB_MULTI = (r"[^\r\n\p{L}\p{N}]?((?=[\p{L}\p{M}])([^a-z]))*((?=[\p{L}\p{M}])([^A-Z]))+" + CONTRACTIONS
+                     + r"?|[^\r\n\p{L}\p{N}]?((?=[\p{L}\p{M}])([^a-z]))+((?=[\p{L}\p{M}])([^A-Z]))*" + CONTRACTIONS
+                     + r"?|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+")
+# tiny_aya: its tokenizer.json digit grouping (llama.cpp lists it but runs its afmoe digit splitter for it), then
+# gpt-4o's pattern with llama.cpp's contractions
+TINY_AYA = [r"\d{1,3}(?=(?:\d{3})*\b)",
+            r"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+" + CONTRACTIONS
+            + r"?|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*" + CONTRACTIONS
+            + r"?|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+"]
+UFAKZEKA = r"[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
+LAGUNA = [r"[^\n]+|[\n]+", QWEN2_CPP]
+EXAONE_MOE = (CONTRACTIONS + r"|[^\r\n\p{L}\p{N}]?(?:\p{L}\p{M}*(?: \p{L}\p{M}*)*)+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n/]?"
+              r"|\s*[\r\n]|\s+(?!\S)|\s+")
+MINICPM5 = [r"\p{N}{1,3}",
+            CONTRACTIONS + r"|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}+| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"]
+DEFAULT = [r"[\p{P}\$\+<=>\^~\|]+", GPT2, r"\p{N}+", "[0-9][0-9][0-9]"]
+
 GGUF_PRE = {
     "chameleon": CHAMELEON,
     "superbpe": SUPERBPE,
@@ -85,6 +115,22 @@ GGUF_PRE = {
     # text before a run staying with its first group), its CJK/Southeast-Asian run and the deepseek-v3 pattern
     "afmoe": [r"(?<=\p{N})(?=(?:\p{N}{3})*(?!\p{N}))",
               "[一-鿿㐀-䶿豈-﫿぀-ゟ゠-ヿ･-ﾟ⼀-⿟เ-๿຀-໿ក-៿က-႟ꩠ-ꩿꧠ-꧿가-힯ᄀ-ᇿ]+", DEEPSEEK3],
+    # the names of llama.cpp's newer pre-tokenizer types (src/llama-vocab.cpp) and names that share a kind
+    "qwen35": [QWEN35],
+    "jais-2": [JAIS2],
+    "spark2_5": SPARK2_5,
+    "youtu": YOUTU,
+    "granite-embed-multi-97m": [GRANITE_EMB_MULTI],
+    "tiny_aya": TINY_AYA,
+    "ufakzeka": [UFAKZEKA],
+    "laguna": LAGUNA,
+    "exaone-moe": [EXAONE_MOE],
+    "minicpm5": MINICPM5,
+    "default": DEFAULT,
+    "solar-open": [QWEN2_CPP],
+    "kanana2": [GPT4O],
+    "joyai-llm": [r"\p{N}{1,3}", "[一-龥぀-ゟ゠-ヿ]+", DEEPSEEK3],
+    "mellum2": [r"\p{N}", GPT2],
 }
 
 
@@ -213,7 +259,9 @@ def main():
     with open(os.path.join(OUT, "split_regex_cases.json"), "w", encoding="utf-8") as f:
         json.dump({"made_by": made_by, "texts": texts, "patterns": pats}, f, ensure_ascii=False, separators=(",", ":"))
         f.write("\n")
-    gguf_texts = texts[::2]
+    # plus texts for the digit groupings, whitespace cascades (jais-2), apostrophes and spaced letters (exaone-moe)
+    gguf_texts = texts[::2] + [" " * 20 + "x", "\t" * 3 + " " * 70 + "\n" + " " * 600 + "y ", "1234abc x1234567 89,000.5 ١٢٣٤",
+                               "Ankara'da O'nun it's ŞEHİR'DE", "a b c  d\u0301 e\u0301 f\n\ng h", "Ｈｉ，世界！“ok”—ㄅㄆ ㄱㄴ 한국어…"]
     doc = {"made_by": made_by,
            "kinds": {name: [{"text": t, "pieces": split(t, p)} for t in gguf_texts] for name, p in GGUF_PRE.items()}}
     with open(os.path.join(OUT, "gguf_pre_splits.json"), "w", encoding="utf-8") as f:
