@@ -5,7 +5,9 @@
 // trillion, hunyuan-dense, minimax-m2, solar-open, kanana2, joyai-llm, mellum2) against
 // llama.cpp's regexes applied by the Python `regex` module
 // (tests/reference/make_split_regex_references.py), and a GGUF vocabulary
-// with each name loading and round-tripping.
+// with each name loading and round-tripping; llama.cpp's SentencePiece-style
+// BPE (gemma4, sarvam-moe, granite-embed-multi-311m) against the tokenizers
+// library (tests/reference/make_spm_style_bpe_fixture.py).
 #include "bpe_pretokenizer.h"
 #include "check.h"
 #include "gguf_builder.h"
@@ -65,7 +67,7 @@ TEST_CASE("gguf pre-tokenizers: the regex-engine names split as llama.cpp's rege
     CHECK(bpe_pre_kind_from_name("llada-moe", "t") == BpePreKind::Bailingmoe);
 }
 
-TEST_CASE("gguf pre-tokenizers: llama.cpp's aliases load as their kind, with its ignore_merges; non-byte-level names are refused") {
+TEST_CASE("gguf pre-tokenizers: llama.cpp's aliases load as their kind, with its ignore_merges; whitespace and unknown names are refused") {
     TokenizerVocab base = vocab_from_hf_tokenizer_json(test_data("tokenizers/gpt2/tokenizer.json"));
     const std::pair<const char*, const char*> aliases[] = {
         {"talkie", "gpt-4o"},     {"hy_v4", "deepseek-v3"}, {"cohere2moe", "tiny_aya"}, {"jina-v5-nano", "llama-bpe"},
@@ -87,7 +89,7 @@ TEST_CASE("gguf pre-tokenizers: llama.cpp's aliases load as their kind, with its
         auto tok = load_tokenizer(path);
         CHECK(tok->decode(tok->encode("Hello world, 12345 ÉCOLE's", false, false)) == "Hello world, 12345 ÉCOLE's");
     }
-    for (const char* name : {"gemma4", "granite-embed-multi-311m", "sarvam-moe", "whitespace", "no-such-pre"}) {
+    for (const char* name : {"whitespace", "no-such-pre"}) {
         INFO(name);
         write_gguf_with_pre(base, name, path);
         try {
@@ -97,6 +99,39 @@ TEST_CASE("gguf pre-tokenizers: llama.cpp's aliases load as their kind, with its
             const std::string msg = e.what();
             CHECK(msg.find(path) != std::string::npos);
             CHECK(msg.find(std::string("'") + name + "'") != std::string::npos);
+        }
+    }
+    std::remove(path.c_str());
+}
+
+TEST_CASE("gguf pre-tokenizers: SentencePiece-style BPE (gemma4, sarvam-moe) encodes as the tokenizers library with byte_fallback") {
+    // tests/reference/make_spm_style_bpe_fixture.py: a BPE with byte_fallback, a Replace(" ", "▁") normalizer and an
+    // isolated [^\n]+|[\n]+ Split, run by the tokenizers library
+    nlohmann::json ref = nlohmann::json::parse(read_whole_file(test_data("tokenizers/spm_style_bpe.json")));
+    const auto tokens = ref["tokens"].get<std::vector<std::string>>();
+    std::vector<int32_t> types(tokens.size(), int32_t(TokenType::Normal));
+    for (int32_t id : ref["byte_ids"].get<std::vector<int32_t>>()) types[id] = int32_t(TokenType::Byte);
+    REQUIRE(ref["cases"].size() > 100);
+    const std::string path = "/tmp/lightllm_test_" + std::to_string(getpid()) + "_spm_style.gguf";
+    for (const auto& [model, pre] : {std::pair<std::string, std::string>{"gemma4", ""}, {"gpt2", "sarvam-moe"},
+                                     {"gpt2", "granite-embed-multi-311m"}}) {
+        INFO(model << " " << pre);
+        GgufBuilder b;
+        b.str("general.architecture", "llama");
+        b.str("tokenizer.ggml.model", model);
+        if (!pre.empty()) b.str("tokenizer.ggml.pre", pre);
+        b.str_array("tokenizer.ggml.tokens", tokens);
+        b.i32_array("tokenizer.ggml.token_type", types);
+        b.str_array("tokenizer.ggml.merges", ref["merges"].get<std::vector<std::string>>());
+        b.write(path);
+        CHECK(!load_tokenizer_vocab(path).byte_level);
+        auto tok = load_tokenizer(path);
+        for (const auto& c : ref["cases"]) {
+            const std::string text = c["text"];
+            INFO("text: [" << text << "]");
+            const std::vector<int32_t> ids = tok->encode(text, false, false);
+            CHECK(ids == c["ids"].get<std::vector<int32_t>>());
+            if (text.find("\u2581") == std::string::npos) CHECK(tok->decode(ids) == text);  // a "▁" decodes as a space
         }
     }
     std::remove(path.c_str());

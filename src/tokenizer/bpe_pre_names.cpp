@@ -41,21 +41,20 @@ BpePreKind bpe_pre_kind_from_name(const std::string& name, const std::string& wh
         {"afmoe", K::Afmoe}, {"default", K::Default}, {"qwen35", K::Qwen35}, {"jais-2", K::Jais2},
         {"spark2_5", K::Spark25}, {"youtu", K::Youtu}, {"granite-embed-multi-97m", K::GraniteEmbMulti},
         {"tiny_aya", K::TinyAya}, {"cohere2moe", K::TinyAya}, {"ufakzeka", K::Ufakzeka}, {"laguna", K::Laguna},
-        {"exaone-moe", K::ExaoneMoe}, {"minicpm5", K::Minicpm5}};
+        {"exaone-moe", K::ExaoneMoe}, {"minicpm5", K::Minicpm5}, {"gemma4", K::Newlines}, {"sarvam-moe", K::Newlines},
+        {"granite-embed-multi-311m", K::Newlines}};
     for (const Alias& a : kNames)
         if (name == a.name) return a.kind;
-    // llama.cpp's SentencePiece-style BPE types (raw UTF-8 tokens, spaces as U+2581, <0xXX> byte
-    // fallback) and its whitespace splitter are not byte-level BPE.
-    for (const char* spm_style : {"gemma4", "granite-embed-multi-311m", "sarvam-moe", "whitespace"})
-        if (name == spm_style)
-            fail("{}: BPE pre-tokenizer '{}' (llama.cpp's non-byte-level BPE, without GPT-2 byte encoding) is not "
-                 "supported",
-                 what, name);
+    // llama.cpp's whitespace splitter drops the whitespace and does not byte-encode.
+    if (name == "whitespace")
+        fail("{}: BPE pre-tokenizer 'whitespace' (llama.cpp's whitespace splitter, without GPT-2 byte encoding) is not "
+             "supported",
+             what);
     fail("{}: unsupported BPE pre-tokenizer '{}' (supported: default, gpt-2, llama-bpe, qwen2, qwen35, starcoder, "
          "smollm, deepseek-coder, deepseek-llm, deepseek-v3, falcon, bloom, poro-chat, gpt3-finnish, viking, tekken, "
          "gpt-4o, llama4, chameleon, superbpe, seed-coder, kimi-k2, bailingmoe, afmoe, hunyuan, hunyuan-dense, grok-2, "
          "trillion, minimax-m2, jais-2, spark2_5, youtu, granite-embed-multi-97m, tiny_aya, ufakzeka, laguna, "
-         "exaone-moe, minicpm5, solar-open, kanana2, talkie, joyai-llm, hy_v4, mellum2 and aliases)",
+         "exaone-moe, minicpm5, gemma4, sarvam-moe, solar-open, kanana2, talkie, joyai-llm, hy_v4, mellum2 and aliases)",
          what, name);
 }
 

@@ -347,6 +347,7 @@ std::vector<std::string> bpe_pre_regexes(BpePreKind kind) {
         case BpePreKind::Ufakzeka:  // Qwen2's without the contractions
             return {R"([^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)"};
         case BpePreKind::Laguna: return {R"([^\n]+|[\n]+)", kContractions + kQwen2Tail};
+        case BpePreKind::Newlines: return {R"([^\n]+|[\n]+)"};
         case BpePreKind::ExaoneMoe:
             return {kContractions +
                     R"(|[^\r\n\p{L}\p{N}]?(?:\p{L}\p{M}*(?: \p{L}\p{M}*)*)+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n/]?|\s*[\r\n]|\s+(?!\S)|\s+)"};

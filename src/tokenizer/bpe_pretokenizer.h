@@ -35,6 +35,8 @@
 //              tokenizer.json digit grouping \d{1,3}(?=(?:\d{3})*\b), which
 //              llama.cpp replaces by afmoe's), ufakzeka, laguna, exaone-moe and
 //              minicpm5, also run by the split-regex engine
+//   Newlines:  [^\n]+|[\n]+ (gemma4, sarvam-moe, granite-embed-multi-311m: the
+//              SentencePiece-style vocabularies, TokenizerVocab::byte_level false)
 // (the multi-step kinds split each piece of the previous step, as llama.cpp does)
 //
 // Names accepted from GGUF (tokenizer.ggml.pre, llama.cpp's names) are listed
@@ -50,7 +52,7 @@ namespace lightllm {
 enum class BpePreKind {
     Gpt2, Llama3, Qwen2, Starcoder, DeepseekCoder, DeepseekLlm, Deepseek3, Falcon, Bloom, Viking, Tekken, Gpt4o,
     Chameleon, Superbpe, SeedCoder, KimiK2, Bailingmoe, Afmoe, Default, Qwen35, Jais2, Spark25, Youtu, GraniteEmbMulti,
-    TinyAya, Ufakzeka, Laguna, ExaoneMoe, Minicpm5
+    TinyAya, Ufakzeka, Laguna, ExaoneMoe, Minicpm5, Newlines
 };
 
 // Whether the kind runs through the split-regex engine (its regexes from

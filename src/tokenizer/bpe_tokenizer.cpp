@@ -34,6 +34,10 @@ BpeTokenizer::BpeTokenizer(TokenizerVocab vocab) : vocab_(std::move(vocab)), pre
     token_to_id_.reserve(vocab_.tokens.size());
     for (int32_t id = 0; id < vocab_.n_vocab(); ++id) token_to_id_.emplace(vocab_.tokens[id], id);
 
+    if (!vocab_.byte_level) {
+        init_spm_style();
+        return;
+    }
     b2u_ = byte_to_unicode();
     const auto& b2u = b2u_;
     std::unordered_map<uint32_t, uint8_t> u2b;
@@ -62,6 +66,10 @@ BpeTokenizer::BpeTokenizer(TokenizerVocab vocab) : vocab_(std::move(vocab)), pre
         id_bytes_[id] = raw ? t : bytes;
     }
 
+    init_merges();
+}
+
+void BpeTokenizer::init_merges() {
     merges_.reserve(vocab_.merges.size());
     for (size_t rank = 0; rank < vocab_.merges.size(); ++rank) {
         const auto& [a, b] = vocab_.merges[rank];
@@ -71,6 +79,36 @@ BpeTokenizer::BpeTokenizer(TokenizerVocab vocab) : vocab_(std::move(vocab)), pre
         merges_.emplace(key, Merge{int32_t(rank), im->second});
     }
     added_.add_from_vocab(vocab_);
+}
+
+void BpeTokenizer::init_spm_style() {
+    static const char kHex[] = "0123456789ABCDEF";
+    byte_token_.fill(-1);
+    for (uint32_t b = 0; b < 256; ++b) {
+        auto it = token_to_id_.find(std::string{'<', '0', 'x', kHex[b >> 4], kHex[b & 15], '>'});
+        if (it != token_to_id_.end()) byte_token_[b] = it->second;
+    }
+    id_bytes_.resize(vocab_.tokens.size());
+    for (int32_t id = 0; id < vocab_.n_vocab(); ++id) {
+        const std::string& t = vocab_.tokens[id];
+        const TokenType type = vocab_.types[id];
+        std::string& s = id_bytes_[id];
+        if (type == TokenType::Byte && t.size() == 6 && t.compare(0, 3, "<0x") == 0) {
+            s = std::string(1, char(std::stoi(t.substr(3, 2), nullptr, 16)));
+        } else if (type == TokenType::Control || type == TokenType::UserDefined) {
+            s = t;
+        } else {
+            for (size_t i = 0; i < t.size(); ++i) {  // "▁" (E2 96 81) -> space
+                if (t.compare(i, 3, "\xE2\x96\x81") == 0) {
+                    s += ' ';
+                    i += 2;
+                } else {
+                    s += t[i];
+                }
+            }
+        }
+    }
+    init_merges();
 }
 
 std::vector<int32_t> BpeTokenizer::eos_ids() const {
@@ -132,6 +170,12 @@ std::vector<int32_t> BpeTokenizer::encode(std::string_view text, bool add_bos, b
             for (const std::string& piece : hf_pre_->pre_tokenize(plain, origin_prefix)) encode_piece(piece, out);
             continue;
         }
+        if (!vocab_.byte_level) {  // SentencePiece-style: spaces as "▁", merges over code points
+            std::string escaped;
+            for (char c : plain) escaped += c == ' ' ? std::string("\xE2\x96\x81") : std::string(1, c);
+            for (std::string_view piece : regex_pre_tokenize(pre_regexes_, escaped)) encode_spm_style_piece(piece, out);
+            continue;
+        }
         for (std::string_view piece : pre_regexes_.empty() ? bpe_pre_tokenize(pre_, plain) : regex_pre_tokenize(pre_regexes_, plain))
             encode_piece(piece, out);
     }
@@ -148,16 +192,54 @@ void BpeTokenizer::encode_piece(std::string_view bytes, std::vector<int32_t>& ou
             return;
         }
     }
+    std::vector<int32_t> ids;
+    ids.reserve(bytes.size());
+    for (char c : bytes) {
+        int32_t id = byte_token_[static_cast<unsigned char>(c)];
+        if (id < 0) id = vocab_.unk_id;
+        if (id >= 0) ids.push_back(id);  // a byte the vocabulary cannot spell and no <unk>: dropped
+    }
+    merge(ids, out);
+}
+
+void BpeTokenizer::encode_spm_style_piece(std::string_view piece, std::vector<int32_t>& out) const {
+    // llama.cpp (gemma4): a run of newlines that is a token is used as is
+    if (pre_ == BpePreKind::Newlines && piece.find_first_not_of('\n') == std::string_view::npos) {
+        auto it = token_to_id_.find(std::string(piece));
+        if (it != token_to_id_.end()) {
+            out.push_back(it->second);
+            return;
+        }
+    }
+    // Code points that are tokens merge; one that is not never merges and is spelled by its <0xXX> tokens.
+    std::vector<int32_t> run;
+    for (size_t i = 0; i < piece.size();) {
+        size_t len = std::max<size_t>(1, utf8_sequence_length(piece.data() + i, piece.size() - i));  // invalid: a byte
+        auto it = token_to_id_.find(std::string(piece.substr(i, len)));
+        if (it != token_to_id_.end()) {
+            run.push_back(it->second);
+        } else {
+            merge(run, out);
+            run.clear();
+            for (size_t k = i; k < i + len; ++k) {
+                int32_t id = byte_token_[static_cast<unsigned char>(piece[k])];
+                if (id < 0) id = vocab_.unk_id;
+                if (id >= 0) out.push_back(id);
+            }
+        }
+        i += len;
+    }
+    merge(run, out);
+}
+
+void BpeTokenizer::merge(const std::vector<int32_t>& ids, std::vector<int32_t>& out) const {
     struct Symbol {
         int32_t id;
         int32_t prev, next;  // indices, -1 at the ends
     };
     std::vector<Symbol> sym;
-    sym.reserve(bytes.size());
-    for (char c : bytes) {
-        int32_t id = byte_token_[static_cast<unsigned char>(c)];
-        if (id < 0) id = vocab_.unk_id;
-        if (id < 0) continue;  // a byte the vocabulary cannot spell and no <unk>: dropped
+    sym.reserve(ids.size());
+    for (int32_t id : ids) {
         int32_t i = int32_t(sym.size());
         sym.push_back({id, i - 1, -1});
         if (i > 0) sym[i - 1].next = i;

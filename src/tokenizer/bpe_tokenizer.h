@@ -52,7 +52,12 @@ public:
     const TokenizerVocab& vocab() const { return vocab_; }
 
 private:
+    void init_merges();
+    void init_spm_style();  // TokenizerVocab::byte_level false
     void encode_piece(std::string_view bytes, std::vector<int32_t>& out) const;
+    void encode_spm_style_piece(std::string_view piece, std::vector<int32_t>& out) const;
+    // BPE merges (lowest rank first, leftmost on ties) over the symbols `ids`, appended to out.
+    void merge(const std::vector<int32_t>& ids, std::vector<int32_t>& out) const;
 
     TokenizerVocab vocab_;
     BpePreKind pre_;

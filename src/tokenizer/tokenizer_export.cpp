@@ -80,7 +80,7 @@ void write_text(const std::string& path, const std::string& text) {
 }  // namespace
 
 std::string bpe_tokenizer_json(const TokenizerVocab& v) {
-    if (v.kind != VocabKind::Bpe) fail("{}: not a byte-level BPE vocabulary", v.source);
+    if (v.kind != VocabKind::Bpe || !v.byte_level) fail("{}: not a byte-level BPE vocabulary", v.source);
     if (v.types.size() != v.tokens.size()) fail("{}: token types and tokens differ in count", v.source);
     const BpePreKind kind = v.hf_pre_tokenizer.empty() ? bpe_pre_kind_from_name(v.pre, v.source) : BpePreKind::Gpt2;
 

@@ -8,6 +8,8 @@
 //    spelled in GPT-2's byte-to-unicode alphabet (byte 0x20 -> "Ġ", 0x0A -> "Ċ",
 //    printable ASCII as itself; see byte_to_unicode in bpe_tokenizer.h);
 //    Control / UserDefined (added) tokens are raw text ("<|im_start|>").
+//    SentencePiece-style BPE (GGUF "gemma4", byte_level false): raw UTF-8
+//    with "▁" for spaces and "<0x0A>" Byte tokens.
 //  - Spm (SentencePiece, GGUF "llama"): pieces with U+2581 "▁" for spaces,
 //    byte pieces "<0x0A>" of type Byte, scores used by the BPE merge order.
 #pragma once
@@ -46,6 +48,11 @@ struct TokenizerVocab {
     // "qwen2", "starcoder", "smollm", "deepseek-coder", ...; see bpe_pretokenizer.h).
     std::string pre = "gpt-2";
     bool ignore_merges = false;               // Bpe: a whole pre-token found in the vocabulary is used as is (LLaMA-3)
+    // Bpe: tokens in GPT-2's byte alphabet (true), or SentencePiece-style
+    // (llama.cpp's gemma4, sarvam-moe): raw UTF-8 with "▁" for spaces, spaces
+    // of the text replaced by "▁", <0xXX> Byte tokens for characters outside
+    // the vocabulary.
+    bool byte_level = true;
     bool add_prefix_space = false;            // Bpe: ByteLevel add_prefix_space (a space prepended to the text)
     bool nfc = false;                         // Bpe: NFC-normalize text before pre-tokenizing (Qwen2's normalizer)
     // Bpe from a tokenizer.json whose normalizer / pre_tokenizer is not one of

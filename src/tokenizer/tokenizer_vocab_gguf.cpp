@@ -21,9 +21,12 @@ TokenizerVocab vocab_from_gguf(const GgufFile& f) {
     v.source = f.path();
     if (!f.has("tokenizer.ggml.model")) fail("{}: no tokenizer in this GGUF file (tokenizer.ggml.model missing)", f.path());
     std::string model = f.get_string("tokenizer.ggml.model");
-    if (model == "gpt2") v.kind = VocabKind::Bpe;
+    if (model == "gpt2" || model == "gemma4") v.kind = VocabKind::Bpe;
     else if (model == "llama") v.kind = VocabKind::Spm;
-    else fail("{}: tokenizer model '{}' is not supported (supported: gpt2 = byte-level BPE, llama = SentencePiece)", f.path(), model);
+    else
+        fail("{}: tokenizer model '{}' is not supported (supported: gpt2 = byte-level BPE, gemma4 = SentencePiece-style BPE, "
+             "llama = SentencePiece)",
+             f.path(), model);
 
     v.tokens = f.get_string_array("tokenizer.ggml.tokens");
     int32_t n = v.n_vocab();
@@ -57,7 +60,8 @@ TokenizerVocab vocab_from_gguf(const GgufFile& f) {
             if (sp == std::string_view::npos) fail("{}: tokenizer.ggml.merges[{}] = '{}' is not 'a b'", f.path(), i, s);
             v.merges.emplace_back(std::string(s.substr(0, sp)), std::string(s.substr(sp + 1)));
         }
-        v.pre = f.get_string("tokenizer.ggml.pre", "default");
+        v.pre = model == "gemma4" ? "gemma4" : f.get_string("tokenizer.ggml.pre", "default");  // as llama.cpp
+        v.byte_level = v.pre != "gemma4" && v.pre != "sarvam-moe" && v.pre != "granite-embed-multi-311m";
         // llama.cpp: LLaMA-3 style vocabularies (and the others its loader sets
         // ignore_merges for) look whole pieces up before merging.
         for (const char* name : {"llama-bpe", "llama3", "llama-v3", "falcon3", "falcon-h1", "pixtral", "midm-2.0", "lfm2",
