@@ -74,7 +74,7 @@ void BloomModel::load(const TensorSource& src) {
     const std::string root =
         !src.find("transformer.word_embeddings.weight") && src.find("word_embeddings.weight") ? "" : "transformer.";
     auto put = [&](Tensor dst, const std::string& name, std::vector<int64_t> shape) {
-        upload_file_tensor(be_, dst, src.require(name, shape));
+        arena_.upload(dst, src.require(name, shape));
     };
     put(w_.tok_embd, root + "word_embeddings.weight", {c.n_vocab, E});
     put(w_.tok_norm, root + "word_embeddings_layernorm.weight", {E});
@@ -88,6 +88,8 @@ void BloomModel::load(const TensorSource& src) {
                                     c.n_head, c.head_dim);
         upload_head_interleaved_qkv(be_, l.bqkv, src.require(p + "self_attention.query_key_value.bias", {3 * QD}),
                                     c.n_head, c.head_dim);
+        arena_.written(l.wqkv);
+        arena_.written(l.bqkv);
         put(l.wo, p + "self_attention.dense.weight", {E, QD});
         put(l.bo, p + "self_attention.dense.bias", {E});
         put(l.ffn_norm, p + "post_attention_layernorm.weight", {E});
@@ -99,19 +101,19 @@ void BloomModel::load(const TensorSource& src) {
     }
     put(w_.output_norm, root + "ln_f.weight", {E});
     put(w_.output_norm_b, root + "ln_f.bias", {E});
-    w_.lm_head = load_lm_head(be_, arena_, c, src, w_.tok_embd);
+    w_.lm_head = load_lm_head(arena_, c, src, w_.tok_embd);
 }
 
 void BloomModel::randomize(uint64_t seed) {
     const float stddev = 0.02f;
     uint64_t k = 0;
-    be_.fill_random(w_.tok_embd, seed + k++, stddev);
-    fill_constant(be_, w_.tok_norm, 1.0f);
-    fill_constant(be_, w_.tok_norm_b, 0.0f);
-    for (GeluLayerWeights& l : w_.layers) randomize_gelu_layer(be_, l, seed, k);
-    fill_constant(be_, w_.output_norm, 1.0f);
-    fill_constant(be_, w_.output_norm_b, 0.0f);
-    w_.lm_head = random_lm_head(be_, arena_, cfg_, w_.tok_embd, seed + k, stddev);
+    arena_.fill_random(w_.tok_embd, seed + k++, stddev);
+    arena_.fill_constant(w_.tok_norm, 1.0f);
+    arena_.fill_constant(w_.tok_norm_b, 0.0f);
+    for (GeluLayerWeights& l : w_.layers) randomize_gelu_layer(arena_, l, seed, k);
+    arena_.fill_constant(w_.output_norm, 1.0f);
+    arena_.fill_constant(w_.output_norm_b, 0.0f);
+    w_.lm_head = random_lm_head(arena_, cfg_, w_.tok_embd, seed + k, stddev);
 }
 
 size_t BloomModel::workspace_bytes(int max_tokens, int max_logits) const {
@@ -146,13 +148,13 @@ Tensor BloomModel::forward(const Batch& batch, KvLayers& kv) {
 }  // namespace
 
 std::unique_ptr<Model> load_bloom(const ModelConfig& cfg, const TensorSource& tensors, Backend& backend,
-                                  const TpShard& shard) {
-    return make_loaded<BloomModel>(tensors, shard, cfg, backend);
+                                  const TpShard& shard, ProgressReporter* progress) {
+    return make_loaded<BloomModel>(tensors, shard, progress, cfg, backend);
 }
 
 std::unique_ptr<Model> make_dummy_bloom(const ModelConfig& cfg, Backend& backend, uint64_t seed,
-                                        const TpShard& shard) {
-    return make_seeded<BloomModel>(seed, shard, cfg, backend);
+                                        const TpShard& shard, ProgressReporter* progress) {
+    return make_seeded<BloomModel>(seed, shard, progress, cfg, backend);
 }
 
 }  // namespace lightllm

@@ -19,8 +19,8 @@ struct BloomWeights {
 };
 
 std::unique_ptr<Model> load_bloom(const ModelConfig& cfg, const TensorSource& tensors, Backend& backend,
-                                  const TpShard& shard = {});
+                                  const TpShard& shard = {}, ProgressReporter* progress = nullptr);
 std::unique_ptr<Model> make_dummy_bloom(const ModelConfig& cfg, Backend& backend, uint64_t seed,
-                                        const TpShard& shard = {});
+                                        const TpShard& shard = {}, ProgressReporter* progress = nullptr);
 
 }  // namespace lightllm

@@ -22,11 +22,11 @@ GeluLayerWeights alloc_gelu_layer(WeightArena& arena, const ModelConfig& c, int6
     return l;
 }
 
-void randomize_gelu_layer(Backend& be, GeluLayerWeights& l, uint64_t seed, uint64_t& k) {
+void randomize_gelu_layer(WeightArena& arena, GeluLayerWeights& l, uint64_t seed, uint64_t& k) {
     const float stddev = 0.02f;
-    for (Tensor* w : {&l.attn_norm, &l.ffn_norm}) fill_constant(be, *w, 1.0f);
-    for (Tensor* b : {&l.attn_norm_b, &l.ffn_norm_b, &l.bqkv, &l.bo, &l.b_up, &l.b_down}) fill_constant(be, *b, 0.0f);
-    for (Tensor* w : {&l.wqkv, &l.wo, &l.w_up, &l.w_down}) be.fill_random(*w, seed + k++, stddev);
+    for (Tensor* w : {&l.attn_norm, &l.ffn_norm}) arena.fill_constant(*w, 1.0f);
+    for (Tensor* b : {&l.attn_norm_b, &l.ffn_norm_b, &l.bqkv, &l.bo, &l.b_up, &l.b_down}) arena.fill_constant(*b, 0.0f);
+    for (Tensor* w : {&l.wqkv, &l.wo, &l.w_up, &l.w_down}) arena.fill_random(*w, seed + k++, stddev);
 }
 
 GeluLayerWorkspace alloc_gelu_workspace(Backend& be, const ModelConfig& c, int64_t qkv_rows, int64_t max_tokens) {

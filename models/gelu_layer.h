@@ -38,7 +38,7 @@ struct GeluLayerWorkspace {
 
 GeluLayerWeights alloc_gelu_layer(WeightArena& arena, const ModelConfig& c, int64_t qkv_rows);
 // Seeded random matrices (stddev 0.02, seeds seed + k++), LayerNorms 1 / 0, biases 0.
-void randomize_gelu_layer(Backend& be, GeluLayerWeights& l, uint64_t seed, uint64_t& k);
+void randomize_gelu_layer(WeightArena& arena, GeluLayerWeights& l, uint64_t seed, uint64_t& k);
 
 GeluLayerWorkspace alloc_gelu_workspace(Backend& be, const ModelConfig& c, int64_t qkv_rows, int64_t max_tokens);
 void free_gelu_workspace(Backend& be, GeluLayerWorkspace& ws);

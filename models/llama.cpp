@@ -100,7 +100,7 @@ void LlamaModel::load(const TensorSource& src) {
     const int64_t E = c.n_embd, F = c.n_ff, HD = c.head_dim;
     const int64_t QD = int64_t(c.n_head) * HD, KD = int64_t(c.n_kv_head) * HD;
     auto put = [&](Tensor dst, const std::string& name, std::vector<int64_t> shape) {
-        upload_file_tensor(be_, dst, src.require(name, shape));
+        arena_.upload(dst, src.require(name, shape));
     };
     put(w_.tok_embd, "model.embed_tokens.weight", {c.n_vocab, E});
     for (int il = 0; il < c.n_layer; ++il) {
@@ -154,25 +154,25 @@ void LlamaModel::upload_row_normalized(Tensor& dst, const TensorInfo& info) {
         const double inv = 1.0 / std::max(std::sqrt(ss), 1e-12);  // torch.nn.functional.normalize
         for (int64_t j = 0; j < cols; ++j) row[j] = float(row[j] * inv);
     }
-    be_.upload(dst, w.data(), DType::F32);
+    arena_.upload(dst, w.data());
 }
 
 void LlamaModel::randomize(uint64_t seed) {
     const float stddev = 0.02f;
     uint64_t k = 0;
-    be_.fill_random(w_.tok_embd, seed + k++, stddev);
+    arena_.fill_random(w_.tok_embd, seed + k++, stddev);
     for (LlamaLayerWeights& l : w_.layers) {
-        fill_constant(be_, l.attn_norm, 1.0f);
-        be_.fill_random(l.wqkv, seed + k++, stddev);
-        if (!l.bqkv.empty()) be_.fill_random(l.bqkv, seed + k++, stddev);
-        be_.fill_random(l.wo, seed + k++, stddev);
-        fill_constant(be_, l.ffn_norm, 1.0f);
-        be_.fill_random(l.w_gate_up, seed + k++, stddev);
-        be_.fill_random(l.w_down, seed + k++, stddev);
+        arena_.fill_constant(l.attn_norm, 1.0f);
+        arena_.fill_random(l.wqkv, seed + k++, stddev);
+        if (!l.bqkv.empty()) arena_.fill_random(l.bqkv, seed + k++, stddev);
+        arena_.fill_random(l.wo, seed + k++, stddev);
+        arena_.fill_constant(l.ffn_norm, 1.0f);
+        arena_.fill_random(l.w_gate_up, seed + k++, stddev);
+        arena_.fill_random(l.w_down, seed + k++, stddev);
     }
-    fill_constant(be_, w_.output_norm, 1.0f);
+    arena_.fill_constant(w_.output_norm, 1.0f);
     tied_ = cfg_.tie_word_embeddings;
-    w_.lm_head = random_lm_head(be_, arena_, cfg_, w_.tok_embd, seed + k, stddev);
+    w_.lm_head = random_lm_head(arena_, cfg_, w_.tok_embd, seed + k, stddev);
 }
 
 size_t LlamaModel::workspace_bytes(int max_tokens, int max_logits) const {
@@ -256,13 +256,13 @@ Tensor LlamaModel::forward(const Batch& batch, KvLayers& kv) {
 }  // namespace
 
 std::unique_ptr<Model> load_llama(const ModelConfig& cfg, const TensorSource& tensors, Backend& backend,
-                                  int64_t max_context, const TpShard& shard) {
-    return make_loaded<LlamaModel>(tensors, shard, cfg, backend, max_context);
+                                  int64_t max_context, const TpShard& shard, ProgressReporter* progress) {
+    return make_loaded<LlamaModel>(tensors, shard, progress, cfg, backend, max_context);
 }
 
 std::unique_ptr<Model> make_dummy_llama(const ModelConfig& cfg, Backend& backend, uint64_t seed, int64_t max_context,
-                                        const TpShard& shard) {
-    return make_seeded<LlamaModel>(seed, shard, cfg, backend, max_context);
+                                        const TpShard& shard, ProgressReporter* progress) {
+    return make_seeded<LlamaModel>(seed, shard, progress, cfg, backend, max_context);
 }
 
 }  // namespace lightllm

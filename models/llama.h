@@ -26,8 +26,8 @@ struct LlamaWeights {
 };
 
 std::unique_ptr<Model> load_llama(const ModelConfig& cfg, const TensorSource& tensors, Backend& backend,
-                                  int64_t max_context, const TpShard& shard = {});
+                                  int64_t max_context, const TpShard& shard = {}, ProgressReporter* progress = nullptr);
 std::unique_ptr<Model> make_dummy_llama(const ModelConfig& cfg, Backend& backend, uint64_t seed, int64_t max_context,
-                                        const TpShard& shard = {});
+                                        const TpShard& shard = {}, ProgressReporter* progress = nullptr);
 
 }  // namespace lightllm

@@ -28,30 +28,30 @@ void Model::all_reduce(Tensor& t) const {
 }
 
 std::unique_ptr<Model> load_model(const ModelConfig& cfg, const TensorSource& tensors, Backend& backend,
-                                  int64_t max_context, const TpShard& shard) {
+                                  int64_t max_context, const TpShard& shard, ProgressReporter* progress) {
     TpShard s = shard;
     if (s.n_head_total == 0) s = plan_tp_shard(cfg, 0, 1);
     const ModelConfig local = local_config(cfg, s);
     std::unique_ptr<TensorSource> sliced = s.active() ? shard_tensor_source(tensors, cfg, s) : nullptr;
     const TensorSource& src = sliced ? *sliced : tensors;
     switch (cfg.arch) {
-        case Arch::Llama: return load_llama(local, src, backend, max_context, s);
-        case Arch::Bloom: return load_bloom(local, src, backend, s);
-        case Arch::StarCoder: return load_starcoder(local, src, backend, max_context, s);
+        case Arch::Llama: return load_llama(local, src, backend, max_context, s, progress);
+        case Arch::Bloom: return load_bloom(local, src, backend, s, progress);
+        case Arch::StarCoder: return load_starcoder(local, src, backend, max_context, s, progress);
     }
     fail("unknown architecture");
 }
 
 std::unique_ptr<Model> make_dummy_model(const ModelConfig& cfg, Backend& backend, uint64_t seed, int64_t max_context,
-                                        const TpShard& shard) {
+                                        const TpShard& shard, ProgressReporter* progress) {
     TpShard s = shard;
     if (s.n_head_total == 0) s = plan_tp_shard(cfg, 0, 1);
     const ModelConfig local = local_config(cfg, s);
     const uint64_t rank_seed = seed + uint64_t(s.rank) * 1000003u;
     switch (cfg.arch) {
-        case Arch::Llama: return make_dummy_llama(local, backend, rank_seed, max_context, s);
-        case Arch::Bloom: return make_dummy_bloom(local, backend, rank_seed, s);
-        case Arch::StarCoder: return make_dummy_starcoder(local, backend, rank_seed, max_context, s);
+        case Arch::Llama: return make_dummy_llama(local, backend, rank_seed, max_context, s, progress);
+        case Arch::Bloom: return make_dummy_bloom(local, backend, rank_seed, s, progress);
+        case Arch::StarCoder: return make_dummy_starcoder(local, backend, rank_seed, max_context, s, progress);
     }
     fail("unknown architecture");
 }

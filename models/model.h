@@ -5,6 +5,7 @@
 #pragma once
 #include "backend.h"
 #include "model_config.h"
+#include "progress.h"
 #include "tensor_source.h"
 #include "tp_shard.h"
 #include <cstdint>
@@ -73,12 +74,13 @@ private:
 // `max_context` is the engine's context length (for dynamic RoPE scaling).
 // Under tensor parallelism (`shard.world` > 1) the model holds this rank's
 // shard only (tp_shard.h) and its forward joins the other ranks' through
-// shard.comm; `cfg` is always the whole model's.
+// shard.comm; `cfg` is always the whole model's. `progress` (may be null)
+// sees every weight written.
 std::unique_ptr<Model> load_model(const ModelConfig& cfg, const TensorSource& tensors, Backend& backend,
-                                  int64_t max_context, const TpShard& shard = {});
+                                  int64_t max_context, const TpShard& shard = {}, ProgressReporter* progress = nullptr);
 // The same architecture with seeded random weights (--load-format dummy).
 std::unique_ptr<Model> make_dummy_model(const ModelConfig& cfg, Backend& backend, uint64_t seed, int64_t max_context,
-                                        const TpShard& shard = {});
+                                        const TpShard& shard = {}, ProgressReporter* progress = nullptr);
 
 }  // namespace lightllm
 

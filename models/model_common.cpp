@@ -21,20 +21,43 @@ Tensor WeightArena::alloc_table(DType dtype, std::initializer_list<int64_t> shap
     return t;
 }
 
-void fill_constant(Backend& be, Tensor& t, float value) {
-    std::vector<float> v(size_t(t.numel()), value);
-    be.upload(t, v.data(), DType::F32);
+void WeightArena::set_progress(ProgressReporter* progress, size_t later_bytes) {
+    progress_ = progress;
+    if (progress_) progress_->expect(bytes_ + later_bytes);
+}
+
+void WeightArena::fill_random(Tensor& t, uint64_t seed, float stddev) {
+    be_.fill_random(t, seed, stddev);
+    written(t);
+}
+
+void WeightArena::fill_constant(Tensor& t, float value) {
+    const std::vector<float> v(size_t(t.numel()), value);
+    upload(t, v.data());
+}
+
+void WeightArena::upload(Tensor dst, const TensorInfo& info) {
+    upload_file_tensor(be_, dst, info);
+    written(dst);
+}
+
+void WeightArena::upload(Tensor dst, const float* values) {
+    be_.upload(dst, values, DType::F32);
+    written(dst);
+}
+
+void WeightArena::written(const Tensor& t) {
+    if (progress_) progress_->add(t.nbytes());
 }
 
 bool lm_head_tied(const ModelConfig& c, const TensorSource& src) {
     return c.tie_word_embeddings || src.find("lm_head.weight") == nullptr;
 }
 
-Tensor random_lm_head(Backend& be, WeightArena& arena, const ModelConfig& c, const Tensor& tok_embd, uint64_t seed,
-                      float stddev) {
+Tensor random_lm_head(WeightArena& arena, const ModelConfig& c, const Tensor& tok_embd, uint64_t seed, float stddev) {
     if (c.tie_word_embeddings) return tok_embd;
     Tensor t = arena.alloc({c.n_vocab, c.n_embd});
-    be.fill_random(t, seed, stddev);
+    arena.fill_random(t, seed, stddev);
     return t;
 }
 
@@ -83,11 +106,10 @@ Tensor compute_logits(Backend& be, const Tensor& h, const Batch& batch, const Te
     return ws.gathered.empty() ? logits_f32 : full;
 }
 
-Tensor load_lm_head(Backend& be, WeightArena& arena, const ModelConfig& c, const TensorSource& src,
-                    const Tensor& tok_embd) {
+Tensor load_lm_head(WeightArena& arena, const ModelConfig& c, const TensorSource& src, const Tensor& tok_embd) {
     if (lm_head_tied(c, src)) return tok_embd;
     Tensor w = arena.alloc({c.n_vocab, c.n_embd});
-    upload_file_tensor(be, w, src.require("lm_head.weight", {c.n_vocab, c.n_embd}));
+    arena.upload(w, src.require("lm_head.weight", {c.n_vocab, c.n_embd}));
     return w;
 }
 

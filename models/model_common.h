@@ -4,11 +4,14 @@
 #pragma once
 
 #include "model.h"
+#include "progress.h"
 #include <vector>
 
 namespace lightllm {
 
-// The device tensors a model owns, freed when the arena goes.
+// The device tensors a model owns, freed when the arena goes, and the writes
+// that fill them: each write counts towards the load's progress (when a
+// reporter is set).
 class WeightArena {
 public:
     explicit WeightArena(Backend& be) : be_(be) {}
@@ -22,8 +25,21 @@ public:
     Tensor alloc_table(DType dtype, std::initializer_list<int64_t> shape);
     size_t bytes() const { return bytes_; }
 
+    // Reports the writes below to `progress` (null: none); its total is the
+    // weights allocated so far plus `later_bytes` still to come.
+    void set_progress(ProgressReporter* progress, size_t later_bytes);
+    void fill_random(Tensor& t, uint64_t seed, float stddev);
+    void fill_constant(Tensor& t, float value);
+    // `info` converted to the weight's dtype (upload_file_tensor).
+    void upload(Tensor dst, const TensorInfo& info);
+    // F32 host values.
+    void upload(Tensor dst, const float* values);
+    // A weight written some other way (upload_head_interleaved_qkv).
+    void written(const Tensor& t);
+
 private:
     Backend& be_;
+    ProgressReporter* progress_ = nullptr;
     std::vector<Tensor> owned_;
     size_t bytes_ = 0;
 };
@@ -38,6 +54,12 @@ public:
     ArenaModel(const ModelConfig& cfg, Backend& backend) : cfg_(cfg), be_(backend), arena_(backend) {}
     const ModelConfig& config() const override { return cfg_; }
     size_t weight_bytes() const override { return arena_.bytes(); }
+    // Where load() and randomize() report their progress (null: nowhere);
+    // an untied lm_head, allocated by them, counts in the total from the start.
+    void set_progress(ProgressReporter* progress, bool tied_lm_head) {
+        const size_t lm_head = size_t(cfg_.n_vocab) * size_t(cfg_.n_embd) * dtype_size(be_.compute_dtype());
+        arena_.set_progress(progress, tied_lm_head ? 0 : lm_head);
+    }
 
 protected:
     // The forward's tail: logits of batch.logit_rows (compute_logits below),
@@ -49,38 +71,35 @@ protected:
     WeightArena arena_;
 };
 
-// Fills `t` with `value` (norm weights and biases of dummy models).
-void fill_constant(Backend& be, Tensor& t, float value);
-
 // Whether the output projection is the token embedding: tied in the config,
 // or a checkpoint without lm_head.weight.
 bool lm_head_tied(const ModelConfig& c, const TensorSource& src);
 // A dummy model's output projection: tok_embd when the config ties them,
 // else a new [n_vocab, n_embd] weight of seeded normal values.
-Tensor random_lm_head(Backend& be, WeightArena& arena, const ModelConfig& c, const Tensor& tok_embd, uint64_t seed,
-                      float stddev);
+Tensor random_lm_head(WeightArena& arena, const ModelConfig& c, const Tensor& tok_embd, uint64_t seed, float stddev);
 
 // The output projection of a checkpoint: tok_embd when lm_head_tied(), else
 // lm_head.weight [n_vocab, n_embd] read into a new weight.
-Tensor load_lm_head(Backend& be, WeightArena& arena, const ModelConfig& c, const TensorSource& src,
-                    const Tensor& tok_embd);
+Tensor load_lm_head(WeightArena& arena, const ModelConfig& c, const TensorSource& src, const Tensor& tok_embd);
 
 // Every architecture's factory pair: an M built from (cfg, backend, extra...)
 // on its tensor-parallel shard, then its weights read from `src`
-// (M::load) or seeded (M::randomize).
+// (M::load) or seeded (M::randomize), reporting to `progress` (may be null).
 template <typename M, typename... Extra>
-std::unique_ptr<Model> make_loaded(const TensorSource& src, const TpShard& shard, const ModelConfig& cfg,
-                                   Backend& be, Extra... extra) {
+std::unique_ptr<Model> make_loaded(const TensorSource& src, const TpShard& shard, ProgressReporter* progress,
+                                   const ModelConfig& cfg, Backend& be, Extra... extra) {
     auto m = std::make_unique<M>(cfg, be, extra...);
     m->set_tp(shard);
+    m->set_progress(progress, lm_head_tied(cfg, src));
     m->load(src);
     return m;
 }
 template <typename M, typename... Extra>
-std::unique_ptr<Model> make_seeded(uint64_t seed, const TpShard& shard, const ModelConfig& cfg, Backend& be,
-                                   Extra... extra) {
+std::unique_ptr<Model> make_seeded(uint64_t seed, const TpShard& shard, ProgressReporter* progress,
+                                   const ModelConfig& cfg, Backend& be, Extra... extra) {
     auto m = std::make_unique<M>(cfg, be, extra...);
     m->set_tp(shard);
+    m->set_progress(progress, cfg.tie_word_embeddings);
     m->randomize(seed);
     return m;
 }

@@ -75,11 +75,12 @@ void StarCoderModel::load(const TensorSource& src) {
     const int64_t E = c.n_embd, F = c.n_ff, QD = int64_t(c.n_head) * c.head_dim;
     const bool interleaved = c.n_kv_head == c.n_head && c.n_head > 1;  // multi_query = false
     auto put = [&](Tensor dst, const std::string& name, std::vector<int64_t> shape) {
-        upload_file_tensor(be_, dst, src.require(name, shape));
+        arena_.upload(dst, src.require(name, shape));
     };
     auto put_qkv = [&](Tensor dst, const std::string& name, std::vector<int64_t> shape) {
         if (interleaved) {
             upload_head_interleaved_qkv(be_, dst, src.require(name, shape), c.n_head, c.head_dim);
+            arena_.written(dst);
         } else {
             put(dst, name, shape);
         }
@@ -104,18 +105,18 @@ void StarCoderModel::load(const TensorSource& src) {
     }
     put(w_.output_norm, "transformer.ln_f.weight", {E});
     put(w_.output_norm_b, "transformer.ln_f.bias", {E});
-    w_.lm_head = load_lm_head(be_, arena_, c, src, w_.tok_embd);
+    w_.lm_head = load_lm_head(arena_, c, src, w_.tok_embd);
 }
 
 void StarCoderModel::randomize(uint64_t seed) {
     const float stddev = 0.02f;
     uint64_t k = 0;
-    be_.fill_random(w_.tok_embd, seed + k++, stddev);
-    be_.fill_random(w_.pos_embd, seed + k++, stddev);
-    for (GeluLayerWeights& l : w_.layers) randomize_gelu_layer(be_, l, seed, k);
-    fill_constant(be_, w_.output_norm, 1.0f);
-    fill_constant(be_, w_.output_norm_b, 0.0f);
-    w_.lm_head = random_lm_head(be_, arena_, cfg_, w_.tok_embd, seed + k, stddev);
+    arena_.fill_random(w_.tok_embd, seed + k++, stddev);
+    arena_.fill_random(w_.pos_embd, seed + k++, stddev);
+    for (GeluLayerWeights& l : w_.layers) randomize_gelu_layer(arena_, l, seed, k);
+    arena_.fill_constant(w_.output_norm, 1.0f);
+    arena_.fill_constant(w_.output_norm_b, 0.0f);
+    w_.lm_head = random_lm_head(arena_, cfg_, w_.tok_embd, seed + k, stddev);
 }
 
 size_t StarCoderModel::workspace_bytes(int max_tokens, int max_logits) const {
@@ -149,13 +150,13 @@ Tensor StarCoderModel::forward(const Batch& batch, KvLayers& kv) {
 }  // namespace
 
 std::unique_ptr<Model> load_starcoder(const ModelConfig& cfg, const TensorSource& tensors, Backend& backend,
-                                      int64_t max_context, const TpShard& shard) {
-    return make_loaded<StarCoderModel>(tensors, shard, cfg, backend, max_context);
+                                      int64_t max_context, const TpShard& shard, ProgressReporter* progress) {
+    return make_loaded<StarCoderModel>(tensors, shard, progress, cfg, backend, max_context);
 }
 
 std::unique_ptr<Model> make_dummy_starcoder(const ModelConfig& cfg, Backend& backend, uint64_t seed,
-                                            int64_t max_context, const TpShard& shard) {
-    return make_seeded<StarCoderModel>(seed, shard, cfg, backend, max_context);
+                                            int64_t max_context, const TpShard& shard, ProgressReporter* progress) {
+    return make_seeded<StarCoderModel>(seed, shard, progress, cfg, backend, max_context);
 }
 
 }  // namespace lightllm

@@ -19,8 +19,10 @@ struct StarCoderWeights {
 
 // `max_context` may not exceed the learned positions (cfg.max_position).
 std::unique_ptr<Model> load_starcoder(const ModelConfig& cfg, const TensorSource& tensors, Backend& backend,
-                                      int64_t max_context, const TpShard& shard = {});
+                                      int64_t max_context, const TpShard& shard = {},
+                                      ProgressReporter* progress = nullptr);
 std::unique_ptr<Model> make_dummy_starcoder(const ModelConfig& cfg, Backend& backend, uint64_t seed,
-                                            int64_t max_context, const TpShard& shard = {});
+                                            int64_t max_context, const TpShard& shard = {},
+                                            ProgressReporter* progress = nullptr);
 
 }  // namespace lightllm

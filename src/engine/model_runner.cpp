@@ -21,6 +21,7 @@
 #include "decode_accelerator.h"
 #include "model.h"
 #include "model_files.h"
+#include "progress.h"
 #include "presets.h"
 #include "sampler.h"
 #include "tp_group.h"
@@ -183,8 +184,14 @@ ModelRunner::ModelRunner(const EngineOptions& opts) : impl_(std::make_unique<Imp
     }
     if (opts.profile_ops && !be.enable_op_profile())
         fmt::print(stderr, "lightllm: --profile-ops times GPU ops only; the {} backend is not profiled\n", be.name());
-    m.model = opts.load_dummy ? make_dummy_model(m.cfg, be, opts.dummy_seed, m.max_context, m.shard)
-                              : load_model(m.cfg, *files.tensors, be, m.max_context, m.shard);
+    // Rank 0 alone shows the load's progress (the ranks load alike).
+    ProgressLabels labels{"loading weights", "loaded weights:"};
+    if (opts.load_dummy) labels = {"initialising dummy weights", "initialised dummy weights:"};
+    ProgressReporter progress(labels, stderr_progress_sink(), steady_progress_clock());
+    ProgressReporter* shown = m.shard.rank == 0 ? &progress : nullptr;
+    m.model = opts.load_dummy ? make_dummy_model(m.cfg, be, opts.dummy_seed, m.max_context, m.shard, shown)
+                              : load_model(m.cfg, *files.tensors, be, m.max_context, m.shard, shown);
+    if (shown) progress.finish();
     files.tensors.reset();
     m.model->reserve(m.max_tokens, m.max_logits);
     m.step_arrays = be.alloc(DType::I32, {4 * int64_t(m.max_tokens) + m.max_logits + 3 * int64_t(m.max_tokens) + 1});
