@@ -4,6 +4,7 @@
 #include "gguf_model.h"
 #include "hf_config.h"
 #include "model_files.h"
+#include "progress.h"
 #include "safetensors_reader.h"
 #include "safetensors_writer.h"
 #include "tokenizer_export.h"
@@ -13,8 +14,8 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <nlohmann/json.hpp>
-#include <unistd.h>
 
 namespace lightllm {
 namespace fs = std::filesystem;
@@ -66,31 +67,6 @@ void write_text(const fs::path& path, const std::string& text) {
 bool is_hf_tensor_name(const std::string& n) {
     return n.rfind("model.", 0) == 0 || n.rfind("transformer.", 0) == 0 || n.rfind("lm_head.", 0) == 0;
 }
-
-// Progress bar on stderr: redrawn in place on a terminal, a few lines otherwise.
-class Progress {
-public:
-    Progress(bool enabled, size_t total) : enabled_(enabled), total_(total), tty_(isatty(2) != 0) {}
-    void update(size_t done) {
-        if (!enabled_ || total_ == 0) return;
-        int pct = int(100 * done / total_);
-        if (!tty_ && pct / 25 == last_ / 25 && done != total_) return;
-        if (pct == last_) return;
-        last_ = pct;
-        const int width = 30;
-        int fill = int(width * done / total_);
-        std::fprintf(stderr, "%sconverting [%s%s] %3d%% %zu/%zu tensors%s", tty_ ? "\r" : "",
-                     std::string(size_t(fill), '#').c_str(), std::string(size_t(width - fill), ' ').c_str(), pct, done,
-                     total_, tty_ && done != total_ ? "" : "\n");
-        std::fflush(stderr);
-    }
-
-private:
-    bool enabled_;
-    size_t total_;
-    bool tty_;
-    int last_ = -1;
-};
 
 std::string tokenizer_kind_of_dir(const fs::path& dir) {
     std::error_code ec;
@@ -226,7 +202,11 @@ void convert_gguf_to_hf(const std::string& gguf_path, const std::string& out_dir
     write_text(dir / "generation_config.json", hf_generation_config_json(cfg));
     export_tokenizer(vocab, out_dir);
 
-    Progress bar(opt.progress, entries.size());
+    std::optional<ProgressReporter> bar;  // in place on a terminal, one summary line otherwise
+    if (opt.progress) {
+        bar.emplace(ProgressLabels{"converting", "converted"}, stderr_progress_sink(), steady_progress_clock());
+        for (const SafetensorsEntry& e : entries) bar->expect(e.nbytes());
+    }
     std::vector<float> f32;
     write_safetensors(
         (dir / "model.safetensors").string(), entries,
@@ -236,7 +216,10 @@ void convert_gguf_to_hf(const std::string& gguf_path, const std::string& out_dir
             tensor_to_f32(t, f32.data());
             f32_to_file_dtype(f32.data(), f32.size(), dtype, out);
         },
-        {{"format", "pt"}}, [&](size_t i) { bar.update(i + 1); });
+        {{"format", "pt"}}, [&](size_t i) {
+            if (bar) bar->add(entries[i].nbytes());
+        });
+    if (bar) bar->finish();
 }
 
 std::string model_info(const std::string& path) {
