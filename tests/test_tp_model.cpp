@@ -62,13 +62,19 @@ TEST_CASE("tp model: TP=2 and TP=4 match transformers and TP=1 for every fixture
                 one_greedy = greedy_batch(one, prompts, int(cases[0].greedy.size()));
             }
             const double scale = max_abs(one_logits);
+            // An f32 cache gives one rank's logits to 1e-5. The row-parallel
+            // all-reduce sums in another order, so a K/V value that differs
+            // in its 7th digit can round to the neighbouring f16 / int8 value
+            // (f16: 2^-11 relative): seen as 2.2e-5 of the largest logit in
+            // a build without vectorized dot products (make sanitize, -O1).
+            const double tolerance = kv == "auto" ? 1e-5 : 1e-4;
             for (int world : {2, 4}) {
                 if (!divides(cfg, world)) continue;
                 CAPTURE(world);
                 TpTestGroup g(options(dir, kv), world);
                 ModelRunner& r = g.runner();
                 const std::vector<float> got = prompt_logits(r, cases[0].prompt);
-                CHECK(max_diff(got, one_logits) <= 1e-5 * scale);
+                CHECK(max_diff(got, one_logits) <= tolerance * scale);
                 const BatchOut greedy = greedy_batch(r, prompts, int(cases[0].greedy.size()));
                 CHECK(greedy.ids == one_greedy.ids);
                 if (kv == "auto") {
