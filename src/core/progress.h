@@ -1,10 +1,11 @@
 // ProgressReporter: the progress of a long job (loading or initialising
-// weights) on stderr. On a terminal one line is redrawn in place ("\r"),
-// at most every `redraw_s` seconds and only once the job has run `quiet_s`
-// (a fast load shows just the summary); elsewhere (a log file, a pipe) nothing
-// until finish(), which writes one summary line: "lightllm: <done> 272
-// tensors, 538.0 MiB in 3.4 s (158.2 MiB/s)". The sink and the clock are
-// injected, so tests drive it with a fake clock and read what it wrote.
+// weights, converting a model) on stderr. On a terminal one line is redrawn
+// in place ("\r"), at most every `redraw_s` seconds and only once the job has
+// run `quiet_s` (a fast load shows just the summary); elsewhere (a log file,
+// a pipe) nothing until finish(), which writes one summary line: "lightllm:
+// <done> 272 tensors, 538.0 MiB in 3.4 s (158.2 MiB/s)". The sink and the
+// clock are injected, so tests drive it with a fake clock and read what it
+// wrote.
 #pragma once
 #include <cstdint>
 #include <functional>
