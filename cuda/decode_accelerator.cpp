@@ -163,12 +163,9 @@ private:
         const bool rep = p.repetition_penalty != 1.0f;
         const bool counted = p.presence_penalty != 0.0f || p.frequency_penalty != 0.0f;
         if (!rep && !counted) return;
-        if (!counted) {  // the kernel reads no counts: the ids as they are, in range
-            for (const std::vector<int32_t>* ids : {r.prompt, r.output}) {
-                if (!ids) continue;
-                for (int32_t t : *ids)
-                    if (t >= 0 && t < vocab) h_pen_ids_.push_back(t);
-            }
+        if (!counted) {  // the kernel reads no counts: the ids as they are (it ignores any out of range)
+            for (const std::vector<int32_t>* ids : {r.prompt, r.output})
+                if (ids) h_pen_ids_.insert(h_pen_ids_.end(), ids->begin(), ids->end());
             return;
         }
         if (int(count_.size()) < vocab) count_.resize(size_t(vocab), -1);

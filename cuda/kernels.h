@@ -114,7 +114,7 @@ void argmax_rows(const Tensor& logits, Tensor& ids, Tensor* logprobs, Stream s);
 // Full sampling with the host sampler's semantics (src/engine/sampler.h), one row of
 // logits per request (sample_rows.cu says how). Per-row parameters live on
 // the device; a row's penalty entries are pen_ids / pen_counts
-// [pen_begin, pen_end): its penalized token ids (each in [0, vocab)) and their
+// [pen_begin, pen_end): its penalized token ids (ids outside [0, vocab) are ignored) and their
 // counts among the output tokens (0 for prompt-only). With a presence or
 // frequency penalty the ids are distinct and sorted (counts are looked up);
 // otherwise they may repeat and come in any order (counts are not read).

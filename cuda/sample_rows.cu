@@ -93,7 +93,7 @@ __device__ RowView<T> make_row(const KernelArgs<T>& a, int r, const SampleRowPar
         __syncthreads();
         for (int i = threadIdx.x; i < row.pen_n; i += blockDim.x) {
             const int id = row.pen_ids[i];
-            atomicOr(&bits[id >> 5], 1u << (id & 31));
+            if (unsigned(id) < unsigned(a.vocab)) atomicOr(&bits[id >> 5], 1u << (id & 31));  // ids from outside are ignored
         }
         __syncthreads();
         row.bits = bits;
