@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""Writes src/tokenizer/unicode_properties.h: the tables the split-regex engine
-(split_regex_*.cpp) and the Lowercase normalizer need beyond unicode_categories.h:
+"""Writes src/tokenizer/unicode_properties.h: the tokenizers' Unicode tables:
   - kUnicodeGcStarts / kUnicodeGcOfRange: the two-letter general category of
-    every code point (ranges; enum order as UnicodeGc in unicode.h);
+    every code point (ranges; enum order as UnicodeGc in unicode.h), from which
+    unicode.cpp also derives the major category and the letter kind;
   - kUnicodeHanRanges: the Han script (\\p{Han}), as the `regex` module knows
     it, limited to code points assigned in Python's unicodedata version;
   - kUnicodeFoldNext: simple case-folding orbits (code points that match each

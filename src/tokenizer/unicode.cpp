@@ -1,22 +1,36 @@
 #include "unicode.h"
-#include "unicode_categories.h"
-#include "unicode_letter_case.h"
 #include <algorithm>
 
 namespace lightllm {
 
+// The major category and the letter kind come from the two-letter general
+// category (unicode_properties.h, the one table of categories).
 UnicodeCategory unicode_category(uint32_t cp) {
     if (cp > 0x10FFFF) return UnicodeCategory::Other;
-    const uint32_t* end = kUnicodeCategoryStarts + kUnicodeCategoryRanges;
-    const uint32_t* it = std::upper_bound(kUnicodeCategoryStarts, end, cp);
-    return UnicodeCategory(kUnicodeCategoryOfRange[(it - kUnicodeCategoryStarts) - 1]);
+    switch (unicode_gc(cp)) {
+        case UnicodeGc::Lu: case UnicodeGc::Ll: case UnicodeGc::Lt: case UnicodeGc::Lm: case UnicodeGc::Lo:
+            return UnicodeCategory::Letter;
+        case UnicodeGc::Mn: case UnicodeGc::Mc: case UnicodeGc::Me: return UnicodeCategory::Mark;
+        case UnicodeGc::Nd: case UnicodeGc::Nl: case UnicodeGc::No: return UnicodeCategory::Number;
+        case UnicodeGc::Pc: case UnicodeGc::Pd: case UnicodeGc::Ps: case UnicodeGc::Pe: case UnicodeGc::Pi:
+        case UnicodeGc::Pf: case UnicodeGc::Po:
+            return UnicodeCategory::Punctuation;
+        case UnicodeGc::Sm: case UnicodeGc::Sc: case UnicodeGc::Sk: case UnicodeGc::So: return UnicodeCategory::Symbol;
+        case UnicodeGc::Zs: case UnicodeGc::Zl: case UnicodeGc::Zp: return UnicodeCategory::Separator;
+        default: return UnicodeCategory::Other;
+    }
 }
 
 UnicodeLetterKind unicode_letter_kind(uint32_t cp) {
     if (cp > 0x10FFFF) return UnicodeLetterKind::None;
-    const uint32_t* end = kUnicodeLetterStarts + kUnicodeLetterRanges;
-    const uint32_t* it = std::upper_bound(kUnicodeLetterStarts, end, cp);
-    return UnicodeLetterKind(kUnicodeLetterOfRange[(it - kUnicodeLetterStarts) - 1]);
+    switch (unicode_gc(cp)) {
+        case UnicodeGc::Lu: return UnicodeLetterKind::Upper;
+        case UnicodeGc::Ll: return UnicodeLetterKind::Lower;
+        case UnicodeGc::Lt: return UnicodeLetterKind::Title;
+        case UnicodeGc::Lm: return UnicodeLetterKind::Modifier;
+        case UnicodeGc::Lo: return UnicodeLetterKind::Other;
+        default: return UnicodeLetterKind::None;
+    }
 }
 
 bool unicode_is_whitespace(uint32_t cp) {

@@ -1,6 +1,6 @@
 // UTF-8 and Unicode helpers for the tokenizers: decoding one code point,
-// encoding, the major general category (tables in unicode_categories.h,
-// generated from Python's unicodedata), White_Space, and lossy UTF-8
+// encoding, the general category (two-letter, major, letter kind: one table,
+// unicode_properties.h, generated from Python's unicodedata), White_Space, and lossy UTF-8
 // conversion that replaces each maximal invalid subsequence by U+FFFD (the
 // rule Python's errors="replace" and Rust's from_utf8_lossy follow).
 #pragma once
