@@ -13,6 +13,8 @@ namespace lightllm::gpu::sampling {
 
 constexpr int kHistBins = 2048;
 constexpr float kMassRange = 40.0f;  // e^-40: below every fixed-point quantum
+constexpr int kTopBins = 256;   // the histogram pass lists the tokens of bins [0, kTopBins) ...
+constexpr int kCandCap = 2048;  // ... up to this many per row; gathers of those bins read the list, not the row
 constexpr int kLoadsInFlight = 4;    // 16-byte row loads a thread issues before it uses them
 
 // Visits the logits [begin, end) of a row, each thread its own elements:
@@ -154,6 +156,8 @@ template <typename T> struct RowFinish {
     u64* cum;            // [kListCap + 1] cum[i + 1]: the mass of list[0..i]
     int* n_list;
     u64* part64;
+    const u64* cand;  // the row's tokens of bins [0, kTopBins), complete (null: incomplete)
+    int n_cand;
 
     __device__ u64 excl(int b, bool by_mass) const { return by_mass ? hmass[b] : u64(hcount[b]); }
     // Weight of list[0..i] (count or mass).
@@ -219,18 +223,27 @@ template <typename T> struct RowFinish {
         if (threadIdx.x == 0) *n_list = 0;
         __syncthreads();
         const int lane = int(threadIdx.x & 31);
-        visit_logits<true>(row, 0, row.vocab, [&](int j, float x, bool valid) {
-            u64 k = 0;
-            bool keep = false;
-            if (valid) {
-                const float v = row.penalized(x, j);
-                if (bins.bin(v) == b) {
-                    k = key_of(v, j);
-                    keep = k >= lo;
-                }
+        if (b < kTopBins && cand) {  // the histogram pass listed these bins' tokens
+            const int bd = int(blockDim.x), n_rounds = (n_cand + bd - 1) / bd;  // the same for every lane
+            for (int o = 0; o < n_rounds; ++o) {
+                const int i = o * bd + int(threadIdx.x);
+                const u64 k = i < n_cand ? cand[i] : 0ull;
+                warp_append(i < n_cand && bins.bin(value_of(k)) == b && k >= lo, k, n_list, list, lane);
             }
-            warp_append(keep, k, n_list, list, lane);
-        });
+        } else {
+            visit_logits<true>(row, 0, row.vocab, [&](int j, float x, bool valid) {
+                u64 k = 0;
+                bool keep = false;
+                if (valid) {
+                    const float v = row.penalized(x, j);
+                    if (bins.bin(v) == b) {
+                        k = key_of(v, j);
+                        keep = k >= lo;
+                    }
+                }
+                warp_append(keep, k, n_list, list, lane);
+            });
+        }
         __syncthreads();
         const int n = *n_list;
         if (n > kListCap) {

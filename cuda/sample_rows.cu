@@ -16,13 +16,16 @@
 //     range = min(best - smallest, 40 * T): bins are contiguous runs of the
 //     sorted order, and every token beyond the range has a mass below the
 //     fixed-point quantum), counting tokens and summing their fixed-point
-//     masses into the row's histogram in the workspace. A kernel of its own,
-//     light on registers, so that many blocks share an SM at large batch.
+//     masses into the row's histogram in the workspace, and lists the keys
+//     of the tokens in the top kTopBins bins (few: the tail of the largest
+//     logits, where the cuts almost always fall). A kernel of its own, light
+//     on registers, so that many blocks share an SM at large batch.
 //  3. row_finish, one block per row, makes every cut from the histogram:
 //     top_k (a count), top_p and the draw (a fraction of the mass still in),
 //     min_p (a value, whose worst qualifying key the histogram pass also
 //     finds). A prefix scan of the bins says which bin holds the cut; only
-//     that bin's tokens are then gathered from the row into shared memory,
+//     that bin's tokens are then gathered (from the list when it is a top
+//     bin and the list is complete, else from the row) into shared memory,
 //     sorted there (bitonic) and prefix-summed, and the cut is the first of
 //     them whose cumulative weight reaches the target. The set still in is
 //     always "every bin before sb, plus the tokens of bin sb whose key is >= slo".
@@ -65,6 +68,8 @@ struct Workspace {
     u64* hist_mass;        // [n_rows, kHistBins + 1]
     unsigned* hist_count;  // [n_rows, kHistBins + 1]
     u64* worst;            // [n_rows] min_p: the worst key with enough mass
+    u64* cand;             // [n_rows, kCandCap] keys of the tokens in the top kTopBins bins (any order)
+    unsigned* n_cand;      // [n_rows] how many there are (more than kCandCap: the list is incomplete)
 };
 
 template <typename T> struct KernelArgs {
@@ -122,6 +127,7 @@ template <typename T> static __global__ void __launch_bounds__(kThreads) row_sta
         }
         if (sp == 0 && threadIdx.x == 0) a.ws.worst[r] = ~0ull;
     }
+    if (sp == 0 && threadIdx.x == 0) a.ws.n_cand[r] = 0;
     const RowView<T> row = make_row(a, r, p, penalty_bits);
     const int begin = sp * a.chunk, end = min(a.vocab, begin + a.chunk);
     // Online: each thread's sum of exp(x - m) rescaled when its max m grows
@@ -255,6 +261,10 @@ template <typename T> static __global__ void __launch_bounds__(kThreads) row_his
         for_each_logit(row, begin, end, [&](int j, float raw) {
             const float v = row.penalized(raw, j);
             const int b = h.bins.bin(v);
+            if (b < kTopBins) {  // few tokens: where the cuts almost always fall
+                const unsigned at = atomicAdd(&a.ws.n_cand[r], 1u);
+                if (at < unsigned(kCandCap)) a.ws.cand[int64_t(r) * kCandCap + at] = key_of(v, j);
+            }
             if (b == kHistBins - 1) ++tail;
             else atomicAdd(&hcount[b], 1u);
             if (!h.by_mass) return;
@@ -349,7 +359,9 @@ template <typename T> static __global__ void __launch_bounds__(kThreads) row_fin
         cs.n_listed = 0;
     }
     __syncthreads();
-    RowFinish<T> fin{row, h.bins, h.mass, hmass, hcount, cs, list, cum, &n_list, part64};
+    const unsigned n_cand = __ldcg(&a.ws.n_cand[r]);
+    RowFinish<T> fin{row, h.bins, h.mass, hmass, hcount, cs, list, cum, &n_list, part64,
+                     n_cand <= unsigned(kCandCap) ? a.ws.cand + int64_t(r) * kCandCap : nullptr, int(n_cand)};
 
     u64 chosen = best;
     if (!p.greedy && !fin.draw(p, best, worst, &chosen)) {
@@ -370,7 +382,7 @@ template <typename T> static __global__ void __launch_bounds__(kThreads) row_fin
 
 // The workspace's parts, in order, 256-byte aligned.
 struct Layout {
-    size_t stats, hist_mass, hist_count, worst, total;
+    size_t stats, hist_mass, hist_count, worst, cand, n_cand, total;
     explicit Layout(int max_rows) {
         auto up = [](size_t x) { return (x + 255) / 256 * 256; };
         const size_t n_stats = size_t(std::max(max_rows, kSplitRows * kMaxSplits));
@@ -379,7 +391,10 @@ struct Layout {
         hist_mass = stats + up(n_stats * sizeof(RowStats));
         hist_count = hist_mass + up(nb * sizeof(u64));
         worst = hist_count + up(nb * sizeof(unsigned));
-        total = worst + up(size_t(std::max(max_rows, 1)) * sizeof(u64));
+        const size_t rows = size_t(std::max(max_rows, 1));
+        cand = worst + up(rows * sizeof(u64));
+        n_cand = cand + up(rows * kCandCap * sizeof(u64));
+        total = n_cand + up(rows * sizeof(unsigned));
     }
 };
 
@@ -414,7 +429,8 @@ void sample_rows(const SampleRowsArgs& args, Stream s) {
     while ((int64_t(1) << bits) < vocab) ++bits;
     char* ws = static_cast<char*>(args.workspace);
     const Workspace w{reinterpret_cast<RowStats*>(ws + lay.stats), reinterpret_cast<u64*>(ws + lay.hist_mass),
-                      reinterpret_cast<unsigned*>(ws + lay.hist_count), reinterpret_cast<u64*>(ws + lay.worst)};
+                      reinterpret_cast<unsigned*>(ws + lay.hist_count), reinterpret_cast<u64*>(ws + lay.worst),
+                      reinterpret_cast<u64*>(ws + lay.cand), reinterpret_cast<unsigned*>(ws + lay.n_cand)};
     const size_t bitmap = args.any_penalty ? size_t((vocab + 31) / 32) * sizeof(uint32_t) : 0;
     const size_t smem = size_t(kHistBins + 1) * (sizeof(u64) + sizeof(unsigned)) + sizeof(unsigned) + bitmap;
     LL_CHECK(smem <= 160 * 1024, "sample_rows: a penalty bitmap of a {}-token vocabulary does not fit", vocab);
