@@ -10,7 +10,7 @@
 // library (tests/reference/make_spm_style_bpe_fixture.py).
 #include "bpe_pretokenizer.h"
 #include "check.h"
-#include "gguf_builder.h"
+#include "bpe_vocab_gguf.h"
 #include "tokenizer.h"
 #include "tokenizer_test_data.h"
 #include "tokenizer_vocab.h"
@@ -19,25 +19,6 @@
 #include <unistd.h>
 
 using namespace lightllm;
-
-namespace {
-
-std::string write_gguf_with_pre(const TokenizerVocab& v, const std::string& pre, const std::string& path) {
-    GgufBuilder b;
-    b.str("general.architecture", "llama");
-    b.str("tokenizer.ggml.model", "gpt2");
-    b.str("tokenizer.ggml.pre", pre);
-    b.str_array("tokenizer.ggml.tokens", v.tokens);
-    std::vector<int32_t> types;
-    for (TokenType t : v.types) types.push_back(int32_t(t));
-    b.i32_array("tokenizer.ggml.token_type", types);
-    std::vector<std::string> merges;
-    for (const auto& [l, r] : v.merges) merges.push_back(l + " " + r);
-    b.str_array("tokenizer.ggml.merges", merges);
-    return b.write(path);
-}
-
-}  // namespace
 
 TEST_CASE("gguf pre-tokenizers: the regex-engine names split as llama.cpp's regexes do") {
     nlohmann::json ref = nlohmann::json::parse(read_whole_file(test_data("tokenizers/gguf_pre_splits.json")));
@@ -53,7 +34,7 @@ TEST_CASE("gguf pre-tokenizers: the regex-engine names split as llama.cpp's rege
             for (std::string_view p : bpe_pre_tokenize(kind, text)) got.emplace_back(p);
             CHECK(got == c["pieces"].get<std::vector<std::string>>());
         }
-        std::string path = write_gguf_with_pre(base, name, "/tmp/lightllm_test_" + std::to_string(getpid()) + "_pre.gguf");
+        std::string path = write_bpe_vocab_gguf(base, name, "/tmp/lightllm_test_" + std::to_string(getpid()) + "_pre.gguf");
         auto tok = load_tokenizer(path);
         for (const auto& c : cases) {
             std::string text = c["text"];
@@ -81,7 +62,7 @@ TEST_CASE("gguf pre-tokenizers: llama.cpp's aliases load as their kind, with its
     for (const char* name : {"talkie", "hy_v4", "cohere2moe", "jina-v5-nano", "modern-bert", "f2llmv2", "minicpm5", "youtu",
                              "granite-embed-multi-97m", "tekken", "qwen35", "jais-2"}) {
         INFO(name);
-        write_gguf_with_pre(base, name, path);
+        write_bpe_vocab_gguf(base, name, path);
         TokenizerVocab v = load_tokenizer_vocab(path);
         const std::string n = name;
         const bool ignore = n == "jina-v5-nano" || n == "minicpm5" || n == "youtu" || n == "granite-embed-multi-97m" || n == "tekken";
@@ -91,7 +72,7 @@ TEST_CASE("gguf pre-tokenizers: llama.cpp's aliases load as their kind, with its
     }
     for (const char* name : {"whitespace", "no-such-pre"}) {
         INFO(name);
-        write_gguf_with_pre(base, name, path);
+        write_bpe_vocab_gguf(base, name, path);
         try {
             load_tokenizer(path);
             FAIL("loaded a GGUF with tokenizer.ggml.pre " << name);

@@ -6,7 +6,7 @@
 #include "bpe_tokenizer.h"
 #include "check.h"
 #include "unicode.h"
-#include "gguf_builder.h"
+#include "bpe_vocab_gguf.h"
 #include "tokenizer.h"
 #include "tokenizer_test_data.h"
 #include "tokenizer_vocab.h"
@@ -28,22 +28,6 @@ std::string gguf_pre_name(const std::string& family) {
     return family;
 }
 
-std::string write_bpe_gguf(const TokenizerVocab& v, const std::string& pre, const std::string& path) {
-    GgufBuilder b;
-    b.str("general.architecture", "llama");
-    b.str("tokenizer.ggml.model", "gpt2");
-    b.str("tokenizer.ggml.pre", pre);
-    b.str_array("tokenizer.ggml.tokens", v.tokens);
-    std::vector<int32_t> types;
-    for (TokenType t : v.types) types.push_back(int32_t(t));
-    b.i32_array("tokenizer.ggml.token_type", types);
-    std::vector<std::string> merges;
-    for (const auto& [l, r] : v.merges) merges.push_back(l + " " + r);
-    b.str_array("tokenizer.ggml.merges", merges);
-    if (v.bos_id >= 0) b.u32("tokenizer.ggml.bos_token_id", uint32_t(v.bos_id));
-    b.boolean("tokenizer.ggml.add_bos_token", v.add_bos);
-    return b.write(path);
-}
 
 }  // namespace
 
@@ -54,7 +38,7 @@ TEST_CASE("tokenizer json: every pre-tokenizer family matches the tokenizers lib
         std::string path = test_data("tokenizers/" + family + "/tokenizer.json");
         auto tok = load_tokenizer(path);
         TokenizerVocab v = vocab_from_hf_tokenizer_json(path);
-        std::string gguf = write_bpe_gguf(v, gguf_pre_name(family), tmp_path(family + ".gguf"));
+        std::string gguf = write_bpe_vocab_gguf(v, gguf_pre_name(family), tmp_path(family + ".gguf"));
         auto from_gguf = load_tokenizer(gguf);
         REQUIRE(cases.size() > 40);
         for (const auto& c : cases) {
