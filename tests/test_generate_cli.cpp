@@ -171,6 +171,24 @@ TEST_CASE("generate cli: clear errors") {
     r = run_lightllm(tiny_args() + "-p hi --mem-fraction 2");
     CHECK(r.exit_code == 1);
     CHECK(r.out.find("--mem-fraction") != std::string::npos);
+    r = run_lightllm(tiny_args() + "-p hi --prefill-chunk-decoding -1");
+    CHECK(r.exit_code == 1);
+    CHECK(r.out.find("--prefill-chunk-decoding") != std::string::npos);
+}
+
+TEST_CASE("generate cli: --prefill-chunk-decoding changes how prompts are chunked, not the outputs") {
+    // Four prompts at once: the first steps prefill while the earlier ones
+    // decode, with chunks of 1 or the whole budget per waiting request.
+    const std::string prompts = "Hello world, how are you today my friend\nThe quick brown fox jumps\nOne two three four five six\nA B C D E F G\n";
+    const std::string feed = "printf '" + prompts + "' | ";
+    auto whole = run_command(feed + lightllm_binary() + " " + tiny_args() + "-n 6 --ignore-eos --prefill-chunk-decoding 0 --max-prefill-tokens 8");
+    auto chunked = run_command(feed + lightllm_binary() + " " + tiny_args() + "-n 6 --ignore-eos --prefill-chunk-decoding 1 --max-prefill-tokens 8");
+    REQUIRE(whole.exit_code == 0);
+    REQUIRE(chunked.exit_code == 0);
+    const std::vector<json> a = json_lines(whole.out), b = json_lines(chunked.out);
+    REQUIRE(a.size() == 4);
+    REQUIRE(b.size() == 4);
+    for (size_t i = 0; i < 4; ++i) CHECK(a[i]["text"] == b[i]["text"]);
 }
 
 TEST_CASE("generate cli: -v prints the prefix cache's hit rate; --no-prefix-cache turns it off") {
