@@ -14,6 +14,7 @@
 #include "cuda_backend.h"
 #include "cuda_graph_cache.h"
 #include "kernels.h"
+#include "pinned_host_buffer.h"
 #include <algorithm>
 #include <cstring>
 #include <map>
@@ -32,8 +33,13 @@ public:
         top_logprobs_ = be_.alloc(DType::F32, {max_batch, gpu::kSampleMaxTop});
         workspace_bytes_ = gpu::sample_rows_workspace_bytes(max_batch);
         workspace_ = be_.alloc(DType::I32, {int64_t((workspace_bytes_ + 3) / 4)});
+        CUDA_CHECK(cudaStreamCreateWithFlags(&upload_stream_, cudaStreamNonBlocking));
+        CUDA_CHECK(cudaEventCreateWithFlags(&uploaded_, cudaEventDisableTiming));
     }
     ~CudaDecodeAccelerator() override {
+        cudaStreamSynchronize(upload_stream_);
+        cudaEventDestroy(uploaded_);
+        cudaStreamDestroy(upload_stream_);
         for (Tensor* t : {&results_, &inputs_, &top_ids_, &top_logprobs_, &workspace_})
             if (!t->empty()) be_.free(*t);
     }
@@ -57,15 +63,13 @@ public:
         if (std::all_of(requests.begin(), requests.end(), [](const SampleRequest& r) { return plain_greedy(r.params); })) {
             // Plain greedy rows (the common serving case): the single-pass
             // argmax kernel gives the same ids and logprobs with less work.
-            Tensor t_results = results_.slice_rows(0, 2 * n);
             Tensor t_ids = results_.slice_rows(0, n);
             Tensor t_lp(static_cast<int32_t*>(results_.data) + n, DType::F32, Device::CUDA, {n});
             be_.argmax_rows(logits, t_ids, &t_lp);
-            h_results_.resize(2 * size_t(n));
-            be_.download(t_results, h_results_.data());
+            const int32_t* results = fetch_results(n);
             for (int64_t i = 0; i < n; ++i) {
-                out[size_t(i)].id = h_results_[size_t(i)];
-                std::memcpy(&out[size_t(i)].logprob, &h_results_[size_t(n + i)], sizeof(float));
+                out[size_t(i)].id = results[i];
+                std::memcpy(&out[size_t(i)].logprob, &results[n + i], sizeof(float));
             }
             return;
         }
@@ -106,11 +110,9 @@ public:
         std::copy(h_pen_counts_.begin(), h_pen_counts_.end(),
                   h_inputs_.begin() + int64_t(n_param_words + h_pen_ids_.size()));
         reserve_inputs(int64_t(h_inputs_.size()));
-        Tensor t_inputs = inputs_.slice_rows(0, int64_t(h_inputs_.size()));
-        be_.upload_async(t_inputs, h_inputs_.data());
+        upload_inputs();
         const int32_t* d_pen_ids = inputs_.ptr<int32_t>() + n_param_words;
-        // ids then logprobs, back-to-back in results_: one copy brings both home.
-        Tensor t_results = results_.slice_rows(0, 2 * n);
+        // ids then logprobs, back-to-back in results_: one copy brings both home (fetch_results).
         Tensor t_ids = results_.slice_rows(0, n);
         Tensor t_lp(static_cast<int32_t*>(results_.data) + n, DType::F32, Device::CUDA, {n});
         gpu::SampleRowsArgs args;
@@ -128,8 +130,7 @@ public:
         args.workspace = workspace_.data;
         args.workspace_bytes = workspace_bytes_;
         gpu::sample_rows(args, be_.launch_stream());
-        h_results_.resize(2 * size_t(n));
-        be_.download(t_results, h_results_.data());  // synchronizes: the uploads' host arrays are free again
+        const int32_t* results = fetch_results(n);  // synchronizes: the pinned inputs are free again
         if (any_top) {
             Tensor t_tid = top_ids_.slice_rows(0, n), t_tlp = top_logprobs_.slice_rows(0, n);
             h_top_ids_.resize(size_t(n) * gpu::kSampleMaxTop);
@@ -139,8 +140,8 @@ public:
         }
         for (int64_t i = 0; i < n; ++i) {
             SampledToken& tok = out[size_t(i)];
-            tok.id = h_results_[size_t(i)];
-            std::memcpy(&tok.logprob, &h_results_[size_t(n + i)], sizeof(float));
+            tok.id = results[i];
+            std::memcpy(&tok.logprob, &results[n + i], sizeof(float));
             const int n_top = std::min(h_params_[size_t(i)].n_top, vocab);
             for (int j = 0; j < n_top; ++j) {
                 const size_t at = size_t(i) * gpu::kSampleMaxTop + size_t(j);
@@ -154,6 +155,31 @@ private:
     static bool plain_greedy(const SamplingParams* p) {
         return !p || (p->greedy() && p->n_logprobs <= 0 && p->repetition_penalty == 1.0f &&
                       p->presence_penalty == 0.0f && p->frequency_penalty == 0.0f);
+    }
+
+    // Queues the copy of h_inputs_ into inputs_ on a stream of its own, from
+    // pinned memory: it runs while the decode step's forward still computes,
+    // and the sampling kernels wait only on its event. (Queued on the compute
+    // stream it would start after the forward, and the copy engine's hand-off
+    // would sit between the forward and the sampling kernels, ~0.05 ms a
+    // step at batch 1.) The previous call's download synchronized the
+    // compute stream, so no kernel still reads inputs_ or the pinned buffer.
+    void upload_inputs() {
+        const size_t bytes = h_inputs_.size() * sizeof(int32_t);
+        std::memcpy(pinned_inputs_.reserve(bytes), h_inputs_.data(), bytes);
+        CUDA_CHECK(cudaMemcpyAsync(inputs_.data, pinned_inputs_.as<int32_t>(), bytes, cudaMemcpyHostToDevice,
+                                   upload_stream_));
+        CUDA_CHECK(cudaEventRecord(uploaded_, upload_stream_));
+        CUDA_CHECK(cudaStreamWaitEvent(be_.stream(), uploaded_, 0));
+    }
+    // Copies the step's ids and logprobs (results_[0, 2n)) into pinned memory
+    // and waits for the compute stream; returns them.
+    const int32_t* fetch_results(int64_t n) {
+        const size_t bytes = 2 * size_t(n) * sizeof(int32_t);
+        void* host = pinned_results_.reserve(bytes);
+        CUDA_CHECK(cudaMemcpyAsync(host, results_.data, bytes, cudaMemcpyDeviceToHost, be_.stream()));
+        be_.synchronize();
+        return pinned_results_.as<int32_t>();
     }
 
     static constexpr int kParamWords = int(sizeof(gpu::SampleRowParams) / sizeof(int32_t));
@@ -213,7 +239,10 @@ private:
     size_t workspace_bytes_ = 0;
     // Host staging of one sample() call, kept to reuse their memory.
     std::vector<gpu::SampleRowParams> h_params_;
-    std::vector<int32_t> h_inputs_, h_pen_ids_, h_pen_counts_, h_results_, h_top_ids_, distinct_;
+    std::vector<int32_t> h_inputs_, h_pen_ids_, h_pen_counts_, h_top_ids_, distinct_;
+    PinnedHostBuffer pinned_inputs_, pinned_results_;
+    cudaStream_t upload_stream_ = nullptr;  // upload_inputs()
+    cudaEvent_t uploaded_ = nullptr;
     std::vector<float> h_top_logprobs_;
     std::vector<int32_t> count_;  // [vocab] output count of an id while its row is built, else -1
     std::map<int, Tensor> outputs_;  // logits view each bucket's graph writes

@@ -158,6 +158,11 @@ template <typename T> struct RowFinish {
     u64* part64;
     const u64* cand;  // the row's tokens of bins [0, kTopBins), complete (null: incomplete)
     int n_cand;
+    // The row's tokens of the bins set in pre_bits (sample_prefetch.cuh),
+    // complete (null: none listed, or incomplete).
+    const u64* pre = nullptr;
+    int n_pre = 0;
+    const uint32_t* pre_bits = nullptr;
 
     __device__ u64 excl(int b, bool by_mass) const { return by_mass ? hmass[b] : u64(hcount[b]); }
     // Weight of list[0..i] (count or mass).
@@ -223,13 +228,19 @@ template <typename T> struct RowFinish {
         if (threadIdx.x == 0) *n_list = 0;
         __syncthreads();
         const int lane = int(threadIdx.x & 31);
-        if (b < kTopBins && cand) {  // the histogram pass listed these bins' tokens
-            const int bd = int(blockDim.x), n_rounds = (n_cand + bd - 1) / bd;  // the same for every lane
+        // A list that holds all of bin b's tokens (among others): keep those.
+        auto filter = [&](const u64* keys, int n_keys) {
+            const int bd = int(blockDim.x), n_rounds = (n_keys + bd - 1) / bd;  // the same for every lane
             for (int o = 0; o < n_rounds; ++o) {
                 const int i = o * bd + int(threadIdx.x);
-                const u64 k = i < n_cand ? cand[i] : 0ull;
-                warp_append(i < n_cand && bins.bin(value_of(k)) == b && k >= lo, k, n_list, list, lane);
+                const u64 k = i < n_keys ? keys[i] : 0ull;
+                warp_append(i < n_keys && bins.bin(value_of(k)) == b && k >= lo, k, n_list, list, lane);
             }
+        };
+        if (b < kTopBins && cand) {  // the histogram pass listed these bins' tokens
+            filter(cand, n_cand);
+        } else if (pre && ((pre_bits[b >> 5] >> (b & 31)) & 1u)) {  // the prefetch pass listed them
+            filter(pre, n_pre);
         } else {
             visit_logits<true>(row, 0, row.vocab, [&](int j, float x, bool valid) {
                 u64 k = 0;

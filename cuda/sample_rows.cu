@@ -1,7 +1,7 @@
 // Sampling on the device with the host sampler's semantics (src/engine/sampler.h);
 // only ids, logprobs and the top logprobs leave the GPU.
 //
-// Three kernels over logits [n, vocab]; the first two cut each row into
+// Three or four kernels over logits [n, vocab]; the first two cut each row into
 // `splits` chunks, one block per chunk (many blocks per row at small batch,
 // so that one row of 152k logits is spread over the GPU; one block per row at
 // large batch):
@@ -20,12 +20,17 @@
 //     of the tokens in the top kTopBins bins (few: the tail of the largest
 //     logits, where the cuts almost always fall). A kernel of its own, light
 //     on registers, so that many blocks share an SM at large batch.
-//  3. row_finish, one block per row, makes every cut from the histogram:
+//  3. row_prefetch (only when rows are cut into several chunks, i.e. at
+//     small batch): from the histogram, every chunk predicts the bins the
+//     finish will gather (sample_prefetch.cuh) and lists its tokens in them,
+//     so the finish, one block alone on its row, reads a short list instead
+//     of the whole row when a cut falls outside the top bins (flat rows).
+//  4. row_finish, one block per row, makes every cut from the histogram:
 //     top_k (a count), top_p and the draw (a fraction of the mass still in),
 //     min_p (a value, whose worst qualifying key the histogram pass also
 //     finds). A prefix scan of the bins says which bin holds the cut; only
-//     that bin's tokens are then gathered (from the list when it is a top
-//     bin and the list is complete, else from the row) into shared memory,
+//     that bin's tokens are then gathered (from the top-bin list or the
+//     prefetch list when one holds the bin completely, else from the row) into shared memory,
 //     sorted there (bitonic) and prefix-summed, and the cut is the first of
 //     them whose cumulative weight reaches the target. The set still in is
 //     always "every bin before sb, plus the tokens of bin sb whose key is >= slo".
@@ -40,7 +45,8 @@
 // bins and tokens add up to the same integers. The host walks the same sums
 // in double: the two agree except when the uniform draw (or top_p) falls
 // within ~n_vocab * 2^-mass_shift of a CDF boundary, relative to the total.
-#include "sample_cuts.cuh"
+#include "launch.cuh"
+#include "sample_prefetch.cuh"
 #include <algorithm>
 #include <climits>
 
@@ -70,6 +76,10 @@ struct Workspace {
     u64* worst;            // [n_rows] min_p: the worst key with enough mass
     u64* cand;             // [n_rows, kCandCap] keys of the tokens in the top kTopBins bins (any order)
     unsigned* n_cand;      // [n_rows] how many there are (more than kCandCap: the list is incomplete)
+    // Only when the prefetch pass runs (n_rows <= kSplitRows):
+    uint32_t* pre_bits;    // [n_rows, kBinWords] the bins it lists
+    u64* pre;              // [n_rows, kPrefetchCap] their tokens' keys (any order)
+    unsigned* n_pre;       // [n_rows] how many (more than kPrefetchCap: incomplete)
 };
 
 template <typename T> struct KernelArgs {
@@ -84,6 +94,7 @@ template <typename T> struct KernelArgs {
     int32_t* top_ids;
     float* top_logprobs;
     Workspace ws;
+    bool prefetch;  // row_prefetch_kernel runs between the histogram and the finish
 };
 
 // Row r's view; builds the penalty bitmap in `bits` (all threads call it).
@@ -113,6 +124,8 @@ __device__ bool needs_hist(const SampleRowParams& p, float vbest) {
 }
 
 template <typename T> static __global__ void __launch_bounds__(kThreads) row_stats_kernel(KernelArgs<T> a) {
+    pdl_wait();  // launched with launch_pdl: the previous kernel may still run
+    pdl_launch_dependents();
     extern __shared__ uint32_t penalty_bits[];
     __shared__ u64 part64[32];
     __shared__ float partf[32];
@@ -127,7 +140,10 @@ template <typename T> static __global__ void __launch_bounds__(kThreads) row_sta
         }
         if (sp == 0 && threadIdx.x == 0) a.ws.worst[r] = ~0ull;
     }
-    if (sp == 0 && threadIdx.x == 0) a.ws.n_cand[r] = 0;
+    if (sp == 0 && threadIdx.x == 0) {
+        a.ws.n_cand[r] = 0;
+        if (a.prefetch) a.ws.n_pre[r] = 0;
+    }
     const RowView<T> row = make_row(a, r, p, penalty_bits);
     const int begin = sp * a.chunk, end = min(a.vocab, begin + a.chunk);
     // Online: each thread's sum of exp(x - m) rescaled when its max m grows
@@ -232,6 +248,8 @@ __device__ HistSetup hist_setup(const SampleRowParams& p, const RowSummary& sum,
 // atomics) and adds the result to the row's histogram in the workspace (plain
 // stores when the row is one chunk). A lean kernel: many blocks fit on an SM.
 template <typename T> static __global__ void __launch_bounds__(kThreads) row_hist_kernel(KernelArgs<T> a) {
+    pdl_wait();  // launched with launch_pdl: the previous kernel may still run
+    pdl_launch_dependents();
     extern __shared__ u64 dyn[];  // hist mass [kHistBins + 1], hist count [kHistBins + 1], penalty bitmap
     u64* hmass = dyn;
     unsigned* hcount = reinterpret_cast<unsigned*>(dyn + kHistBins + 1);
@@ -300,9 +318,69 @@ template <typename T> static __global__ void __launch_bounds__(kThreads) row_his
     if (threadIdx.x == 0 && worst != ~0ull) atomicMin(&a.ws.worst[r], worst);
 }
 
-// 3. One block per row: the token (and top logprobs) from the row's
+// Row r's histogram from the workspace into shared memory, as exclusive
+// prefix sums over kHistBins + 1 entries (the last: the row's totals).
+template <typename T>
+__device__ void load_row_hist(const KernelArgs<T>& a, int r, u64* hmass, unsigned* hcount, u64* part64, unsigned* part32) {
+    const int64_t base = int64_t(r) * (kHistBins + 1);
+    for (int b = threadIdx.x; b <= kHistBins; b += blockDim.x) {
+        hcount[b] = b < kHistBins ? __ldcg(&a.ws.hist_count[base + b]) : 0u;
+        hmass[b] = b < kHistBins ? __ldcg(&a.ws.hist_mass[base + b]) : 0ull;
+    }
+    block_exclusive_scan(hcount, kHistBins + 1, part32);
+    block_exclusive_scan(hmass, kHistBins + 1, part64);
+}
+
+// 3. (Rows spread over several blocks only.) Every chunk of a row lists the
+// keys of its tokens in the bins the finish is predicted to gather
+// (sample_prefetch.cuh), so the finishing block filters that list instead of
+// reading the whole row alone.
+template <typename T> static __global__ void __launch_bounds__(kThreads) row_prefetch_kernel(KernelArgs<T> a) {
+    pdl_wait();  // launched with launch_pdl: the previous kernel may still run
+    pdl_launch_dependents();
+    extern __shared__ u64 dyn[];  // hist mass [kHistBins + 1], hist count [kHistBins + 1], penalty bitmap
+    u64* hmass = dyn;
+    unsigned* hcount = reinterpret_cast<unsigned*>(dyn + kHistBins + 1);
+    uint32_t* penalty_bits = hcount + kHistBins + 2;
+    __shared__ u64 part64[32];
+    __shared__ float partf[32];
+    __shared__ double partd[32];
+    __shared__ uint32_t bits[kBinWords];
+    __shared__ int n_marked;
+    const int r = blockIdx.y, sp = blockIdx.x;
+    const SampleRowParams p = a.params[r];
+    const RowSummary sum = merge_row_stats(a, r, part64, partf, partd);
+    if (!needs_hist(p, value_of(sum.best))) return;  // the same for the whole block
+    const HistSetup h = hist_setup(p, sum, a.mass_scale);
+    load_row_hist(a, r, hmass, hcount, part64, reinterpret_cast<unsigned*>(partf));
+    for (int w = threadIdx.x; w < kBinWords; w += blockDim.x) bits[w] = 0u;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        BinPrediction pred{hmass, hcount, bits, __ldcg(&a.ws.n_cand[r]) <= unsigned(kCandCap)};
+        pred.predict(p, a.vocab, h.bins, sum.best, __ldcg(&a.ws.worst[r]));
+        n_marked = pred.n_marked;
+    }
+    __syncthreads();
+    if (sp == 0)
+        for (int w = threadIdx.x; w < kBinWords; w += blockDim.x) a.ws.pre_bits[int64_t(r) * kBinWords + w] = bits[w];
+    if (n_marked == 0) return;
+    const RowView<T> row = make_row(a, r, p, penalty_bits);
+    const int begin = sp * a.chunk, end = min(a.vocab, begin + a.chunk);
+    for_each_logit(row, begin, end, [&](int j, float raw) {
+        const float v = row.penalized(raw, j);
+        const int b = h.bins.bin(v);
+        if ((bits[b >> 5] >> (b & 31)) & 1u) {
+            const unsigned at = atomicAdd(&a.ws.n_pre[r], 1u);
+            if (at < unsigned(kPrefetchCap)) a.ws.pre[int64_t(r) * kPrefetchCap + at] = key_of(v, j);
+        }
+    });
+}
+
+// 4. One block per row: the token (and top logprobs) from the row's
 // histogram, gathering only the bins that hold a cut.
 template <typename T> static __global__ void __launch_bounds__(kThreads) row_finish_kernel(KernelArgs<T> a) {
+    pdl_wait();  // launched with launch_pdl: the previous kernel may still run
+    pdl_launch_dependents();
     extern __shared__ u64 dyn[];  // hist mass [kHistBins + 1], hist count [kHistBins + 1], penalty bitmap
     u64* hmass = dyn;
     unsigned* hcount = reinterpret_cast<unsigned*>(dyn + kHistBins + 1);
@@ -316,6 +394,7 @@ template <typename T> static __global__ void __launch_bounds__(kThreads) row_fin
     __shared__ u64 list[kListCap];
     __shared__ u64 cum[kListCap + 1];
     __shared__ CutState cs;
+    __shared__ uint32_t pre_bits[kBinWords];
 
     const int r = blockIdx.y;
     const SampleRowParams p = a.params[r];
@@ -342,14 +421,10 @@ template <typename T> static __global__ void __launch_bounds__(kThreads) row_fin
     }
 
     const HistSetup h = hist_setup(p, sum, a.mass_scale);
-    const int64_t base = int64_t(r) * (kHistBins + 1);
-    for (int b = threadIdx.x; b <= kHistBins; b += blockDim.x) {
-        hcount[b] = b < kHistBins ? __ldcg(&a.ws.hist_count[base + b]) : 0u;
-        hmass[b] = b < kHistBins ? __ldcg(&a.ws.hist_mass[base + b]) : 0ull;
-    }
+    load_row_hist(a, r, hmass, hcount, part64, reinterpret_cast<unsigned*>(partf));
     const u64 worst = __ldcg(&a.ws.worst[r]);
-    block_exclusive_scan(hcount, kHistBins + 1, reinterpret_cast<unsigned*>(partf));
-    block_exclusive_scan(hmass, kHistBins + 1, part64);
+    if (a.prefetch)
+        for (int w = threadIdx.x; w < kBinWords; w += blockDim.x) pre_bits[w] = __ldcg(&a.ws.pre_bits[int64_t(r) * kBinWords + w]);
     if (threadIdx.x == 0) {
         cs.sb = kHistBins;
         cs.slo = 0;
@@ -362,6 +437,14 @@ template <typename T> static __global__ void __launch_bounds__(kThreads) row_fin
     const unsigned n_cand = __ldcg(&a.ws.n_cand[r]);
     RowFinish<T> fin{row, h.bins, h.mass, hmass, hcount, cs, list, cum, &n_list, part64,
                      n_cand <= unsigned(kCandCap) ? a.ws.cand + int64_t(r) * kCandCap : nullptr, int(n_cand)};
+    if (a.prefetch) {
+        const unsigned n_pre = __ldcg(&a.ws.n_pre[r]);
+        if (n_pre <= unsigned(kPrefetchCap)) {
+            fin.pre = a.ws.pre + int64_t(r) * kPrefetchCap;
+            fin.n_pre = int(n_pre);
+            fin.pre_bits = pre_bits;
+        }
+    }
 
     u64 chosen = best;
     if (!p.greedy && !fin.draw(p, best, worst, &chosen)) {
@@ -382,7 +465,7 @@ template <typename T> static __global__ void __launch_bounds__(kThreads) row_fin
 
 // The workspace's parts, in order, 256-byte aligned.
 struct Layout {
-    size_t stats, hist_mass, hist_count, worst, cand, n_cand, total;
+    size_t stats, hist_mass, hist_count, worst, cand, n_cand, pre_bits, pre, n_pre, total;
     explicit Layout(int max_rows) {
         auto up = [](size_t x) { return (x + 255) / 256 * 256; };
         const size_t n_stats = size_t(std::max(max_rows, kSplitRows * kMaxSplits));
@@ -394,7 +477,11 @@ struct Layout {
         const size_t rows = size_t(std::max(max_rows, 1));
         cand = worst + up(rows * sizeof(u64));
         n_cand = cand + up(rows * kCandCap * sizeof(u64));
-        total = n_cand + up(rows * sizeof(unsigned));
+        pre_bits = n_cand + up(rows * sizeof(unsigned));
+        const size_t pre_rows = size_t(std::min(std::max(max_rows, 1), kSplitRows));
+        pre = pre_bits + up(pre_rows * kBinWords * sizeof(uint32_t));
+        n_pre = pre + up(pre_rows * kPrefetchCap * sizeof(u64));
+        total = n_pre + up(pre_rows * sizeof(unsigned));
     }
 };
 
@@ -430,7 +517,12 @@ void sample_rows(const SampleRowsArgs& args, Stream s) {
     char* ws = static_cast<char*>(args.workspace);
     const Workspace w{reinterpret_cast<RowStats*>(ws + lay.stats), reinterpret_cast<u64*>(ws + lay.hist_mass),
                       reinterpret_cast<unsigned*>(ws + lay.hist_count), reinterpret_cast<u64*>(ws + lay.worst),
-                      reinterpret_cast<u64*>(ws + lay.cand), reinterpret_cast<unsigned*>(ws + lay.n_cand)};
+                      reinterpret_cast<u64*>(ws + lay.cand), reinterpret_cast<unsigned*>(ws + lay.n_cand),
+                      reinterpret_cast<uint32_t*>(ws + lay.pre_bits), reinterpret_cast<u64*>(ws + lay.pre),
+                      reinterpret_cast<unsigned*>(ws + lay.n_pre)};
+    // A row cut into several chunks is finished by one block: the prefetch
+    // pass lists the bins it will gather, spread over the chunks' blocks.
+    const bool prefetch = splits > 1;
     const size_t bitmap = args.any_penalty ? size_t((vocab + 31) / 32) * sizeof(uint32_t) : 0;
     const size_t smem = size_t(kHistBins + 1) * (sizeof(u64) + sizeof(unsigned)) + sizeof(unsigned) + bitmap;
     LL_CHECK(smem <= 160 * 1024, "sample_rows: a penalty bitmap of a {}-token vocabulary does not fit", vocab);
@@ -438,19 +530,22 @@ void sample_rows(const SampleRowsArgs& args, Stream s) {
     LL_DISPATCH_FLOAT(logits.dtype, {
         const KernelArgs<scalar_t> ka{logits.ptr<scalar_t>(), int(vocab), splits, chunk, args.params, args.pen_ids,
                                       args.pen_counts, ldexp(1.0, 62 - bits), args.ids->ptr<int32_t>(),
-                                      args.logprobs->ptr<float>(), args.top_ids, args.top_logprobs, w};
+                                      args.logprobs->ptr<float>(), args.top_ids, args.top_logprobs, w, prefetch};
         auto stats_kernel = row_stats_kernel<scalar_t>;
         auto hist_kernel = row_hist_kernel<scalar_t>;
+        auto prefetch_kernel = row_prefetch_kernel<scalar_t>;
         auto finish_kernel = row_finish_kernel<scalar_t>;
         // The default allows 48 KiB minus the static shared memory.
         CUDA_CHECK(cudaFuncSetAttribute(stats_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(bitmap)));
         CUDA_CHECK(cudaFuncSetAttribute(hist_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)));
+        CUDA_CHECK(cudaFuncSetAttribute(prefetch_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)));
         CUDA_CHECK(cudaFuncSetAttribute(finish_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)));
-        stats_kernel<<<grid, kThreads, bitmap, s>>>(ka);
-        CUDA_CHECK_LAUNCH();
-        hist_kernel<<<grid, kThreads, smem, s>>>(ka);
-        CUDA_CHECK_LAUNCH();
-        finish_kernel<<<dim3{1u, unsigned(n_rows), 1u}, kThreads, smem, s>>>(ka);
+        // With PDL, each kernel's blocks are placed while the previous one
+        // drains (they wait in pdl_wait before reading its results).
+        launch_pdl(stats_kernel, grid, kThreads, bitmap, s, ka);
+        launch_pdl(hist_kernel, grid, kThreads, smem, s, ka);
+        if (prefetch) launch_pdl(prefetch_kernel, grid, kThreads, smem, s, ka);
+        launch_pdl(finish_kernel, dim3{1u, unsigned(n_rows), 1u}, kThreads, smem, s, ka);
     });
     CUDA_CHECK_LAUNCH();
 }

@@ -267,6 +267,36 @@ TEST_CASE("cuda: sample_rows on peaked rows, as a language model's (top_p keeps 
     CHECK(tally.boundary <= std::max(1, tally.sampled / 100));
 }
 
+// Flat rows, as an untrained model's (logits ~ normal(0, 1.28): a dummy-weight
+// Llama's): top_p keeps a large part of the vocabulary and the draw falls far
+// from the best token, so the cuts lie outside the histogram pass's top bins.
+// At small batch the prefetch pass lists those bins (sample_prefetch.cuh);
+// with a bin it did not predict, the finish reads the row as before.
+TEST_CASE("cuda: sample_rows on flat rows (top_p and the draw far from the best token)") {
+    LL_REQUIRE_GPU();
+    std::unique_ptr<Backend> gpu = make_cuda_backend(0, DType::BF16);
+    std::mt19937 rng(1280);
+    Tally tally;
+    for (int vocab : {32000, 128256}) {
+        for (int n : {1, 3, 16}) {
+            std::vector<RowCase> rows;
+            for (int i = 0; i < n; ++i) {
+                RowCase r = random_row(rng, vocab);
+                if (i % 2 == 0) {  // the common chat settings on top of the random mix
+                    r.p.temperature = 0.6f + 0.2f * float(rng() % 4);
+                    r.p.top_p = i % 4 == 0 ? 0.9f : 1.0f;
+                    r.p.top_k = i % 8 == 2 ? 20000 : 0;
+                }
+                rows.push_back(r);
+            }
+            check_rows(*gpu, DType::F32, vocab, random_logits(rng, DType::F32, n, vocab, 1.28f), rows, tally);
+        }
+    }
+    MESSAGE("sampled rows: " << tally.sampled << ", differing at a CDF boundary: " << tally.boundary);
+    CHECK(tally.sampled > 20);
+    CHECK(tally.boundary <= std::max(1, tally.sampled / 100));
+}
+
 // The issue's extreme values (top_k 1, top_p 1e-6, temperature 1e-3 and 100,
 // min_p 1) mixed with ordinary sampled and greedy rows, over the vocabulary
 // sizes of real models and batches of 1 (a row spread over many blocks), 64

@@ -61,10 +61,20 @@ TEST_CASE("cuda bench: sample_rows vs the greedy argmax over 32000 to 152064 tok
     configs[6].p.temperature = 1.0f;
     configs[6].p.top_p = 0.9f;
     configs[6].p.n_logprobs = 20;
-    for (int vocab : {32000, 128256, 152064}) {
+    // Rows of scale 3 keep the cuts among the largest logits, as a trained
+    // model's mostly do; "flat" rows (scale 1.28, a dummy-weight Llama's)
+    // put top_p's cut and the draw deep in the vocabulary.
+    struct Rows {
+        int vocab;
+        float scale;
+        const char* suffix;
+    };
+    for (const Rows& shape : {Rows{32000, 3.0f, ""}, Rows{128256, 3.0f, ""}, Rows{152064, 3.0f, ""},
+                              Rows{128256, 1.28f, "_flat"}}) {
+        const int vocab = shape.vocab;
         Tensor t = gpu->alloc(DType::F32, {max_n, vocab});
         {
-            const std::vector<float> logits = random_logits(rng, max_n, vocab, 3.0f);
+            const std::vector<float> logits = random_logits(rng, max_n, vocab, shape.scale);
             gpu->upload(t, logits.data(), DType::F32);
         }
         std::unique_ptr<DecodeAccelerator> accel = gpu->make_decode_accelerator(max_n);
@@ -84,7 +94,7 @@ TEST_CASE("cuda bench: sample_rows vs the greedy argmax over 32000 to 152064 tok
                     ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
                 }
                 std::sort(ms.begin(), ms.end());
-                const std::string line = "{\"name\": \"sample_" + std::string(c.name) + "\", \"ms\": " +
+                const std::string line = "{\"name\": \"sample_" + std::string(c.name) + shape.suffix + "\", \"ms\": " +
                                          std::to_string(ms[ms.size() / 2]) + ", \"rows\": " + std::to_string(n) +
                                          ", \"vocab\": " + std::to_string(vocab) + "}";
                 std::printf("bench %s\n", line.c_str());
