@@ -15,8 +15,10 @@
 // query head, split) to the workspace and kernel 2 merges the splits.
 // Scores are in base 2 (q pre-scaled by scale * log2 e).
 #include "attention_common.cuh"
+#include "decode_attention_gqa.cuh"
 #include "launch.cuh"
 #include <algorithm>
+#include <type_traits>
 
 namespace lightllm::gpu {
 
@@ -305,10 +307,12 @@ static void launch_grouped(const AttnArgs& a, int n_reqs, float* ws, int n_split
     CUDA_CHECK_LAUNCH();
 }
 
+// group 0: the tensor-core kernel of decode_attention_gqa.cu.
 template <typename T, int D>
 static void launch_decode(const AttnArgs& a, int n_reqs, float* ws, int n_splits, int group, Stream s) {
     static_assert(kMaxHeadsPerBlock == 4, "instantiate the kernel for the largest group");
     switch (group) {
+        case 0: decode_attention_gqa(a, std::is_same_v<T, __half>, n_reqs, ws, n_splits, s); break;
         case 4: launch_grouped<T, D, 4>(a, n_reqs, ws, n_splits, s); break;
         case 2: launch_grouped<T, D, 2>(a, n_reqs, ws, n_splits, s); break;
         default: launch_grouped<T, D, 1>(a, n_reqs, ws, n_splits, s); break;
@@ -341,7 +345,7 @@ void decode_attention(const Tensor& q, const KvLayer& kv, const AttentionBatch& 
     LL_CHECK(n_splits == 1 || workspace != nullptr, "decode attention: no workspace for {} splits", n_splits);
     if (batch.n_reqs == 0) return;
     float* ws = static_cast<float*>(workspace);
-    const int group = heads_per_block(a.n_head, a.n_kv_head, batch.n_reqs, n_splits, n_sm);
+    const int group = decode_attention_gqa_applies(a) ? 0 : heads_per_block(a.n_head, a.n_kv_head, batch.n_reqs, n_splits, n_sm);
     if (q.dtype == DType::F16) dispatch_decode<__half>(a, batch.n_reqs, ws, n_splits, group, s);
     else dispatch_decode<__nv_bfloat16>(a, batch.n_reqs, ws, n_splits, group, s);
 }

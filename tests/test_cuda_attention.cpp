@@ -116,7 +116,7 @@ TEST_CASE("cuda attention: decode over head dims, GQA ratios and lengths") {
     LL_REQUIRE_GPU();
     for (DType dt : {DType::F16, DType::BF16}) {
         for (int hd : {64, 80, 96, 128}) {
-            for (int ratio : {1, 2, 4, 7, 8}) {
+            for (int ratio : {1, 2, 4, 7, 8, 16}) {  // 2..16: the tensor-core GQA kernel (decode_attention_gqa.cu)
                 CAPTURE(dt);
                 CAPTURE(hd);
                 CAPTURE(ratio);
@@ -124,7 +124,7 @@ TEST_CASE("cuda attention: decode over head dims, GQA ratios and lengths") {
                 c.n_kv = 2;
                 c.n_head = 2 * ratio;
                 c.hd = hd;
-                c.reqs = decode_reqs({1, 2, 17, 300, 1025, 2900});
+                c.reqs = decode_reqs({1, 2, 17, 64, 65, 300, 1025, 2900});
                 check_attention(dt, c, 11u * hd + ratio);
             }
         }
@@ -163,6 +163,8 @@ TEST_CASE("cuda attention: decode with query heads grouped per KV head") {
         c.alibi = true;
         c.window = 300;
         check_attention(dt, c, 61);
+        c.alibi = false;  // a window on the tensor-core GQA kernel (Mistral)
+        check_attention(dt, c, 62);
     }
 }
 

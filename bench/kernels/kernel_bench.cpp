@@ -188,6 +188,8 @@ struct Llama7B {
     }
 };
 
+void bench_attention(CudaBackend& be, DType dt, bool gqa);
+
 void bench_kernels(CudaBackend& be, DType dt) {
     cudaStream_t s = be.stream();
     std::string tag = dtype_name(dt);
@@ -214,12 +216,24 @@ void bench_kernels(CudaBackend& be, DType dt) {
                fmt::format(", \"GBps\": {:.1f}, \"TFLOPs\": {:.1f}", bytes / ms / 1e6, 2.0 * n * k * m / ms / 1e9));
         for (Tensor* t : {&xx, &w, &o}) be.free(*t);
     }
-    // Attention alone: decode (batch, ctx) and prefill (one prompt), 32 heads of 128.
-    for (auto [n_reqs, ctx, n_new] : {std::tuple{1, 4096, 1}, {1, 512, 1}, {64, 256, 1}, {64, 1024, 1},
-                                      {1, 512, 512}, {1, 4096, 4096}, {8, 1024, 1024}}) {
-        const int H = 32, D = 128;
+    bench_attention(be, dt, false);
+}
+
+// Attention alone: decode (batch, ctx) and prefill (one prompt), 32 query
+// heads of 128 over 32 KV heads (Llama-2-7B) or, with gqa, 8 (Llama-3-8B) at
+// the batches and contexts of serving (ShareGPT, multi-turn chat).
+void bench_attention(CudaBackend& be, DType dt, bool gqa) {
+    cudaStream_t s = be.stream();
+    std::string tag = dtype_name(dt);
+    using Shape = std::tuple<int, int, int>;
+    const std::vector<Shape> mha{{1, 4096, 1}, {1, 512, 1}, {64, 256, 1}, {64, 1024, 1},
+                                 {1, 512, 512}, {1, 4096, 4096}, {8, 1024, 1024}};
+    const std::vector<Shape> serving{{1, 4096, 1}, {64, 1024, 1}, {256, 1024, 1}, {512, 384, 1}, {1024, 256, 1},
+                                     {64, 2400, 1}};
+    for (auto [n_reqs, ctx, n_new] : gqa ? serving : mha) {
+        const int H = 32, D = 128, Hkv = gqa ? 8 : 32;
         int cap = n_reqs * ctx, T = n_reqs * n_new;
-        Tensor k = be.alloc(dt, {cap, H, D}), v = be.alloc(dt, {cap, H, D}), q = be.alloc(dt, {T, H * D});
+        Tensor k = be.alloc(dt, {cap, Hkv, D}), v = be.alloc(dt, {cap, Hkv, D}), q = be.alloc(dt, {T, H * D});
         Tensor o = be.alloc(dt, {T, H * D}), table = be.alloc(DType::I32, {n_reqs, ctx});
         be.fill_random(k, 3, 1.0f);
         be.fill_random(v, 4, 1.0f);
@@ -241,11 +255,11 @@ void bench_kernels(CudaBackend& be, DType dt) {
         AttentionBatch ab{tqs, tkl, trr, table, n_reqs, T, n_new, ctx};
         AttentionParams p;
         p.scale = 1.0f / std::sqrt(float(D));
-        HeadShape heads{H, H, D, D};
+        HeadShape heads{H, Hkv, D, D};
         double ms = time_ms(s, [&] { be.attention(q, kv, ab, heads, p, o); });
         if (n_new == 1) {
-            double bytes = 2.0 * double(cap) * H * D * 2;
-            report(fmt::format("decode_attn_{}_b{}_ctx{}", tag, n_reqs, ctx), ms,
+            double bytes = 2.0 * double(cap) * Hkv * D * 2;
+            report(fmt::format("decode_attn_{}{}_b{}_ctx{}", gqa ? "gqa_" : "", tag, n_reqs, ctx), ms,
                    fmt::format(", \"GBps\": {:.1f}", bytes / ms / 1e6));
         } else {
             double flops = 4.0 * n_reqs * H * D * (double(n_new) * (n_new + 1) / 2);
@@ -292,6 +306,12 @@ TEST_CASE("cuda bench: kernels and a Llama-2-7B-shaped forward") {
     MESSAGE("bench on " << cb.name());
     bench_kernels(cb, DType::F16);
     bench_llama7b(cb);
+}
+
+TEST_CASE("cuda bench: decode attention at serving batches, Llama-3-8B heads (32 over 8 KV heads)") {
+    LL_REQUIRE_GPU();
+    std::unique_ptr<Backend> be = make_cuda_backend(0, DType::BF16);
+    bench_attention(*as_cuda_backend(*be), DType::BF16, true);
 }
 
 // One eager Llama-2-7B decode step at batch 64 (context 192) between

@@ -1,0 +1,274 @@
+// Decode attention for grouped-query models on tensor cores: the query heads
+// that share a KV head (ratio 2..16: Llama-3, Mistral, Qwen2, Yi) are the rows
+// of one m16n8k16 tile, so S = Q K^T and O += P V are mma.sync instructions
+// instead of per-lane dot products and shuffles. The CUDA-core kernel of
+// decode_attention.cu spends ~60 instructions per key and KV head at ratio 4
+// and reads only ~2.4 TB/s of the H200's 4.3 at serving batches, issue-bound
+// (ncu: SM 72 %, DRAM 53 %; bench/NOTES.md run 11); here a key costs ~2 MMAs.
+//
+// Grid (n_kv_head, n_reqs, n_splits), 4 warps. The block's keys [s0, s1) (one
+// split of the request's visible keys, as decode_attention.cu cuts them) stream
+// through shared memory in tiles of 64, gathered through the table with
+// cp.async, two tiles in flight (the next loads while one is computed; each
+// thread looks its chunks' slots up one tile ahead). Warp w takes keys
+// [16w, 16w + 16) of every tile and keeps its own online softmax (base 2) for
+// the 16 rows (rows >= ratio are zero queries, never read back); at the end
+// the 4 warps merge through shared memory and the block writes the output,
+// or (m, l, acc) per query head for decode_reduce_kernel when split.
+// Fragment layouts: mma_tile.cuh. 16-bit caches, no ALiBi (no such model
+// uses both GQA and ALiBi); the others take decode_attention.cu's kernel.
+#include "decode_attention_gqa.cuh"
+#include "launch.cuh"
+#include "mma_tile.cuh"
+
+namespace lightllm::gpu {
+
+namespace {
+
+constexpr int kWarps = 4, kThreads = kWarps * 32;
+constexpr int kKeys = 64;  // keys of a tile: 16 per warp
+constexpr int kStages = 2;
+
+template <int D> constexpr int kLd = D + 8;  // smem row pitch in elements (16 bytes of padding: no bank conflicts)
+template <typename T, int D> constexpr size_t kStageBytes = size_t(2) * kKeys * kLd<D> * sizeof(T);  // K and V
+template <typename T, int D> constexpr size_t kSmemBytes = kStages * kStageBytes<T, D>;
+
+__device__ __forceinline__ void cp_async16(void* dst, const void* src) {
+    const uint32_t d = uint32_t(__cvta_generic_to_shared(dst));
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(d), "l"(src));
+}
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+template <int N> __device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(N)); }
+
+template <typename T, int D>
+static __global__ __launch_bounds__(kThreads, 3) void decode_attention_gqa_kernel(AttnArgs a, float* ws, int n_splits) {
+    pdl_wait();
+    pdl_launch_dependents();
+    constexpr int LD = kLd<D>;
+    constexpr int kDK = D / 16;               // k-steps of Q K^T
+    constexpr int kDT = D / 8;                // n8 tiles of O
+    constexpr int kChunks = kKeys * (D / 8);  // 16-byte chunks of a K (or V) tile
+    constexpr int kRounds = (kChunks + kThreads - 1) / kThreads;
+    extern __shared__ __align__(16) unsigned char smem_raw[];
+
+    const int g = blockIdx.x, r = blockIdx.y, split = blockIdx.z, n_reqs = gridDim.y;
+    const int q_end = a.q_start[r + 1];
+    if (q_end - a.q_start[r] < 1) return;
+    const int token = q_end - 1;
+    const int L = a.kv_len[r], qpos = L - 1;
+    const int begin = first_visible_key(qpos, a.sliding_window);
+    const int chunk = (L - begin + n_splits - 1) / n_splits;
+    const int s0 = begin + split * chunk, s1 = min(L, s0 + chunk);
+    const int ratio = a.n_head / a.n_kv_head, h0 = g * ratio;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+
+    // Q as A fragments: row i = query head h0 + i (zeros past the ratio).
+    uint32_t qf[kDK][4];
+    {
+        const T* q = static_cast<const T*>(a.q) + (int64_t(token) * a.n_head + h0) * D;
+#pragma unroll
+        for (int kk = 0; kk < kDK; ++kk)
+#pragma unroll
+            for (int i = 0; i < 4; ++i) {
+                const int row = (lane >> 2) + (i & 1) * 8, col = kk * 16 + (lane & 3) * 2 + (i >> 1) * 8;
+                qf[kk][i] = row < ratio ? *reinterpret_cast<const uint32_t*>(q + row * D + col) : 0u;
+            }
+    }
+    float o[kDT][4];
+#pragma unroll
+    for (int i = 0; i < kDT; ++i) o[i][0] = o[i][1] = o[i][2] = o[i][3] = 0.0f;
+    float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f};
+
+    // The copy side: chunk c of a tile's K (and V) goes to thread c % kThreads.
+    const int* trow = a.table + int64_t(a.req_rows[r]) * a.table_stride;
+    const int n_tiles = s1 > s0 ? (s1 - s0 + kKeys - 1) / kKeys : 0;
+    const T* kc = static_cast<const T*>(a.k_cache);
+    const T* vc = static_cast<const T*>(a.v_cache);
+    auto stage_k = [&](int t) { return reinterpret_cast<T*>(smem_raw + (t % kStages) * kStageBytes<T, D>); };
+    auto lookup = [&](int t, int* slots) {
+#pragma unroll
+        for (int j = 0; j < kRounds; ++j) {
+            const int c = int(threadIdx.x) + j * kThreads, p = s0 + t * kKeys + c / (D / 8);
+            slots[j] = c < kChunks && t < n_tiles && p < s1 ? trow[p] : -1;
+        }
+    };
+    // Keys past s1 become zeros (a masked P times V must stay finite).
+    auto issue = [&](int t, const int* slots) {
+        if (t < n_tiles) {
+            T* sk = stage_k(t);
+            T* sv = sk + kKeys * LD;
+#pragma unroll
+            for (int j = 0; j < kRounds; ++j) {
+                const int c = int(threadIdx.x) + j * kThreads;
+                if (c >= kChunks) continue;
+                const int key = c / (D / 8), col = (c % (D / 8)) * 8;
+                if (slots[j] >= 0) {
+                    const int64_t idx = (int64_t(slots[j]) * a.n_kv_head + g) * D + col;
+                    cp_async16(sk + key * LD + col, kc + idx);
+                    cp_async16(sv + key * LD + col, vc + idx);
+                } else {
+                    *reinterpret_cast<uint4*>(sk + key * LD + col) = make_uint4(0u, 0u, 0u, 0u);
+                    *reinterpret_cast<uint4*>(sv + key * LD + col) = make_uint4(0u, 0u, 0u, 0u);
+                }
+            }
+        }
+        cp_async_commit();  // one group per tile, empty or not: the wait counts stay uniform
+    };
+    int slots[kRounds];
+    lookup(0, slots);
+    issue(0, slots);
+    lookup(1, slots);
+
+    for (int t = 0; t < n_tiles; ++t) {  // uniform over the block
+        __syncthreads();                 // tile t - 1's stage is consumed: the next tile may go there
+        issue(t + 1, slots);
+        lookup(t + 2, slots);
+        cp_async_wait<1>();  // this thread's copies of tile t have landed
+        __syncthreads();     // everyone's have (and their zero stores are visible)
+        const T* sk = stage_k(t);
+        const T* sv = sk + kKeys * LD;
+        const int kw = warp * 16;  // this warp's keys in the tile
+
+        float sc[2][4] = {};
+#pragma unroll
+        for (int kk = 0; kk < kDK; ++kk) {
+            uint32_t b[4];
+            ldmatrix_x4(b, sk + (kw + (lane & 7) + (lane >> 4) * 8) * LD + kk * 16 + ((lane >> 3) & 1) * 8);
+            mma16816<T>(sc[0], qf[kk], b[0], b[1]);
+            mma16816<T>(sc[1], qf[kk], b[2], b[3]);
+        }
+        // Mask the keys past the split, scale, online softmax (rows g and g + 8).
+        const int key0 = s0 + t * kKeys + kw;
+        float mx[2] = {-INFINITY, -INFINITY};
+#pragma unroll
+        for (int nt = 0; nt < 2; ++nt)
+#pragma unroll
+            for (int i = 0; i < 4; ++i) {
+                const int key = key0 + nt * 8 + (lane & 3) * 2 + (i & 1);
+                const float x = key < s1 ? sc[nt][i] * a.scale_log2 : -INFINITY;
+                sc[nt][i] = x;
+                mx[i >> 1] = fmaxf(mx[i >> 1], x);
+            }
+        float alpha[2], m_use[2];
+#pragma unroll
+        for (int j = 0; j < 2; ++j) {
+            mx[j] = fmaxf(mx[j], __shfl_xor_sync(0xffffffffu, mx[j], 1));
+            mx[j] = fmaxf(mx[j], __shfl_xor_sync(0xffffffffu, mx[j], 2));
+            const float m_new = fmaxf(m[j], mx[j]);
+            m_use[j] = m_new == -INFINITY ? 0.0f : m_new;
+            alpha[j] = exp2f(m[j] - m_use[j]);
+            m[j] = m_new;
+            l[j] *= alpha[j];
+        }
+#pragma unroll
+        for (int nt = 0; nt < 2; ++nt)
+#pragma unroll
+            for (int i = 0; i < 4; ++i) {
+                const float p = exp2f(sc[nt][i] - m_use[i >> 1]);
+                sc[nt][i] = p;
+                l[i >> 1] += p;
+            }
+#pragma unroll
+        for (int dt = 0; dt < kDT; ++dt) {
+            o[dt][0] *= alpha[0];
+            o[dt][1] *= alpha[0];
+            o[dt][2] *= alpha[1];
+            o[dt][3] *= alpha[1];
+        }
+        // O += P V over the warp's 16 keys.
+        uint32_t pa[4];
+        pa[0] = MmaType<T>::pack(sc[0][0], sc[0][1]);
+        pa[1] = MmaType<T>::pack(sc[0][2], sc[0][3]);
+        pa[2] = MmaType<T>::pack(sc[1][0], sc[1][1]);
+        pa[3] = MmaType<T>::pack(sc[1][2], sc[1][3]);
+#pragma unroll
+        for (int dp = 0; dp < D / 16; ++dp) {
+            uint32_t b[4];
+            ldmatrix_x4_trans(b, sv + (kw + (lane & 7) + ((lane >> 3) & 1) * 8) * LD + dp * 16 + (lane >> 4) * 8);
+            mma16816<T>(o[2 * dp], pa, b[0], b[1]);
+            mma16816<T>(o[2 * dp + 1], pa, b[2], b[3]);
+        }
+    }
+    cp_async_wait<0>();
+    __syncthreads();  // the stages are free: the warps' partial results go there
+
+    // Merge the 4 warps, per query head (rows < ratio).
+    float* s_acc = reinterpret_cast<float*>(smem_raw);  // [kWarps][16][D]
+    __shared__ float s_m[kWarps][16], s_l[kWarps][16];
+#pragma unroll
+    for (int j = 0; j < 2; ++j) {
+        l[j] += __shfl_xor_sync(0xffffffffu, l[j], 1);
+        l[j] += __shfl_xor_sync(0xffffffffu, l[j], 2);
+        const int row = (lane >> 2) + j * 8;
+        if ((lane & 3) == 0) {
+            s_m[warp][row] = m[j];
+            s_l[warp][row] = l[j];
+        }
+        if (row >= ratio) continue;
+#pragma unroll
+        for (int dt = 0; dt < kDT; ++dt) {
+            float* dst = s_acc + (warp * 16 + row) * D + dt * 8 + (lane & 3) * 2;
+            dst[0] = o[dt][2 * j];
+            dst[1] = o[dt][2 * j + 1];
+        }
+    }
+    __syncthreads();
+    for (int e = threadIdx.x; e < ratio * D; e += kThreads) {
+        const int row = e / D, d = e - row * D, h = h0 + row;
+        float M = -INFINITY;
+#pragma unroll
+        for (int w = 0; w < kWarps; ++w) M = fmaxf(M, s_m[w][row]);
+        float acc = 0.0f, lsum = 0.0f;
+#pragma unroll
+        for (int w = 0; w < kWarps; ++w) {
+            const float wt = M == -INFINITY ? 0.0f : exp2f(s_m[w][row] - M);
+            lsum += wt * s_l[w][row];
+            acc += wt * s_acc[(w * 16 + row) * D + d];
+        }
+        if (n_splits == 1) {
+            static_cast<T*>(a.out)[(int64_t(token) * a.n_head + h) * D + d] = from_float<T>(lsum > 0.0f ? acc / lsum : 0.0f);
+        } else {  // decode_reduce_kernel's layout (decode_attention.cu)
+            const int64_t idx = (int64_t(r) * a.n_head + h) * n_splits + split;
+            ws[idx * D + d] = acc;
+            if (d == 0) {
+                float* ml = ws + int64_t(n_reqs) * a.n_head * n_splits * D;
+                ml[idx * 2] = M;
+                ml[idx * 2 + 1] = lsum;
+            }
+        }
+    }
+}
+
+template <typename T, int D>
+static void launch_gqa(const AttnArgs& a, int n_reqs, float* ws, int n_splits, Stream s) {
+    static_assert(sizeof(float) * kWarps * 16 * D <= kSmemBytes<T, D>, "the warps' partial results fit the stages");
+    auto kernel = decode_attention_gqa_kernel<T, D>;
+    CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(kSmemBytes<T, D>)));
+    launch_pdl(kernel, dim3(a.n_kv_head, n_reqs, n_splits), kThreads, kSmemBytes<T, D>, s, a, ws, n_splits);
+    CUDA_CHECK_LAUNCH();
+}
+
+template <typename T> static void dispatch_gqa(const AttnArgs& a, int n_reqs, float* ws, int n_splits, Stream s) {
+    switch (a.head_dim) {
+        case 64: launch_gqa<T, 64>(a, n_reqs, ws, n_splits, s); break;
+        case 80: launch_gqa<T, 80>(a, n_reqs, ws, n_splits, s); break;
+        case 96: launch_gqa<T, 96>(a, n_reqs, ws, n_splits, s); break;
+        case 128: launch_gqa<T, 128>(a, n_reqs, ws, n_splits, s); break;
+        default: LL_CHECK(false, "decode attention (GQA): head_dim {}", a.head_dim);
+    }
+}
+
+}  // namespace
+
+bool decode_attention_gqa_applies(const AttnArgs& a) {
+    const int ratio = a.n_head / a.n_kv_head;
+    return !a.kv_int8 && !a.alibi && ratio >= 2 && ratio <= 16 &&
+           (a.head_dim == 64 || a.head_dim == 80 || a.head_dim == 96 || a.head_dim == 128);
+}
+
+void decode_attention_gqa(const AttnArgs& a, bool f16, int n_reqs, float* ws, int n_splits, Stream s) {
+    if (f16) dispatch_gqa<__half>(a, n_reqs, ws, n_splits, s);
+    else dispatch_gqa<__nv_bfloat16>(a, n_reqs, ws, n_splits, s);
+}
+
+}  // namespace lightllm::gpu
