@@ -15,8 +15,9 @@
 // the 16 rows (rows >= ratio are zero queries, never read back); at the end
 // the 4 warps merge through shared memory and the block writes the output,
 // or (m, l, acc) per query head for decode_reduce_kernel when split.
-// Fragment layouts: mma_tile.cuh. 16-bit caches, no ALiBi (no such model
-// uses both GQA and ALiBi); the others take decode_attention.cu's kernel.
+// Int8 caches: the stage holds the int8 rows and their scales, dequantized
+// into one tile of T after they land. Fragment layouts: mma_tile.cuh. No
+// ALiBi (no such model uses both GQA and ALiBi): decode_attention.cu's kernel.
 #include "decode_attention_gqa.cuh"
 #include "launch.cuh"
 #include "mma_tile.cuh"
@@ -30,24 +31,36 @@ constexpr int kKeys = 64;  // keys of a tile: 16 per warp
 constexpr int kStages = 2;
 
 template <int D> constexpr int kLd = D + 8;  // smem row pitch in elements (16 bytes of padding: no bank conflicts)
-template <typename T, int D> constexpr size_t kStageBytes = size_t(2) * kKeys * kLd<D> * sizeof(T);  // K and V
-template <typename T, int D> constexpr size_t kSmemBytes = kStages * kStageBytes<T, D>;
+// A tile of K and V rows as the MMAs read them (T), and a stage as copied:
+// the same for 16-bit caches; int8 rows and their scales (dequantized into
+// one such tile before the MMAs) for int8 caches.
+template <typename T, int D> constexpr size_t kTileBytes = size_t(2) * kKeys * kLd<D> * sizeof(T);
+template <int D> constexpr size_t kInt8StageBytes = size_t(2) * kKeys * (D + sizeof(float));
+template <typename T, int D, bool I8> constexpr size_t kStageBytes = I8 ? kInt8StageBytes<D> : kTileBytes<T, D>;
+template <typename T, int D, bool I8>
+constexpr size_t kSmemBytes = kStages * kStageBytes<T, D, I8> + (I8 ? kTileBytes<T, D> : 0);
 
 __device__ __forceinline__ void cp_async16(void* dst, const void* src) {
     const uint32_t d = uint32_t(__cvta_generic_to_shared(dst));
     asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(d), "l"(src));
 }
+__device__ __forceinline__ void cp_async4(void* dst, const void* src) {
+    const uint32_t d = uint32_t(__cvta_generic_to_shared(dst));
+    asm volatile("cp.async.ca.shared.global [%0], [%1], 4;\n" ::"r"(d), "l"(src));
+}
 __device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
 template <int N> __device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(N)); }
 
-template <typename T, int D>
+template <typename T, int D, bool I8>
 static __global__ __launch_bounds__(kThreads, 3) void decode_attention_gqa_kernel(AttnArgs a, float* ws, int n_splits) {
     pdl_wait();
     pdl_launch_dependents();
     constexpr int LD = kLd<D>;
     constexpr int kDK = D / 16;               // k-steps of Q K^T
     constexpr int kDT = D / 8;                // n8 tiles of O
-    constexpr int kChunks = kKeys * (D / 8);  // 16-byte chunks of a K (or V) tile
+    constexpr int kRowBytes = I8 ? D : D * int(sizeof(T));  // a row as stored
+    constexpr int kRowChunks = kRowBytes / 16;              // its 16-byte chunks
+    constexpr int kChunks = kKeys * kRowChunks;             // of a K (or V) tile
     constexpr int kRounds = (kChunks + kThreads - 1) / kThreads;
     extern __shared__ __align__(16) unsigned char smem_raw[];
 
@@ -82,37 +95,67 @@ static __global__ __launch_bounds__(kThreads, 3) void decode_attention_gqa_kerne
     // The copy side: chunk c of a tile's K (and V) goes to thread c % kThreads.
     const int* trow = a.table + int64_t(a.req_rows[r]) * a.table_stride;
     const int n_tiles = s1 > s0 ? (s1 - s0 + kKeys - 1) / kKeys : 0;
-    const T* kc = static_cast<const T*>(a.k_cache);
-    const T* vc = static_cast<const T*>(a.v_cache);
-    auto stage_k = [&](int t) { return reinterpret_cast<T*>(smem_raw + (t % kStages) * kStageBytes<T, D>); };
+    const char* kc = static_cast<const char*>(a.k_cache);
+    const char* vc = static_cast<const char*>(a.v_cache);
+    auto stage = [&](int t) { return smem_raw + (t % kStages) * kStageBytes<T, D, I8>; };
+    // Where chunk `chunk` of key `key`'s K row goes (V: kv_off further); the
+    // int8 scales follow the rows of a stage.
+    constexpr int kPitch = I8 ? D : LD * int(sizeof(T));  // bytes between rows in a stage
+    constexpr int kVOff = kKeys * kPitch;
     auto lookup = [&](int t, int* slots) {
 #pragma unroll
         for (int j = 0; j < kRounds; ++j) {
-            const int c = int(threadIdx.x) + j * kThreads, p = s0 + t * kKeys + c / (D / 8);
+            const int c = int(threadIdx.x) + j * kThreads, p = s0 + t * kKeys + c / kRowChunks;
             slots[j] = c < kChunks && t < n_tiles && p < s1 ? trow[p] : -1;
         }
     };
     // Keys past s1 become zeros (a masked P times V must stay finite).
     auto issue = [&](int t, const int* slots) {
         if (t < n_tiles) {
-            T* sk = stage_k(t);
-            T* sv = sk + kKeys * LD;
+            unsigned char* st = stage(t);
+            float* scales = reinterpret_cast<float*>(st + 2 * kVOff);  // int8: K's, then V's
 #pragma unroll
             for (int j = 0; j < kRounds; ++j) {
                 const int c = int(threadIdx.x) + j * kThreads;
                 if (c >= kChunks) continue;
-                const int key = c / (D / 8), col = (c % (D / 8)) * 8;
+                const int key = c / kRowChunks, part = c % kRowChunks;
+                unsigned char* dk = st + key * kPitch + part * 16;
                 if (slots[j] >= 0) {
-                    const int64_t idx = (int64_t(slots[j]) * a.n_kv_head + g) * D + col;
-                    cp_async16(sk + key * LD + col, kc + idx);
-                    cp_async16(sv + key * LD + col, vc + idx);
+                    const int64_t row = int64_t(slots[j]) * a.n_kv_head + g;
+                    cp_async16(dk, kc + row * kRowBytes + part * 16);
+                    cp_async16(dk + kVOff, vc + row * kRowBytes + part * 16);
+                    if (I8 && part == 0) {
+                        cp_async4(scales + key, a.k_scale + row);
+                        cp_async4(scales + kKeys + key, a.v_scale + row);
+                    }
                 } else {
-                    *reinterpret_cast<uint4*>(sk + key * LD + col) = make_uint4(0u, 0u, 0u, 0u);
-                    *reinterpret_cast<uint4*>(sv + key * LD + col) = make_uint4(0u, 0u, 0u, 0u);
+                    *reinterpret_cast<uint4*>(dk) = make_uint4(0u, 0u, 0u, 0u);
+                    *reinterpret_cast<uint4*>(dk + kVOff) = make_uint4(0u, 0u, 0u, 0u);
+                    if (I8 && part == 0) scales[key] = scales[kKeys + key] = 0.0f;
                 }
             }
         }
         cp_async_commit();  // one group per tile, empty or not: the wait counts stay uniform
+    };
+    // Int8: a landed stage dequantized into the MMAs' tile (every thread).
+    T* dequant = reinterpret_cast<T*>(smem_raw + kStages * kStageBytes<T, D, I8>);
+    auto dequantize = [&](const unsigned char* st) {
+        const float* scales = reinterpret_cast<const float*>(st + 2 * kVOff);
+        for (int c = threadIdx.x; c < 2 * kChunks; c += kThreads) {
+            const int kv = c / kChunks, key = (c % kChunks) / kRowChunks, part = c % kRowChunks;
+            const uint4 raw = *reinterpret_cast<const uint4*>(st + kv * kVOff + key * kPitch + part * 16);
+            const int8_t* b = reinterpret_cast<const int8_t*>(&raw);
+            const float sc = scales[kv * kKeys + key];
+            Vec16<T> lo, hi;
+#pragma unroll
+            for (int i = 0; i < 8; ++i) {
+                lo.v[i] = from_float<T>(float(b[i]) * sc);
+                hi.v[i] = from_float<T>(float(b[8 + i]) * sc);
+            }
+            T* dst = dequant + (kv * kKeys + key) * LD + part * 16;
+            *reinterpret_cast<Vec16<T>*>(dst) = lo;
+            *reinterpret_cast<Vec16<T>*>(dst + 8) = hi;
+        }
     };
     int slots[kRounds];
     lookup(0, slots);
@@ -125,7 +168,14 @@ static __global__ __launch_bounds__(kThreads, 3) void decode_attention_gqa_kerne
         lookup(t + 2, slots);
         cp_async_wait<1>();  // this thread's copies of tile t have landed
         __syncthreads();     // everyone's have (and their zero stores are visible)
-        const T* sk = stage_k(t);
+        const T* sk;
+        if constexpr (I8) {
+            dequantize(stage(t));
+            __syncthreads();
+            sk = dequant;
+        } else {
+            sk = reinterpret_cast<const T*>(stage(t));
+        }
         const T* sv = sk + kKeys * LD;
         const int kw = warp * 16;  // this warp's keys in the tile
 
@@ -239,13 +289,20 @@ static __global__ __launch_bounds__(kThreads, 3) void decode_attention_gqa_kerne
     }
 }
 
+template <typename T, int D, bool I8>
+static void launch_gqa_kernel(const AttnArgs& a, int n_reqs, float* ws, int n_splits, Stream s) {
+    constexpr size_t smem = kSmemBytes<T, D, I8>;
+    static_assert(sizeof(float) * kWarps * 16 * D <= smem, "the warps' partial results fit the stages");
+    auto kernel = decode_attention_gqa_kernel<T, D, I8>;
+    CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)));
+    launch_pdl(kernel, dim3(a.n_kv_head, n_reqs, n_splits), kThreads, smem, s, a, ws, n_splits);
+    CUDA_CHECK_LAUNCH();
+}
+
 template <typename T, int D>
 static void launch_gqa(const AttnArgs& a, int n_reqs, float* ws, int n_splits, Stream s) {
-    static_assert(sizeof(float) * kWarps * 16 * D <= kSmemBytes<T, D>, "the warps' partial results fit the stages");
-    auto kernel = decode_attention_gqa_kernel<T, D>;
-    CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(kSmemBytes<T, D>)));
-    launch_pdl(kernel, dim3(a.n_kv_head, n_reqs, n_splits), kThreads, kSmemBytes<T, D>, s, a, ws, n_splits);
-    CUDA_CHECK_LAUNCH();
+    if (a.kv_int8) launch_gqa_kernel<T, D, true>(a, n_reqs, ws, n_splits, s);
+    else launch_gqa_kernel<T, D, false>(a, n_reqs, ws, n_splits, s);
 }
 
 template <typename T> static void dispatch_gqa(const AttnArgs& a, int n_reqs, float* ws, int n_splits, Stream s) {
@@ -262,7 +319,7 @@ template <typename T> static void dispatch_gqa(const AttnArgs& a, int n_reqs, fl
 
 bool decode_attention_gqa_applies(const AttnArgs& a) {
     const int ratio = a.n_head / a.n_kv_head;
-    return !a.kv_int8 && !a.alibi && ratio >= 2 && ratio <= 16 &&
+    return !a.alibi && ratio >= 2 && ratio <= 16 &&
            (a.head_dim == 64 || a.head_dim == 80 || a.head_dim == 96 || a.head_dim == 128);
 }
 

@@ -5,7 +5,7 @@
 
 namespace lightllm::gpu {
 
-// True for 16-bit KV caches without ALiBi, 2 to 16 query heads per KV head
+// True without ALiBi, for 2 to 16 query heads per KV head
 // and a head_dim of 64, 80, 96 or 128.
 bool decode_attention_gqa_applies(const AttnArgs& a);
 // Writes the output (n_splits == 1) or decode_reduce_kernel's partial

@@ -281,6 +281,15 @@ TEST_CASE("cuda attention: int8 KV cache") {
         check_attention(dt, c, 30);
         c.reqs = decode_reqs({1, 64, 3000});
         check_attention(dt, c, 31);
+        for (int hd : {64, 80, 96}) {  // the GQA kernel's int8 stage at every head size
+            CAPTURE(hd);
+            c.hd = hd;
+            c.reqs = decode_reqs({1, 2, 65, 700, 2500});
+            check_attention(dt, c, 32u + unsigned(hd));
+        }
+        c.hd = 128;
+        c.n_head = c.n_kv = 2;  // MHA: the CUDA-core kernel
+        check_attention(dt, c, 33);
     }
 }
 
