@@ -1,4 +1,7 @@
 // Decode attention (one new query per request), flash-decoding style.
+// Grouped-query models (2 to 16 query heads per KV head, no ALiBi) run the
+// tensor-core kernel of decode_attention_gqa.cu instead of kernel 1 below;
+// kernel 2 merges either's splits. Kernel 1 serves MHA models and ALiBi.
 //
 // Kernel 1, grid (n_head / G, n_reqs, n_splits), 128 threads: a block takes
 // G query heads that share one KV head (G = 1, 2 or 4, chosen by the
