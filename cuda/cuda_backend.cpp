@@ -181,7 +181,7 @@ void CudaBackend::rope_store_kv(const Tensor& qkv, const Tensor& positions, cons
 void CudaBackend::attention(const Tensor& q, const KvLayer& kv, const AttentionBatch& batch, const HeadShape& heads,
                             const AttentionParams& params, Tensor& out) {
     auto decode = [&](const AttentionBatch& b) {
-        int n_splits = gpu::decode_attention_splits(b.n_reqs, heads.n_head, sm_count_);
+        int n_splits = gpu::decode_attention_splits(b.n_reqs, heads.n_head, heads.n_kv_head, sm_count_);
         size_t bytes = gpu::decode_attention_workspace_bytes(b.n_reqs, heads.n_head, heads.head_dim, n_splits);
         void* ws = bytes > 0 ? decode_workspace(bytes) : nullptr;
         timed("attention decode",

@@ -271,10 +271,14 @@ bool attention_fast_path(DType dtype, int head_dim) {
            (head_dim == 64 || head_dim == 80 || head_dim == 96 || head_dim == 128);
 }
 
-// Sized for the one-head-per-block grid (the caller knows n_head only); the
-// launcher then groups heads only while the grouped grid keeps every SM busy.
-int decode_attention_splits(int n_reqs, int n_head, int n_sm) {
-    int blocks = std::max(1, n_reqs * n_head);
+// Sized for a grid of one block per KV head (grouped-query models, whose
+// tensor-core kernel takes all of a KV head's query heads) or per query head
+// (MHA); the CUDA-core launcher then groups heads only while the grouped grid
+// keeps every SM busy.
+int decode_attention_splits(int n_reqs, int n_head, int n_kv_head, int n_sm) {
+    // Grouped-query models run a block per KV head (decode_attention_gqa.cu).
+    const int per_req = n_kv_head > 0 && n_kv_head < n_head ? n_kv_head : n_head;
+    int blocks = std::max(1, n_reqs * per_req);
     int target = 2 * n_sm;  // a couple of waves of blocks (16 measured no faster at batch 64: NOTES run 7)
     return std::clamp((target + blocks - 1) / blocks, 1, 16);
 }

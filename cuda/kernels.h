@@ -86,7 +86,7 @@ void fill_random(Tensor& t, uint64_t seed, float stddev, Stream s);
 // Decode (one new query per request): flash-decoding, each request's keys split
 // into n_splits chunks (sized on the device from kv_len, so the launch shape
 // depends only on n_reqs and n_splits: CUDA-graph safe), then a reduce kernel.
-int decode_attention_splits(int n_reqs, int n_head, int n_sm);
+int decode_attention_splits(int n_reqs, int n_head, int n_kv_head, int n_sm);
 size_t decode_attention_workspace_bytes(int n_reqs, int n_head, int head_dim, int n_splits);
 // True when the fast kernels (decode / tensor-core prefill) take this shape.
 bool attention_fast_path(DType dtype, int head_dim);
