@@ -29,7 +29,7 @@ namespace {
 constexpr int kTuneMaxRows = 1024;
 constexpr int kCandidates = 24;
 constexpr int kTuneRuns = 5;  // timed runs per candidate, after one warm-up
-constexpr int kSkinnyCounters = 4096;  // split-K counters: weights of up to 4096 x 128 rows split k
+constexpr int kSkinnyCounters = 4096;  // split-K counters: weights of up to 4096 x 64 rows may split k
 
 cudaDataType_t cuda_type(DType t) {
     switch (t) {
@@ -105,13 +105,13 @@ void LinearPlans::run(const Tensor& x, const Tensor& w, const Tensor& bias, Tens
         return;
     }
     if (n >= 3 && n <= skinny_max_rows_ && skinny_gemm_applies(x, w)) {
-        SkinnyGemmSplitK split;
-        split.splits = skinny_gemm_splits(n, k, m, n_sm_);
-        split.partials = ws_;
-        split.partial_bytes = ws_bytes_;
-        split.counters = skinny_counters_;
-        split.n_counters = n_skinny_counters_;
-        skinny_gemm(x, w, bias, out, split, s);
+        SkinnyGemmPlan plan;
+        plan.splits = skinny_gemm_splits(n, k, m, n_sm_, plan.row_tiles);
+        plan.partials = ws_;
+        plan.partial_bytes = ws_bytes_;
+        plan.counters = skinny_counters_;
+        plan.n_counters = n_skinny_counters_;
+        skinny_gemm(x, w, bias, out, plan, s);
         return;
     }
     bool has_bias = !bias.empty();

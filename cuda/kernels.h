@@ -75,22 +75,24 @@ void gemv(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& out, Str
 // The same for x of 1..kSkinnyGemmMaxRows rows on tensor cores (skinny_gemm.cu):
 // w streamed into registers as mma.sync operands; f16/bf16, k % 8 == 0, x and
 // w 16-byte aligned. The k range may be split over blocks (split-K): their
-// fp32 partial sums go to `partials`, and one counter per 128 weight rows
+// fp32 partial sums go to `partials`, and one counter per block of weight rows
 // (zero before the first launch; each launch leaves them zero) finds the
 // block that adds them up. A split count the scratch cannot hold is lowered.
 constexpr int kSkinnyGemmMaxRows = CudaOptions::kSkinnyGemmRowsLimit;
-struct SkinnyGemmSplitK {
+struct SkinnyGemmPlan {
+    int row_tiles = 2;          // 16-row MMA tiles per warp: 2 (4 k steps in flight per lane) or 1 (8)
     int splits = 1;             // skinny_gemm_splits(), or any count >= 1
     void* partials = nullptr;   // device, partial_bytes (needed: skinny_gemm_partial_bytes)
     size_t partial_bytes = 0;
-    int* counters = nullptr;    // device, n_counters ints (needed: ceil(m / 128))
+    int* counters = nullptr;    // device, n_counters ints (needed: skinny_gemm_counters)
     int n_counters = 0;
 };
 bool skinny_gemm_applies(const Tensor& x, const Tensor& w);
 // Splits for an x of n rows, k columns and m weight rows on n_sm multiprocessors.
-int skinny_gemm_splits(int64_t n, int64_t k, int64_t m, int n_sm);
-size_t skinny_gemm_partial_bytes(int64_t n, int64_t m, int splits);
-void skinny_gemm(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& out, const SkinnyGemmSplitK& split,
+int skinny_gemm_splits(int64_t n, int64_t k, int64_t m, int n_sm, int row_tiles = 2);
+size_t skinny_gemm_partial_bytes(int64_t n, int64_t m, int splits, int row_tiles = 2);
+int skinny_gemm_counters(int64_t m, int row_tiles = 2);
+void skinny_gemm(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& out, const SkinnyGemmPlan& plan,
                  Stream s);
 
 void rope_store_kv(const Tensor& qkv, const Tensor& positions, const Tensor& inv_freq, const HeadShape& heads,

@@ -91,6 +91,56 @@ TEST_CASE("skinny gemm layout: the k permutation feeds each product of a step to
         for (int v : r) CHECK(v == 1);
 }
 
+TEST_CASE("skinny gemm layout: the kernel takes f16/bf16, 1..64 rows, k a multiple of 8, 16-byte aligned (no GPU)") {
+    alignas(16) static unsigned char buf[64];
+    auto t = [&](DType dt, int64_t rows, int64_t cols, size_t offset) {
+        return Tensor(buf + offset, dt, Device::CUDA, {rows, cols});
+    };
+    const Tensor w = t(DType::BF16, 300, 4096, 0);
+    CHECK(gpu::skinny_gemm_applies(t(DType::BF16, 3, 4096, 0), w));
+    CHECK(gpu::skinny_gemm_applies(t(DType::BF16, 1, 4096, 0), w));
+    CHECK(gpu::skinny_gemm_applies(t(DType::BF16, 64, 4096, 0), w));
+    CHECK(gpu::skinny_gemm_applies(t(DType::F16, 17, 8, 16), t(DType::F16, 5, 8, 32)));
+    CHECK_FALSE(gpu::skinny_gemm_applies(t(DType::BF16, 65, 4096, 0), w));             // too many rows
+    CHECK_FALSE(gpu::skinny_gemm_applies(t(DType::F16, 3, 4096, 0), w));              // dtypes differ
+    CHECK_FALSE(gpu::skinny_gemm_applies(t(DType::F32, 3, 4096, 0), t(DType::F32, 300, 4096, 0)));
+    CHECK_FALSE(gpu::skinny_gemm_applies(t(DType::BF16, 3, 4092, 0), t(DType::BF16, 300, 4092, 0)));  // k % 8
+    CHECK_FALSE(gpu::skinny_gemm_applies(t(DType::BF16, 3, 4096, 8), w));              // x not 16-byte aligned
+    CHECK_FALSE(gpu::skinny_gemm_applies(t(DType::BF16, 3, 4096, 0), t(DType::BF16, 300, 4096, 2)));
+    CHECK_FALSE(gpu::skinny_gemm_applies(t(DType::BF16, 3, 2048, 0), w));              // k differs
+}
+
+TEST_CASE("skinny gemm layout: k splits fill the GPU, stay within the partial-sum budget and the scratch (no GPU)") {
+    // 132 multiprocessors (H100/H200): a 4096-row weight at 3 rows splits k;
+    // the 128256-row LM head has blocks enough; 64 rows split less.
+    const int s3 = gpu::skinny_gemm_splits(3, 4096, 4096, 132);
+    CHECK(s3 > 1);
+    CHECK(s3 <= 4096 / 256);  // each split at least 8 steps of 32 k
+    CHECK(gpu::skinny_gemm_splits(3, 4096, 128256, 132) == 1);
+    const int s64 = gpu::skinny_gemm_splits(64, 4096, 4096, 132);
+    CHECK(s64 >= 1);
+    CHECK(s64 < s3);
+    CHECK(gpu::skinny_gemm_splits(64, 4096, 4096, 132, 1) >= 1);
+    CHECK(gpu::skinny_gemm_splits(5, 64, 1000, 132) == 1);  // 2 steps of k: nothing to split
+    // Partials: splits x rows rounded up to blocks of 128 (64 with one row tile) x n rounded up to 8 x 4 bytes.
+    CHECK(gpu::skinny_gemm_partial_bytes(3, 4096, 16) == size_t(16) * 4096 * 8 * 4);
+    CHECK(gpu::skinny_gemm_partial_bytes(33, 1000, 3) == size_t(3) * 1024 * 64 * 4);
+    CHECK(gpu::skinny_gemm_partial_bytes(17, 1000, 2, 1) == size_t(2) * 1024 * 32 * 4);
+    CHECK(gpu::skinny_gemm_counters(1000) == 8);
+    CHECK(gpu::skinny_gemm_counters(1000, 1) == 16);
+    // The heuristic's split-K scratch for Llama-3-8B's decode shapes fits the 32 MiB cuBLAS workspace LinearPlans lends it.
+    for (int64_t n : {3, 8, 16, 17, 32, 33, 64})
+        for (auto [k, m] : {std::pair<int64_t, int64_t>{4096, 6144}, {4096, 4096}, {4096, 28672}, {14336, 4096}, {4096, 128256}})
+            for (int rt : {1, 2}) {
+                CAPTURE(n);
+                CAPTURE(k);
+                CAPTURE(m);
+                const int s = gpu::skinny_gemm_splits(n, k, m, 132, rt);
+                CHECK(gpu::skinny_gemm_partial_bytes(n, m, s, rt) <= size_t(32) << 20);
+                CHECK(gpu::skinny_gemm_counters(m, rt) <= 4096);
+            }
+}
+
 namespace {
 
 // A weight [m, k] drawn on the GPU (stddev 1/sqrt(k)), and the same values in F32 on the CPU.
@@ -115,47 +165,56 @@ int sm_count() {
 // Split-K scratch as LinearPlans gives it: partials and zeroed counters.
 struct Scratch {
     Tensor partials, counters;
-    gpu::SkinnyGemmSplitK split;
+    gpu::SkinnyGemmPlan plan;
     Scratch(Backends& b, int64_t partial_floats, int n_counters) {
-        partials = b.owned(b.gpu->alloc(DType::F32, {partial_floats}), true);
+        partials = b.owned(b.gpu->alloc(DType::F32, {std::max<int64_t>(partial_floats, 1)}), true);
         counters = b.owned(b.gpu->alloc(DType::I32, {n_counters}), true);  // alloc zeroes
-        split.partials = partials.data;
-        split.partial_bytes = partials.nbytes();
-        split.counters = counters.ptr<int>();
-        split.n_counters = n_counters;
+        plan.partials = partials.data;
+        plan.partial_bytes = partials.nbytes();
+        plan.counters = counters.ptr<int>();
+        plan.n_counters = n_counters;
     }
 };
 
-// skinny_gemm of n rows against w (+ bias) on the GPU vs the CPU's linear;
-// splits 0: the heuristic's. Returns the GPU output (F32).
-std::vector<float> check_skinny(Backends& b, const Twin& w, int n, bool with_bias, int splits) {
+struct Variant {
+    int row_tiles;
+    int splits;  // 0: the heuristic's
+};
+
+// skinny_gemm of n random rows against w (+ bias) on the GPU, in each
+// variant, vs the CPU's linear.
+void check_skinny(Backends& b, const Twin& w, int n, bool with_bias, const std::vector<Variant>& variants) {
     const int64_t m = w.g.dim(0), k = w.g.dim(1);
     CAPTURE(n);
     CAPTURE(m);
     CAPTURE(k);
     CAPTURE(with_bias);
-    CAPTURE(splits);
     Twin x = b.twin(n, k), bias = b.twin(1, m);
     Tensor bc = with_bias ? bias.c.view({m}) : Tensor{}, bg = with_bias ? bias.g.view({m}) : Tensor{};
     Twin out = b.outputs(n, m);
+    b.cpu->linear(x.c, w.c, bc, out.c);
+    const std::vector<float> want = download_f32(*b.cpu, out.c);
     auto& cb = dynamic_cast<CudaBackend&>(*b.gpu);
     REQUIRE(gpu::skinny_gemm_applies(x.g, w.g));
-    const int s = splits > 0 ? splits : gpu::skinny_gemm_splits(n, k, m, sm_count());
-    const int n_counters = int((m + 127) / 128);
-    Scratch scratch(b, int64_t(gpu::skinny_gemm_partial_bytes(n, m, s) / sizeof(float)), n_counters);
-    scratch.split.splits = s;
-    gpu::skinny_gemm(x.g, w.g, bg, out.g, scratch.split, cb.launch_stream());
-    b.cpu->linear(x.c, w.c, bc, out.c);
-    std::vector<float> got = download_f32(*b.gpu, out.g);
-    LL_CHECK_CLOSE(got, download_f32(*b.cpu, out.c), tol_reduction(b.dt));
-    // Every launch leaves the split-K counters at zero for the next one.
-    const std::vector<int32_t> left = download_raw<int32_t>(*b.gpu, scratch.counters);
-    CHECK(std::all_of(left.begin(), left.end(), [](int32_t v) { return v == 0; }));
-    if (s > 1) {  // the fix-up adds the splits in a fixed order: a second run is bit-identical
-        gpu::skinny_gemm(x.g, w.g, bg, out.g, scratch.split, cb.launch_stream());
-        CHECK(download_f32(*b.gpu, out.g) == got);
+    for (Variant v : variants) {
+        const int s = v.splits > 0 ? v.splits : gpu::skinny_gemm_splits(n, k, m, sm_count(), v.row_tiles);
+        CAPTURE(v.row_tiles);
+        CAPTURE(s);
+        const int n_counters = gpu::skinny_gemm_counters(m, v.row_tiles);
+        Scratch scratch(b, int64_t(gpu::skinny_gemm_partial_bytes(n, m, s, v.row_tiles) / sizeof(float)), n_counters);
+        scratch.plan.row_tiles = v.row_tiles;
+        scratch.plan.splits = s;
+        gpu::skinny_gemm(x.g, w.g, bg, out.g, scratch.plan, cb.launch_stream());
+        const std::vector<float> got = download_f32(*b.gpu, out.g);
+        LL_CHECK_CLOSE(got, want, tol_reduction(b.dt));
+        // Every launch leaves the split-K counters at zero for the next one.
+        const std::vector<int32_t> left = download_raw<int32_t>(*b.gpu, scratch.counters);
+        CHECK(std::all_of(left.begin(), left.end(), [](int32_t c) { return c == 0; }));
+        if (s > 1) {  // the fix-up adds the splits in a fixed order: a second run is bit-identical
+            gpu::skinny_gemm(x.g, w.g, bg, out.g, scratch.plan, cb.launch_stream());
+            CHECK(download_f32(*b.gpu, out.g) == got);
+        }
     }
-    return got;
 }
 
 }  // namespace
@@ -170,7 +229,7 @@ TEST_CASE("cuda skinny gemm: 1..64 rows on odd shapes, with bias, k tails and fo
         for (Shape sh : {Shape{1000, 520, true}, {77, 64, false}, {300, 4096, true}, {5, 8, true}, {129, 1032, false}}) {
             Twin w = gpu_weight(b, sh.m, sh.k, 3);
             for (int n : {1, 2, 3, 4, 5, 7, 8, 9, 16, 17, 31, 33, 64})
-                for (int splits : {0, 1, 3, 7}) check_skinny(b, w, n, sh.bias, splits);
+                check_skinny(b, w, n, sh.bias, {{2, 0}, {2, 1}, {2, 3}, {2, 7}, {1, 0}, {1, 1}, {1, 5}});
         }
     }
 }
@@ -188,7 +247,7 @@ TEST_CASE("cuda skinny gemm: Llama-3-8B shapes (QKV, O, gate/up, down, lm_head) 
         for (const Shape& sh : shapes) {
             Backends b(dt);
             Twin w = gpu_weight(b, sh.m, sh.k, 5);
-            for (int n : sh.ns) check_skinny(b, w, n, false, 0);
+            for (int n : sh.ns) check_skinny(b, w, n, false, {{2, 0}, {1, 0}});
         }
     }
 }

@@ -5,7 +5,8 @@
 // rotates over copies of the weight that together exceed twice the L2, so
 // every call streams its weight from DRAM; ms is per call, launches back to
 // back on one stream (the skinny GEMM and the GEMV with PDL, as in a step).
-// GBps counts the weight, x and out bytes. Speed is never asserted; the
+// GBps counts the weight, x and out bytes. Rows skinny_* are the default
+// variant (2 row tiles per warp), skinny_mt1_* the one-tile variant. Speed is never asserted; the
 // outputs of the two are compared.
 #include "cuda_test_util.h"
 #ifdef LIGHTLLM_WITH_CUDA
@@ -35,11 +36,11 @@ TEST_CASE("cuda bench: skinny GEMM vs cuBLASLt / GEMV on Llama-3-8B decode shape
     base->set_tuning(true);
     Tensor partials = be->alloc(DType::F32, {int64_t(ws_bytes / sizeof(float))});
     Tensor counters = be->alloc(DType::I32, {4096});
-    gpu::SkinnyGemmSplitK split;
-    split.partials = partials.data;
-    split.partial_bytes = partials.nbytes();
-    split.counters = counters.ptr<int>();
-    split.n_counters = 4096;
+    gpu::SkinnyGemmPlan plan;
+    plan.partials = partials.data;
+    plan.partial_bytes = partials.nbytes();
+    plan.counters = counters.ptr<int>();
+    plan.n_counters = 4096;
     Tensor none;
     struct Shape { const char* name; int64_t k, m; };
     for (Shape sh : {Shape{"qkv", 4096, 6144}, {"o", 4096, 4096}, {"gate_up", 4096, 28672}, {"down", 14336, 4096},
@@ -56,21 +57,27 @@ TEST_CASE("cuda bench: skinny GEMM vs cuBLASLt / GEMV on Llama-3-8B decode shape
         for (int n : {1, 2, 3, 4, 8, 16, 32, 64}) {
             const Tensor xn = x.slice_rows(0, n);
             Tensor on = out.slice_rows(0, n), ob = out_base.slice_rows(0, n);
-            split.splits = gpu::skinny_gemm_splits(n, sh.k, sh.m, n_sm);
             const auto per_call = [&](const std::function<void(const Tensor&)>& call) {
                 return time_ms(cb.stream(), [&] { for (const Tensor& wi : w) call(wi); }, 10, 2) / copies;
             };
-            const double sk = per_call([&](const Tensor& wi) { gpu::skinny_gemm(xn, wi, none, on, split, s); });
             const double bs = per_call([&](const Tensor& wi) { base->run(xn, wi, none, ob, s); });
+            const std::vector<float> base_out = download_f32(*be, ob);
             const double bytes = w_bytes + 2.0 * double(n) * double(sh.k + sh.m);
-            report(fmt::format("skinny_{}_{}_n{}_k{}_m{}", dtype_name(dt), sh.name, n, sh.k, sh.m), sk,
-                   fmt::format(", \"GBps\": {:.1f}, \"splits\": {}, \"base\": \"{}\", \"base_ms\": {:.4f}, "
-                               "\"base_GBps\": {:.1f}, \"speedup\": {:.3f}",
-                               bytes / sk / 1e6, split.splits, n <= 2 ? "gemv" : "cublas", bs, bytes / bs / 1e6,
-                               bs / sk));
-            const ErrorStats e = compare(download_f32(*be, on), download_f32(*be, ob));
-            CHECK(e.finite);
-            CHECK(e.rel_l2 <= tol_reduction(dt));
+            for (int row_tiles : {2, 1}) {  // the default, then one 16-row tile per warp with 8 steps in flight
+                plan.row_tiles = row_tiles;
+                plan.splits = gpu::skinny_gemm_splits(n, sh.k, sh.m, n_sm, row_tiles);
+                const double sk = per_call([&](const Tensor& wi) { gpu::skinny_gemm(xn, wi, none, on, plan, s); });
+                report(fmt::format("skinny{}_{}_{}_n{}_k{}_m{}", row_tiles == 2 ? "" : "_mt1", dtype_name(dt),
+                                   sh.name, n, sh.k, sh.m),
+                       sk,
+                       fmt::format(", \"GBps\": {:.1f}, \"splits\": {}, \"base\": \"{}\", \"base_ms\": {:.4f}, "
+                                   "\"base_GBps\": {:.1f}, \"speedup\": {:.3f}",
+                                   bytes / sk / 1e6, plan.splits, n <= 2 ? "gemv" : "cublas", bs, bytes / bs / 1e6,
+                                   bs / sk));
+                const ErrorStats e = compare(download_f32(*be, on), base_out);
+                CHECK(e.finite);
+                CHECK(e.rel_l2 <= tol_reduction(dt));
+            }
         }
         for (Tensor* t : {&x, &out, &out_base}) be->free(*t);
         for (Tensor& t : w) be->free(t);
