@@ -65,6 +65,7 @@ LinearPlans::LinearPlans(void* workspace, size_t workspace_bytes, const CudaOpti
         n_skinny_counters_ = kSkinnyCounters;
         CUDA_CHECK(cudaMalloc(&skinny_counters_, sizeof(int) * size_t(n_skinny_counters_)));
         CUDA_CHECK(cudaMemset(skinny_counters_, 0, sizeof(int) * size_t(n_skinny_counters_)));
+        CUDA_CHECK(cudaDeviceSynchronize());  // zero before any kernel on the (non-blocking) backend stream
     }
 }
 
