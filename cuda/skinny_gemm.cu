@@ -130,7 +130,7 @@ static __global__ __launch_bounds__(kSkWarps * 32) void skinny_gemm_kernel(Skinn
     if (a.splits > 1) {
         __shared__ int last;
         const auto slot = [&](int s, int mt, int nt) {
-            return ((((int64_t(s) * gridDim.x + rb) * kSkWarps + warp) * MT + mt) * NT + nt) * 32 + lane;
+            return skinny_partial_slot(s, gridDim.x, rb, kSkWarps, warp, MT, mt, NT, nt, lane);
         };
 #pragma unroll
         for (int mt = 0; mt < MT; ++mt)
@@ -240,9 +240,9 @@ static void launch_skinny_gemm(const Tensor& x, const Tensor& w, const Tensor& b
     while (splits > 1 && (plan.partials == nullptr || rb > plan.n_counters ||
                           skinny_gemm_partial_bytes(a.n, a.m, splits, row_tiles) > plan.partial_bytes))
         --splits;
-    const int64_t steps_per_split = (steps + splits - 1) / splits;
-    a.k_split = int(steps_per_split * kSkinnyStepK);
-    a.splits = int((steps + steps_per_split - 1) / steps_per_split);
+    const SkinnySplitK sk = skinny_split_k(a.k, splits);
+    a.k_split = sk.k_split;
+    a.splits = sk.splits;
     a.partials = static_cast<float4*>(plan.partials);
     a.counters = plan.counters;
     const dim3 grid(unsigned(rb), unsigned(a.splits));

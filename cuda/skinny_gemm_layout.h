@@ -28,4 +28,25 @@ constexpr int skinny_reg(int j, int s) { return 2 * j + s; }
 constexpr int skinny_c_row(int g, int i) { return g + 8 * (i / 2); }
 constexpr int skinny_c_col(int t, int i) { return 2 * t + (i % 2); }
 
+// k split s of a launch covers [s * k_split, min(k, (s + 1) * k_split)):
+// k_split a whole number of steps, no split empty (asked-for count lowered).
+struct SkinnySplitK {
+    int k_split;
+    int splits;
+};
+constexpr SkinnySplitK skinny_split_k(int k, int splits) {
+    const int steps = (k + kSkinnyStepK - 1) / kSkinnyStepK;
+    const int s = splits < 1 ? 1 : splits > steps ? steps : splits;
+    const int per = (steps + s - 1) / s;
+    return {per * kSkinnyStepK, (steps + per - 1) / per};
+}
+
+// Index (in float4s) of lane `lane`'s accumulators of row tile mt and n-tile
+// nt, in warp `warp` of row block rb, split s: the layout of the fp32 partials.
+constexpr long long skinny_partial_slot(int s, int n_row_blocks, int rb, int warps, int warp, int row_tiles, int mt,
+                                        int n_tiles, int nt, int lane) {
+    return ((((static_cast<long long>(s) * n_row_blocks + rb) * warps + warp) * row_tiles + mt) * n_tiles + nt) * 32 +
+           lane;
+}
+
 }  // namespace lightllm::gpu

@@ -91,6 +91,43 @@ TEST_CASE("skinny gemm layout: the k permutation feeds each product of a step to
         for (int v : r) CHECK(v == 1);
 }
 
+TEST_CASE("skinny gemm layout: k splits cover k once in whole steps; partial slots are one-to-one (no GPU)") {
+    for (int k = 8; k <= 4096; k += 8)
+        for (int asked = 1; asked <= 40; ++asked) {
+            const gpu::SkinnySplitK sk = gpu::skinny_split_k(k, asked);
+            CAPTURE(k);
+            CAPTURE(asked);
+            REQUIRE(sk.k_split % gpu::kSkinnyStepK == 0);
+            REQUIRE(sk.splits >= 1);
+            REQUIRE(sk.splits <= asked);
+            REQUIRE(int64_t(sk.splits - 1) * sk.k_split < k);  // the last split is not empty
+            REQUIRE(int64_t(sk.splits) * sk.k_split >= k);      // and together they reach k
+        }
+    // Every (split, row block, warp, row tile, n-tile, lane) its own float4, filling the partials exactly.
+    const int splits = 3, row_blocks = 5, warps = 4;
+    for (int row_tiles : {1, 2})
+        for (int n_tiles : {1, 2, 4, 8}) {
+            const int64_t n_slots = int64_t(splits) * row_blocks * warps * row_tiles * n_tiles * 32;
+            std::vector<int> seen(size_t(n_slots), 0);
+            for (int sp = 0; sp < splits; ++sp)
+                for (int rb = 0; rb < row_blocks; ++rb)
+                    for (int wp = 0; wp < warps; ++wp)
+                        for (int mt = 0; mt < row_tiles; ++mt)
+                            for (int nt = 0; nt < n_tiles; ++nt)
+                                for (int lane = 0; lane < 32; ++lane) {
+                                    const long long i =
+                                        gpu::skinny_partial_slot(sp, row_blocks, rb, warps, wp, row_tiles, mt, n_tiles, nt, lane);
+                                    REQUIRE(i >= 0);
+                                    REQUIRE(i < n_slots);
+                                    ++seen[size_t(i)];
+                                }
+            CHECK(std::all_of(seen.begin(), seen.end(), [](int c) { return c == 1; }));
+            // skinny_gemm_partial_bytes holds them (m = 5 blocks of rows, n = 8 per n-tile).
+            CHECK(gpu::skinny_gemm_partial_bytes(8 * n_tiles, row_blocks * 64 * row_tiles, splits, row_tiles) ==
+                  size_t(n_slots) * 16);
+        }
+}
+
 TEST_CASE("skinny gemm layout: the kernel takes f16/bf16, 1..64 rows, k a multiple of 8, 16-byte aligned (no GPU)") {
     alignas(16) static unsigned char buf[64];
     auto t = [&](DType dt, int64_t rows, int64_t cols, size_t offset) {
