@@ -25,16 +25,6 @@ template <typename T> struct alignas(16) Vec16 {
     T v[N];
 };
 
-// 16 bytes of a weight row, read once per forward: kept out of L1 (where the
-// activations they meet live). The data must not change while the kernel runs.
-__device__ __forceinline__ uint4 load_stream(const uint4* p) {
-    uint4 v;
-    asm volatile("ld.global.nc.L1::no_allocate.v4.u32 {%0,%1,%2,%3}, [%4];\n"
-                 : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w)
-                 : "l"(p));
-    return v;
-}
-
 __device__ __forceinline__ float warp_sum(float x) {
 #pragma unroll
     for (int o = 16; o > 0; o >>= 1) x += __shfl_xor_sync(0xffffffffu, x, o);

@@ -31,7 +31,7 @@ CudaBackend::CudaBackend(int device_index, DType compute_dtype, const CudaOption
     device_name_ = prop.name;
     CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
     CUDA_CHECK(cudaMalloc(&cublas_workspace_, kCublasWorkspaceBytes));
-    linear_ = std::make_unique<gpu::LinearPlans>(cublas_workspace_, kCublasWorkspaceBytes, options);
+    linear_ = std::make_unique<gpu::LinearPlans>(cublas_workspace_, kCublasWorkspaceBytes, options.gemm_tune);
 }
 
 CudaBackend::~CudaBackend() {

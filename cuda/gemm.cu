@@ -9,10 +9,8 @@
 // n > kTuneMaxRows or with --no-gemm-tune (runs reproducible across
 // processes) the heuristic's first choice is taken. Candidates are timed
 // with a cold L2 (a forward step streams every weight once, so a weight that
-// fits in L2 must not be timed from L2) and ranked by their median. Batches of 1-2 rows go to
-// the weight-streaming kernel of gemv.cu instead, and batches of 3..skinny_gemm_max_rows
-// (CudaOptions, 64 by default) to the tensor-core one of skinny_gemm.cu when it applies; its
-// split-K partial sums use the cuBLAS workspace (calls on one stream never overlap).
+// fits in L2 must not be timed from L2) and ranked by their median. Batches of at most 4 rows
+// go to the weight-streaming kernel of gemv.cu instead.
 #include "common.cuh"
 #include "kernels.h"
 #include <cublasLt.h>
@@ -29,7 +27,8 @@ namespace {
 constexpr int kTuneMaxRows = 1024;
 constexpr int kCandidates = 24;
 constexpr int kTuneRuns = 5;  // timed runs per candidate, after one warm-up
-constexpr int kSkinnyCounters = 4096;  // split-K counters: weights of up to 4096 x 64 rows may split k
+
+
 
 cudaDataType_t cuda_type(DType t) {
     switch (t) {
@@ -54,25 +53,14 @@ struct LinearPlans::Plan {
     }
 };
 
-LinearPlans::LinearPlans(void* workspace, size_t workspace_bytes, const CudaOptions& options)
-    : ws_(workspace), ws_bytes_(workspace_bytes), tune_(options.gemm_tune),
-      skinny_max_rows_(options.skinny_gemm_max_rows) {
+LinearPlans::LinearPlans(void* workspace, size_t workspace_bytes, bool tune)
+    : ws_(workspace), ws_bytes_(workspace_bytes), tune_(tune) {
     CUBLAS_CHECK(cublasLtCreate(&lt_));
-    int dev = 0;
-    CUDA_CHECK(cudaGetDevice(&dev));
-    CUDA_CHECK(cudaDeviceGetAttribute(&n_sm_, cudaDevAttrMultiProcessorCount, dev));
-    if (skinny_max_rows_ >= 3) {
-        n_skinny_counters_ = kSkinnyCounters;
-        CUDA_CHECK(cudaMalloc(&skinny_counters_, sizeof(int) * size_t(n_skinny_counters_)));
-        CUDA_CHECK(cudaMemset(skinny_counters_, 0, sizeof(int) * size_t(n_skinny_counters_)));
-        CUDA_CHECK(cudaDeviceSynchronize());  // zero before any kernel on the (non-blocking) backend stream
-    }
 }
 
 LinearPlans::~LinearPlans() {
     set_tuning(false);
     plans_.clear();
-    cudaFree(skinny_counters_);
     cublasLtDestroy(lt_);
 }
 
@@ -103,16 +91,6 @@ void LinearPlans::run(const Tensor& x, const Tensor& w, const Tensor& bias, Tens
     if (n == 0) return;
     if (gemv_applies(x, w)) {
         gemv(x, w, bias, out, s);
-        return;
-    }
-    if (n >= 3 && n <= skinny_max_rows_ && skinny_gemm_applies(x, w)) {
-        SkinnyGemmPlan plan;
-        plan.splits = skinny_gemm_splits(n, k, m, n_sm_, plan.row_tiles);
-        plan.partials = ws_;
-        plan.partial_bytes = ws_bytes_;
-        plan.counters = skinny_counters_;
-        plan.n_counters = n_skinny_counters_;
-        skinny_gemm(x, w, bias, out, plan, s);
         return;
     }
     bool has_bias = !bias.empty();

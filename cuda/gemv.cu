@@ -7,11 +7,10 @@
 // batches in flight per lane, and a balanced grid of 2 blocks per SM each
 // owning m / 264 rows; bench/NOTES.md run 5.)
 // cuBLAS reached ~2.2 TB/s on these shapes on an H100 (bench/NOTES.md).
-// Batches of 3 and more go elsewhere (the tensor-core skinny_gemm.cu, or
-// cuBLAS): each 16 bytes of weights costs n x loads and 8n conversions + FMAs
-// here, and on the H200 a Llama-3-8B decode step took 7.5 ms at batch 3-4
-// this way against 5.7 ms at batch 5 through cuBLAS (step log of the
-// ShareGPT run, issue 14); batch 1 and 2 stay (4.9, 5.4 ms).
+// Batches of 3 and 4 go to cuBLAS: each 16 bytes of weights costs n x loads
+// and 8n conversions + FMAs here, and on the H200 a Llama-3-8B decode step
+// took 7.5 ms at batch 3-4 this way against 5.7 ms at batch 5 through cuBLAS
+// (step log of the ShareGPT run, issue 14); batch 1 and 2 stay (4.9, 5.4 ms).
 #include "common.cuh"
 #include "kernels.h"
 #include "launch.cuh"
@@ -46,6 +45,15 @@ __device__ __forceinline__ float dot8(uint4 a, uint4 b) {
         s = fmaf(fa.y, fb.y, s);
     }
     return s;
+}
+
+// 16 bytes of a weight row: read once, so kept out of L1 (where x lives).
+__device__ __forceinline__ uint4 load_stream(const uint4* p) {
+    uint4 v;
+    asm volatile("ld.global.nc.L1::no_allocate.v4.u32 {%0,%1,%2,%3}, [%4];\n"
+                 : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w)
+                 : "l"(p));
+    return v;
 }
 
 template <typename T, int N>

@@ -35,9 +35,8 @@ void layer_norm(const Tensor& x, const Tensor& w, const Tensor& b, Tensor& out, 
 // per shape (gemm.cu); owned by the backend, used by its engine thread only.
 class LinearPlans {
 public:
-    // options.gemm_tune: whether set_tuning(true) may time candidates (--no-gemm-tune: never);
-    // options.skinny_gemm_max_rows: x of 3..that many rows go to skinny_gemm.
-    LinearPlans(void* workspace, size_t workspace_bytes, const CudaOptions& options);
+    // tune: whether set_tuning(true) may time candidates (--no-gemm-tune: never).
+    LinearPlans(void* workspace, size_t workspace_bytes, bool tune);
     ~LinearPlans();
     LinearPlans(const LinearPlans&) = delete;
     LinearPlans& operator=(const LinearPlans&) = delete;
@@ -62,38 +61,11 @@ private:
     size_t l2_flush_bytes_ = 0;
     std::map<std::tuple<int64_t, int64_t, int64_t, int, bool>, std::unique_ptr<Plan>> plans_;
     std::vector<std::unique_ptr<Plan>> held_;  // made during a graph capture: kept alive, not reused
-    int skinny_max_rows_ = 0;   // CudaOptions::skinny_gemm_max_rows
-    int n_sm_ = 0;
-    int* skinny_counters_ = nullptr;  // skinny_gemm's split-K counters (the workspace holds its partials)
-    int n_skinny_counters_ = 0;
 };
 
-// The same for x of 1..2 rows (decode), streaming w with 16-byte loads; f16/bf16, k % 8 == 0.
+// The same for x of 1..4 rows (decode), streaming w with 16-byte loads; f16/bf16, k % 8 == 0.
 bool gemv_applies(const Tensor& x, const Tensor& w);
 void gemv(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& out, Stream s);
-
-// The same for x of 1..kSkinnyGemmMaxRows rows on tensor cores (skinny_gemm.cu):
-// w streamed into registers as mma.sync operands; f16/bf16, k % 8 == 0, x and
-// w 16-byte aligned. The k range may be split over blocks (split-K): their
-// fp32 partial sums go to `partials`, and one counter per block of weight rows
-// (zero before the first launch; each launch leaves them zero) finds the
-// block that adds them up. A split count the scratch cannot hold is lowered.
-constexpr int kSkinnyGemmMaxRows = CudaOptions::kSkinnyGemmRowsLimit;
-struct SkinnyGemmPlan {
-    int row_tiles = 2;          // 16-row MMA tiles per warp: 2 (4 k steps in flight per lane) or 1 (8)
-    int splits = 1;             // skinny_gemm_splits(), or any count >= 1
-    void* partials = nullptr;   // device, partial_bytes (needed: skinny_gemm_partial_bytes)
-    size_t partial_bytes = 0;
-    int* counters = nullptr;    // device, n_counters ints (needed: skinny_gemm_counters)
-    int n_counters = 0;
-};
-bool skinny_gemm_applies(const Tensor& x, const Tensor& w);
-// Splits for an x of n rows, k columns and m weight rows on n_sm multiprocessors.
-int skinny_gemm_splits(int64_t n, int64_t k, int64_t m, int n_sm, int row_tiles = 2);
-size_t skinny_gemm_partial_bytes(int64_t n, int64_t m, int splits, int row_tiles = 2);
-int skinny_gemm_counters(int64_t m, int row_tiles = 2);
-void skinny_gemm(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& out, const SkinnyGemmPlan& plan,
-                 Stream s);
 
 void rope_store_kv(const Tensor& qkv, const Tensor& positions, const Tensor& inv_freq, const HeadShape& heads,
                    const Tensor& slots, KvLayer& kv, Tensor& q_out, Stream s);

@@ -1,12 +1,46 @@
 // Tensor-core building blocks of the attention kernels (prefill_attention.cu,
-// cascade_attention.cu): mma.sync m16n8k16 with fp32 accumulate (mma.cuh,
-// with the fragment layouts), ldmatrix loads from shared memory, and the
-// gather of K/V rows through the table.
+// cascade_attention.cu): mma.sync m16n8k16 with fp32 accumulate, ldmatrix
+// loads from shared memory, and the gather of K/V rows through the table.
+// Fragment layouts (PTX ISA, m16n8k16):
+//   A: a0 (row g, cols 2t..2t+1), a1 (row g+8), a2 (row g, cols +8), a3 (row g+8, cols +8)
+//   B: b0 (k rows 2t..2t+1, col g), b1 (k rows +8);  C: c0,c1 (row g, cols 2t..), c2,c3 (row g+8)
+// with g = lane / 4, t = lane % 4.
 #pragma once
 #include "attention_common.cuh"
-#include "mma.cuh"
+#include <type_traits>
 
 namespace lightllm::gpu {
+
+template <typename T> struct MmaType;
+template <> struct MmaType<__half> {
+    static __device__ __forceinline__ uint32_t pack(float lo, float hi) {
+        __half2 v = __floats2half2_rn(lo, hi);
+        return *reinterpret_cast<uint32_t*>(&v);
+    }
+};
+template <> struct MmaType<__nv_bfloat16> {
+    static __device__ __forceinline__ uint32_t pack(float lo, float hi) {
+        __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
+        return *reinterpret_cast<uint32_t*>(&v);
+    }
+};
+
+template <typename T>
+__device__ __forceinline__ void mma16816(float* c, const uint32_t* a, uint32_t b0, uint32_t b1) {
+    if constexpr (std::is_same_v<T, __half>) {
+        asm volatile(
+            "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+            "{%0,%1,%2,%3};\n"
+            : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+            : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+    } else {
+        asm volatile(
+            "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+            "{%0,%1,%2,%3};\n"
+            : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+            : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+    }
+}
 
 __device__ __forceinline__ void ldmatrix_x4(uint32_t* r, const void* p) {
     uint32_t addr = uint32_t(__cvta_generic_to_shared(p));

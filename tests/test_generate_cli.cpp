@@ -174,12 +174,6 @@ TEST_CASE("generate cli: clear errors") {
     r = run_lightllm(tiny_args() + "-p hi --prefill-chunk-decoding -1");
     CHECK(r.exit_code == 1);
     CHECK(r.out.find("--prefill-chunk-decoding") != std::string::npos);
-    r = run_lightllm(tiny_args() + "-p hi --skinny-gemm-max-rows 65");
-    CHECK(r.exit_code == 1);
-    CHECK(r.out.find("--skinny-gemm-max-rows must be in [0, 64] (got 65)") != std::string::npos);
-    r = run_lightllm(tiny_args() + "-p hi --skinny-gemm-max-rows -1");
-    CHECK(r.exit_code == 1);
-    CHECK(r.out.find("--skinny-gemm-max-rows must be in [0, 64] (got -1)") != std::string::npos);
 }
 
 TEST_CASE("generate cli: --prefill-chunk-decoding changes how prompts are chunked, not the outputs") {

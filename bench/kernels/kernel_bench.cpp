@@ -8,7 +8,6 @@
 #ifdef LIGHTLLM_WITH_CUDA
 #include "cuda_check.h"
 #include "cuda_graph_cache.h"
-#include "kernel_timing.h"
 #include "kernels.h"
 #include <cuda_profiler_api.h>
 #include <fmt/format.h>
@@ -20,6 +19,40 @@ using namespace lightllm;
 using namespace lightllm::testing;
 
 namespace {
+
+void report(const std::string& name, double ms, const std::string& extra) {
+    std::string line = fmt::format("{{\"name\": \"{}\", \"ms\": {:.4f}{}}}", name, ms, extra);
+    fmt::print("bench {}\n", line);
+    if (const char* path = std::getenv("LIGHTLLM_BENCH_OUT")) {
+        if (FILE* f = std::fopen(path, "a")) {
+            std::fprintf(f, "%s\n", line.c_str());
+            std::fclose(f);
+        }
+    }
+    std::fflush(stdout);
+}
+
+// Median milliseconds of `fn` over `reps` runs, timed with events on `s`.
+double time_ms(cudaStream_t s, const std::function<void()>& fn, int reps = 20, int warmup = 3) {
+    for (int i = 0; i < warmup; ++i) fn();
+    cudaEvent_t a, b;
+    CUDA_CHECK(cudaEventCreate(&a));
+    CUDA_CHECK(cudaEventCreate(&b));
+    std::vector<float> t;
+    for (int i = 0; i < reps; ++i) {
+        CUDA_CHECK(cudaEventRecord(a, s));
+        fn();
+        CUDA_CHECK(cudaEventRecord(b, s));
+        CUDA_CHECK(cudaEventSynchronize(b));
+        float ms = 0;
+        CUDA_CHECK(cudaEventElapsedTime(&ms, a, b));
+        t.push_back(ms);
+    }
+    cudaEventDestroy(a);
+    cudaEventDestroy(b);
+    std::sort(t.begin(), t.end());
+    return t[t.size() / 2];
+}
 
 // Llama-2-7B shapes, random weights, one KV pool; decode/prefill steps built
 // straight from the op interface (the shape of models/llama.cpp's forward).

@@ -67,15 +67,11 @@ struct AttentionParams {
 class DecodeAccelerator;
 
 // The CUDA backend's speed-ups, each switchable for measurements and tests
-// (--no-cuda-graphs, --no-gemm-tune, --no-pdl, --skinny-gemm-max-rows).
+// (--no-cuda-graphs, --no-gemm-tune, --no-pdl).
 struct CudaOptions {
     bool graphs = true;     // decode steps replayed from CUDA graphs
     bool gemm_tune = true;  // time cuBLASLt candidates per shape at start-up
     bool pdl = true;        // programmatic dependent launch (sm_90+)
-    // Linear layers with 3..this many input rows (f16/bf16) run on the
-    // tensor-core weight-streaming kernel instead of cuBLASLt; 0: never.
-    static constexpr int kSkinnyGemmRowsLimit = 64;  // the kernel's largest batch
-    int skinny_gemm_max_rows = kSkinnyGemmRowsLimit;
 };
 
 class Backend {

@@ -133,12 +133,7 @@ static json config_json(const BenchConfig& c) {
               {"repetition_penalty", c.sampling.repetition_penalty},
               {"presence_penalty", c.sampling.presence_penalty},
               {"frequency_penalty", c.sampling.frequency_penalty}}},
-            {"prefix_cache", c.prefix_cache},
-            {"cuda", c.cuda ? json{{"graphs", c.cuda->graphs},
-                                   {"gemm_tune", c.cuda->gemm_tune},
-                                   {"pdl", c.cuda->pdl},
-                                   {"skinny_gemm_max_rows", c.cuda->skinny_gemm_max_rows}}
-                            : json(nullptr)}};
+            {"prefix_cache", c.prefix_cache}};
 }
 
 json bench_report_json(const BenchReport& r) {

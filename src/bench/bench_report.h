@@ -5,11 +5,9 @@
 // peak use and pauses, and the run's configuration. Printed as a table;
 // written as JSON with --json.
 #pragma once
-#include "backend.h"
 #include "sampling_params.h"
 #include <nlohmann/json.hpp>
 #include <cstdint>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -48,9 +46,6 @@ struct BenchConfig {
     // top_k, top_p, min_p and the three penalties.
     SamplingParams sampling;
     bool prefix_cache = true;
-    // The in-process engine's CUDA switches (--no-cuda-graphs, --no-gemm-tune,
-    // --no-pdl, --skinny-gemm-max-rows); absent for a run against a server.
-    std::optional<CudaOptions> cuda;
 };
 
 struct BenchReport {

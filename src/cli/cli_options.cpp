@@ -54,11 +54,6 @@ void add_engine_flags(CLI::App& cmd, EngineFlags& f) {
     cmd.add_flag("--no-gemm-tune", f.no_gemm_tune,
                  "Take cuBLASLt's first heuristic choice per GEMM shape instead of timing candidates at start-up");
     cmd.add_flag("--no-pdl", f.no_pdl, "Launch kernels without programmatic dependent launch (sm_90+)");
-    cmd.add_option("--skinny-gemm-max-rows", e.cuda.skinny_gemm_max_rows,
-                   fmt::format("Linear layers of 3..N input rows run on the tensor-core weight-streaming kernel "
-                               "instead of cuBLASLt (CUDA, f16/bf16; 0: off, at most {})",
-                               CudaOptions::kSkinnyGemmRowsLimit))
-        ->capture_default_str();
     cmd.add_option("--max-total-tokens", e.max_total_tokens, "KV cache capacity in tokens (0: from --mem-fraction)")
         ->capture_default_str();
     cmd.add_option("--mem-fraction", e.mem_fraction, "Share of free device memory for the KV cache")
@@ -122,9 +117,6 @@ PipelineOptions engine_options(const EngineFlags& f) {
     bool cuda = o.engine.device == DeviceChoice::Cuda || (o.engine.device == DeviceChoice::Auto && cuda_device_available());
     o.engine.max_prefill_tokens = f.max_prefill_tokens > 0 ? f.max_prefill_tokens : cuda ? kCudaPrefillTokens : kCpuPrefillTokens;
     const EngineOptions& e = o.engine;
-    if (e.cuda.skinny_gemm_max_rows < 0 || e.cuda.skinny_gemm_max_rows > CudaOptions::kSkinnyGemmRowsLimit)
-        fail("--skinny-gemm-max-rows must be in [0, {}] (got {})", CudaOptions::kSkinnyGemmRowsLimit,
-             e.cuda.skinny_gemm_max_rows);
     if (e.max_total_tokens < 0) fail("--max-total-tokens must be >= 0 (got {})", e.max_total_tokens);
     if (!(e.mem_fraction > 0.0f && e.mem_fraction <= 1.0f)) fail("--mem-fraction must be in (0, 1] (got {})", e.mem_fraction);
     if (e.max_running_requests < 1) fail("--max-running-requests must be >= 1 (got {})", e.max_running_requests);

@@ -33,7 +33,7 @@ constexpr int kCpuPrefillTokens = 128;
 // --max-prefill-tokens, --max-context, --max-wait-steps,
 // --max-waiting-requests, --expected-output-fraction, --admission-order, --no-prefix-cache,
 // --seed-weights,
-// --no-cuda-graphs, --no-gemm-tune, --no-pdl, --skinny-gemm-max-rows.
+// --no-cuda-graphs, --no-gemm-tune, --no-pdl.
 void add_engine_flags(CLI::App& cmd, EngineFlags& flags);
 // Checks the values, parses the enum flags and fills pipeline.engine; throws Error naming the flag.
 PipelineOptions engine_options(const EngineFlags& flags);
