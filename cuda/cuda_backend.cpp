@@ -182,10 +182,15 @@ void CudaBackend::attention(const Tensor& q, const KvLayer& kv, const AttentionB
                             const AttentionParams& params, Tensor& out) {
     auto decode = [&](const AttentionBatch& b) {
         int n_splits = gpu::decode_attention_splits(b.n_reqs, heads.n_head, heads.n_kv_head, sm_count_);
-        size_t bytes = gpu::decode_attention_workspace_bytes(b.n_reqs, heads.n_head, heads.head_dim, n_splits);
+        // Cascade groups (backend.h): not with a sliding window or ALiBi.
+        const bool cascade = b.cascade.n_groups > 0 && params.sliding_window <= 0 && !params.alibi;
+        const int n_chunks = cascade ? gpu::cascade_attention_chunks(b.cascade, heads, sm_count_) : 0;
+        size_t bytes =
+            gpu::decode_attention_workspace_bytes(b.n_reqs, heads.n_head, heads.head_dim, n_splits + n_chunks);
         void* ws = bytes > 0 ? decode_workspace(bytes) : nullptr;
-        timed("attention decode",
-              [&] { gpu::decode_attention(q, kv, b, heads, params, out, {ws, n_splits, sm_count_}, launch_stream()); });
+        timed(cascade ? "attention decode cascade" : "attention decode", [&] {
+            gpu::decode_attention(q, kv, b, heads, params, out, {ws, n_splits, sm_count_, n_chunks}, launch_stream());
+        });
     };
     auto prefill = [&](const AttentionBatch& b) {
         timed("attention prefill", [&] { gpu::prefill_attention(q, kv, b, heads, params, out, launch_stream()); });
@@ -205,6 +210,8 @@ void CudaBackend::attention(const Tensor& q, const KvLayer& kv, const AttentionB
         dec.q_start = batch.q_start.slice_rows(0, nd + 1);
         dec.kv_len = batch.kv_len.slice_rows(0, nd);
         dec.req_rows = batch.req_rows.slice_rows(0, nd);
+        if (batch.cascade.n_groups > 0) dec.cascade.req_shared = batch.cascade.req_shared.slice_rows(0, nd);
+        pre.cascade = CascadeGroups{};
         pre.n_reqs = batch.n_reqs - nd;
         pre.n_decode_first = 0;
         pre.q_start = batch.q_start.slice_rows(nd, pre.n_reqs + 1);

@@ -17,7 +17,14 @@
 // the block writes the output; otherwise it writes (m, l, acc) per (request,
 // query head, split) to the workspace and kernel 2 merges the splits.
 // Scores are in base 2 (q pre-scaled by scale * log2 e).
+//
+// Cascade groups (cascade_attention.cu): a grouped request reads only keys
+// [kv_begin[r], kv_len) here; the cascade kernel writes its shared prefix's
+// partials into workspace parts n_splits .. n_parts - 1 of the same layout,
+// and kernel 2 merges those too (for grouped requests only: the parts of the
+// others hold stale values).
 #include "attention_common.cuh"
+#include "cascade_attention.cuh"
 #include "decode_attention_gqa.cuh"
 #include "launch.cuh"
 #include <algorithm>
@@ -71,11 +78,12 @@ __device__ __forceinline__ void unpack8(const AttnArgs& a, const KvRaw& r, float
 template <int D, int G> constexpr int kMinBlocks = G == 1 && D == 128 ? 6 : 1;
 
 // G query heads per block; all register arrays below are indexed by
-// unrolled loop counters only, so they stay in registers.
+// unrolled loop counters only, so they stay in registers. The body of both
+// kernels below: n_splits chunks of the keys [kv_begin[r] or 0, kv_len),
+// partials in workspace parts 0..n_splits-1 of n_parts per (request, head).
 template <typename T, int D, int G>
-static __global__ __launch_bounds__(kThreads, kMinBlocks<D, G>) void decode_attention_kernel(AttnArgs a, float* ws, int n_splits) {
-    pdl_wait();
-    pdl_launch_dependents();
+__device__ __forceinline__ void decode_attention_body(const AttnArgs& a, float* ws, int n_splits, int n_parts,
+                                                      const int* kv_begin) {
     static_assert(sizeof(T) == 2, "16-bit types only");
     constexpr int kLanes = D / 8;               // lanes of a group that hold dims
     constexpr int kUnroll = 4;  // keys per group in flight (8 measured no faster: bench/NOTES.md run 7)
@@ -86,6 +94,7 @@ static __global__ __launch_bounds__(kThreads, kMinBlocks<D, G>) void decode_atte
     int token = q_end - 1;
     int L = a.kv_len[r], qpos = L - 1;
     int begin = first_visible_key(qpos, a.sliding_window);
+    if (kv_begin) begin = max(begin, kv_begin[r]);
     int chunk = (L - begin + n_splits - 1) / n_splits;
     int s0 = begin + split * chunk, s1 = min(L, s0 + chunk);
     int g = h0 / (a.n_head / a.n_kv_head);  // G divides the ratio: one KV head
@@ -228,14 +237,14 @@ static __global__ __launch_bounds__(kThreads, kMinBlocks<D, G>) void decode_atte
             lsum += w * sm_l[k][j];
             o += w * sm_acc[k][j][d];
         }
-        if (n_splits == 1) {
+        if (n_parts == 1) {
             static_cast<T*>(a.out)[(int64_t(token) * a.n_head + h) * D + d] =
                 from_float<T>(lsum > 0.0f ? o / lsum : 0.0f);
         } else {
-            int64_t idx = (int64_t(r) * a.n_head + h) * n_splits + split;
+            int64_t idx = (int64_t(r) * a.n_head + h) * n_parts + split;
             ws[idx * D + d] = o;
             if (d == 0) {
-                float* ml = ws + int64_t(n_reqs) * a.n_head * n_splits * D;
+                float* ml = ws + int64_t(n_reqs) * a.n_head * n_parts * D;
                 ml[idx * 2] = M;
                 ml[idx * 2 + 1] = lsum;
             }
@@ -243,15 +252,39 @@ static __global__ __launch_bounds__(kThreads, kMinBlocks<D, G>) void decode_atte
     }
 }
 
+// Plain decode (the CUDA-graph path). Kept apart from the cascade kernel so
+// that it compiles exactly as tuned: the 80-register D = 128, G = 1 build is
+// on the edge of spilling (a field added to AttnArgs made it spill 44 bytes).
+template <typename T, int D, int G>
+static __global__ __launch_bounds__(kThreads, kMinBlocks<D, G>) void decode_attention_kernel(AttnArgs a, float* ws,
+                                                                                            int n_splits) {
+    pdl_wait();
+    pdl_launch_dependents();
+    decode_attention_body<T, D, G>(a, ws, n_splits, n_splits, nullptr);
+}
+
+// Decode of a step with cascade groups: grouped requests read keys from
+// kv_begin[r] on, and every request writes partials (n_parts per request).
+template <typename T, int D, int G>
+static __global__ __launch_bounds__(kThreads, kMinBlocks<D, G>) void decode_cascade_own_kernel(AttnArgs a, float* ws,
+                                                                                              int n_parts,
+                                                                                              const int* kv_begin) {
+    pdl_wait();
+    pdl_launch_dependents();
+    decode_attention_body<T, D, G>(a, ws, int(gridDim.z), n_parts, kv_begin);
+}
+
 template <typename T, int D>
-static __global__ void decode_reduce_kernel(AttnArgs a, const float* ws, int n_splits) {
+static __global__ void decode_reduce_kernel(AttnArgs a, const float* ws, int n_splits, int n_parts,
+                                            const int* kv_begin) {
     pdl_wait();
     pdl_launch_dependents();
     int h = blockIdx.x, r = blockIdx.y, n_reqs = gridDim.y;
     int q_end = a.q_start[r + 1];
     if (q_end - a.q_start[r] < 1) return;
-    int64_t idx0 = (int64_t(r) * a.n_head + h) * n_splits;
-    const float* ml = ws + int64_t(n_reqs) * a.n_head * n_splits * D;
+    int64_t idx0 = (int64_t(r) * a.n_head + h) * n_parts;
+    const float* ml = ws + int64_t(n_reqs) * a.n_head * n_parts * D;
+    if (kv_begin && kv_begin[r] > 0) n_splits = n_parts;  // a grouped request: its prefix's parts too
     float M = -INFINITY;
     for (int j = 0; j < n_splits; ++j) M = fmaxf(M, ml[(idx0 + j) * 2]);
     for (int d = threadIdx.x; d < D; d += blockDim.x) {
@@ -283,9 +316,9 @@ int decode_attention_splits(int n_reqs, int n_head, int n_kv_head, int n_sm) {
     return std::clamp((target + blocks - 1) / blocks, 1, 16);
 }
 
-size_t decode_attention_workspace_bytes(int n_reqs, int n_head, int head_dim, int n_splits) {
-    if (n_splits <= 1) return 0;
-    return size_t(n_reqs) * n_head * n_splits * (head_dim + 2) * sizeof(float);
+size_t decode_attention_workspace_bytes(int n_reqs, int n_head, int head_dim, int n_parts) {
+    if (n_parts <= 1) return 0;
+    return size_t(n_reqs) * n_head * n_parts * (head_dim + 2) * sizeof(float);
 }
 
 // Largest number of query heads a block takes. The kernel also builds for 8
@@ -307,54 +340,79 @@ static int heads_per_block(int n_head, int n_kv_head, int n_reqs, int n_splits, 
     return group;
 }
 
+// How one launch lays out its workspace: n_splits parts of each request's
+// own keys, then n_parts - n_splits parts of cascade prefixes.
+struct DecodeLaunch {
+    int n_reqs = 0;
+    float* ws = nullptr;
+    int n_splits = 1, n_parts = 1;
+    int group = 1;  // query heads per block (0: the GQA tensor-core kernel)
+    const int* kv_begin = nullptr;  // cascade: [n_reqs] first key a request reads itself (its group's shared length)
+};
+
 template <typename T, int D, int G>
-static void launch_grouped(const AttnArgs& a, int n_reqs, float* ws, int n_splits, Stream s) {
-    dim3 grid(a.n_head / G, n_reqs, n_splits);
-    launch_pdl(decode_attention_kernel<T, D, G>, grid, kThreads, 0, s, a, ws, n_splits);
+static void launch_grouped(const AttnArgs& a, const DecodeLaunch& l, Stream s) {
+    dim3 grid(a.n_head / G, l.n_reqs, l.n_splits);
+    if (l.kv_begin) launch_pdl(decode_cascade_own_kernel<T, D, G>, grid, kThreads, 0, s, a, l.ws, l.n_parts, l.kv_begin);
+    else launch_pdl(decode_attention_kernel<T, D, G>, grid, kThreads, 0, s, a, l.ws, l.n_splits);
     CUDA_CHECK_LAUNCH();
 }
 
 // group 0: the tensor-core kernel of decode_attention_gqa.cu.
 template <typename T, int D>
-static void launch_decode(const AttnArgs& a, int n_reqs, float* ws, int n_splits, int group, Stream s) {
+static void launch_decode(const AttnArgs& a, const DecodeLaunch& l, Stream s) {
     static_assert(kMaxHeadsPerBlock == 4, "instantiate the kernel for the largest group");
-    switch (group) {
-        case 0: decode_attention_gqa(a, std::is_same_v<T, __half>, n_reqs, ws, n_splits, s); break;
-        case 4: launch_grouped<T, D, 4>(a, n_reqs, ws, n_splits, s); break;
-        case 2: launch_grouped<T, D, 2>(a, n_reqs, ws, n_splits, s); break;
-        default: launch_grouped<T, D, 1>(a, n_reqs, ws, n_splits, s); break;
+    switch (l.group) {
+        case 0:
+            decode_attention_gqa(a, std::is_same_v<T, __half>, {l.n_reqs, l.ws, l.n_splits, l.n_parts, l.kv_begin}, s);
+            break;
+        case 4: launch_grouped<T, D, 4>(a, l, s); break;
+        case 2: launch_grouped<T, D, 2>(a, l, s); break;
+        default: launch_grouped<T, D, 1>(a, l, s); break;
     }
-    if (n_splits > 1) {
-        launch_pdl(decode_reduce_kernel<T, D>, dim3(a.n_head, n_reqs), D, 0, s, a, ws, n_splits);
+    if (l.n_parts > 1) {
+        launch_pdl(decode_reduce_kernel<T, D>, dim3(a.n_head, l.n_reqs), D, 0, s, a, l.ws, l.n_splits, l.n_parts,
+                   l.kv_begin);
         CUDA_CHECK_LAUNCH();
     }
 }
 
 template <typename T>
-static void dispatch_decode(const AttnArgs& a, int n_reqs, float* ws, int n_splits, int group, Stream s) {
+static void dispatch_decode(const AttnArgs& a, const DecodeLaunch& l, Stream s) {
     switch (a.head_dim) {
-        case 64: launch_decode<T, 64>(a, n_reqs, ws, n_splits, group, s); break;
-        case 80: launch_decode<T, 80>(a, n_reqs, ws, n_splits, group, s); break;
-        case 96: launch_decode<T, 96>(a, n_reqs, ws, n_splits, group, s); break;
-        case 128: launch_decode<T, 128>(a, n_reqs, ws, n_splits, group, s); break;
+        case 64: launch_decode<T, 64>(a, l, s); break;
+        case 80: launch_decode<T, 80>(a, l, s); break;
+        case 96: launch_decode<T, 96>(a, l, s); break;
+        case 128: launch_decode<T, 128>(a, l, s); break;
         default: LL_CHECK(false, "decode attention: head_dim {}", a.head_dim);
     }
 }
 
 void decode_attention(const Tensor& q, const KvLayer& kv, const AttentionBatch& batch, const HeadShape& heads,
                       const AttentionParams& params, Tensor& out, const DecodeSplits& split, Stream s) {
-    void* workspace = split.workspace;
     const int n_splits = split.n_splits, n_sm = split.n_sm;
     AttnArgs a = make_attn_args(q, kv, batch, heads, params, out);
     LL_CHECK(attention_fast_path(q.dtype, heads.head_dim), "decode attention: dtype {} head_dim {}",
              dtype_name(q.dtype), heads.head_dim);
     LL_CHECK(batch.max_q_len <= 1, "decode attention with {} new tokens per request", batch.max_q_len);
-    LL_CHECK(n_splits == 1 || workspace != nullptr, "decode attention: no workspace for {} splits", n_splits);
+    const bool cascade = split.n_cascade_chunks > 0 && batch.cascade.n_groups > 0;
+    LL_CHECK(!cascade || (params.sliding_window <= 0 && !params.alibi),
+             "decode attention: cascade groups with a sliding window or ALiBi");
+    DecodeLaunch l;
+    l.n_reqs = batch.n_reqs;
+    l.ws = static_cast<float*>(split.workspace);
+    l.n_splits = n_splits;
+    l.n_parts = n_splits + (cascade ? split.n_cascade_chunks : 0);
+    LL_CHECK(l.n_parts == 1 || l.ws != nullptr, "decode attention: no workspace for {} parts", l.n_parts);
     if (batch.n_reqs == 0) return;
-    float* ws = static_cast<float*>(workspace);
-    const int group = decode_attention_gqa_applies(a) ? 0 : heads_per_block(a.n_head, a.n_kv_head, batch.n_reqs, n_splits, n_sm);
-    if (q.dtype == DType::F16) dispatch_decode<__half>(a, batch.n_reqs, ws, n_splits, group, s);
-    else dispatch_decode<__nv_bfloat16>(a, batch.n_reqs, ws, n_splits, group, s);
+    l.group = decode_attention_gqa_applies(a) ? 0 : heads_per_block(a.n_head, a.n_kv_head, batch.n_reqs, n_splits, n_sm);
+    if (cascade) {
+        l.kv_begin = batch.cascade.req_shared.ptr<int>();
+        cascade_prefix_attention(a, batch.cascade, {l.ws, batch.n_reqs, l.n_parts, n_splits, split.n_cascade_chunks},
+                                 q.dtype, s);
+    }
+    if (q.dtype == DType::F16) dispatch_decode<__half>(a, l, s);
+    else dispatch_decode<__nv_bfloat16>(a, l, s);
 }
 
 }  // namespace lightllm::gpu

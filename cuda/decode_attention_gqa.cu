@@ -14,7 +14,9 @@
 // [16w, 16w + 16) of every tile and keeps its own online softmax (base 2) for
 // the 16 rows (rows >= ratio are zero queries, never read back); at the end
 // the 4 warps merge through shared memory and the block writes the output,
-// or (m, l, acc) per query head for decode_reduce_kernel when split.
+// or (m, l, acc) per query head for decode_reduce_kernel when split (or when
+// the step has cascade groups: then a grouped request reads only its keys
+// from kv_begin[r] on, cascade_attention.cu taking the shared prefix).
 // Int8 caches: the stage holds the int8 rows and their scales, dequantized
 // into one tile of T after they land. Fragment layouts: mma_tile.cuh. No
 // ALiBi (no such model uses both GQA and ALiBi): decode_attention.cu's kernel.
@@ -52,7 +54,8 @@ __device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commi
 template <int N> __device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(N)); }
 
 template <typename T, int D, bool I8>
-static __global__ __launch_bounds__(kThreads, 3) void decode_attention_gqa_kernel(AttnArgs a, float* ws, int n_splits) {
+static __global__ __launch_bounds__(kThreads, 3) void decode_attention_gqa_kernel(AttnArgs a, float* ws, int n_splits,
+                                                                                   int n_parts, const int* kv_begin) {
     pdl_wait();
     pdl_launch_dependents();
     constexpr int LD = kLd<D>;
@@ -69,7 +72,8 @@ static __global__ __launch_bounds__(kThreads, 3) void decode_attention_gqa_kerne
     if (q_end - a.q_start[r] < 1) return;
     const int token = q_end - 1;
     const int L = a.kv_len[r], qpos = L - 1;
-    const int begin = first_visible_key(qpos, a.sliding_window);
+    int begin = first_visible_key(qpos, a.sliding_window);
+    if (kv_begin) begin = max(begin, kv_begin[r]);  // cascade: the group's shared prefix is read elsewhere
     const int chunk = (L - begin + n_splits - 1) / n_splits;
     const int s0 = begin + split * chunk, s1 = min(L, s0 + chunk);
     const int ratio = a.n_head / a.n_kv_head, h0 = g * ratio;
@@ -275,13 +279,13 @@ static __global__ __launch_bounds__(kThreads, 3) void decode_attention_gqa_kerne
             lsum += wt * s_l[w][row];
             acc += wt * s_acc[(w * 16 + row) * D + d];
         }
-        if (n_splits == 1) {
+        if (n_parts == 1) {
             static_cast<T*>(a.out)[(int64_t(token) * a.n_head + h) * D + d] = from_float<T>(lsum > 0.0f ? acc / lsum : 0.0f);
         } else {  // decode_reduce_kernel's layout (decode_attention.cu)
-            const int64_t idx = (int64_t(r) * a.n_head + h) * n_splits + split;
+            const int64_t idx = (int64_t(r) * a.n_head + h) * n_parts + split;
             ws[idx * D + d] = acc;
             if (d == 0) {
-                float* ml = ws + int64_t(n_reqs) * a.n_head * n_splits * D;
+                float* ml = ws + int64_t(n_reqs) * a.n_head * n_parts * D;
                 ml[idx * 2] = M;
                 ml[idx * 2 + 1] = lsum;
             }
@@ -290,27 +294,28 @@ static __global__ __launch_bounds__(kThreads, 3) void decode_attention_gqa_kerne
 }
 
 template <typename T, int D, bool I8>
-static void launch_gqa_kernel(const AttnArgs& a, int n_reqs, float* ws, int n_splits, Stream s) {
+static void launch_gqa_kernel(const AttnArgs& a, const GqaLaunch& l, Stream s) {
     constexpr size_t smem = kSmemBytes<T, D, I8>;
     static_assert(sizeof(float) * kWarps * 16 * D <= smem, "the warps' partial results fit the stages");
     auto kernel = decode_attention_gqa_kernel<T, D, I8>;
     CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)));
-    launch_pdl(kernel, dim3(a.n_kv_head, n_reqs, n_splits), kThreads, smem, s, a, ws, n_splits);
+    launch_pdl(kernel, dim3(a.n_kv_head, l.n_reqs, l.n_splits), kThreads, smem, s, a, l.ws, l.n_splits, l.n_parts,
+               l.kv_begin);
     CUDA_CHECK_LAUNCH();
 }
 
 template <typename T, int D>
-static void launch_gqa(const AttnArgs& a, int n_reqs, float* ws, int n_splits, Stream s) {
-    if (a.kv_int8) launch_gqa_kernel<T, D, true>(a, n_reqs, ws, n_splits, s);
-    else launch_gqa_kernel<T, D, false>(a, n_reqs, ws, n_splits, s);
+static void launch_gqa(const AttnArgs& a, const GqaLaunch& l, Stream s) {
+    if (a.kv_int8) launch_gqa_kernel<T, D, true>(a, l, s);
+    else launch_gqa_kernel<T, D, false>(a, l, s);
 }
 
-template <typename T> static void dispatch_gqa(const AttnArgs& a, int n_reqs, float* ws, int n_splits, Stream s) {
+template <typename T> static void dispatch_gqa(const AttnArgs& a, const GqaLaunch& l, Stream s) {
     switch (a.head_dim) {
-        case 64: launch_gqa<T, 64>(a, n_reqs, ws, n_splits, s); break;
-        case 80: launch_gqa<T, 80>(a, n_reqs, ws, n_splits, s); break;
-        case 96: launch_gqa<T, 96>(a, n_reqs, ws, n_splits, s); break;
-        case 128: launch_gqa<T, 128>(a, n_reqs, ws, n_splits, s); break;
+        case 64: launch_gqa<T, 64>(a, l, s); break;
+        case 80: launch_gqa<T, 80>(a, l, s); break;
+        case 96: launch_gqa<T, 96>(a, l, s); break;
+        case 128: launch_gqa<T, 128>(a, l, s); break;
         default: LL_CHECK(false, "decode attention (GQA): head_dim {}", a.head_dim);
     }
 }
@@ -323,9 +328,9 @@ bool decode_attention_gqa_applies(const AttnArgs& a) {
            (a.head_dim == 64 || a.head_dim == 80 || a.head_dim == 96 || a.head_dim == 128);
 }
 
-void decode_attention_gqa(const AttnArgs& a, bool f16, int n_reqs, float* ws, int n_splits, Stream s) {
-    if (f16) dispatch_gqa<__half>(a, n_reqs, ws, n_splits, s);
-    else dispatch_gqa<__nv_bfloat16>(a, n_reqs, ws, n_splits, s);
+void decode_attention_gqa(const AttnArgs& a, bool f16, const GqaLaunch& l, Stream s) {
+    if (f16) dispatch_gqa<__half>(a, l, s);
+    else dispatch_gqa<__nv_bfloat16>(a, l, s);
 }
 
 }  // namespace lightllm::gpu

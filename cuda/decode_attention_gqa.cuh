@@ -8,8 +8,17 @@ namespace lightllm::gpu {
 // True without ALiBi, for 2 to 16 query heads per KV head
 // and a head_dim of 64, 80, 96 or 128.
 bool decode_attention_gqa_applies(const AttnArgs& a);
-// Writes the output (n_splits == 1) or decode_reduce_kernel's partial
+// One launch: n_splits chunks of each request's keys (from kv_begin[r] on
+// when kv_begin is set: cascade groups), partials at parts 0..n_splits-1 of
+// n_parts per (request, query head) in ws.
+struct GqaLaunch {
+    int n_reqs = 0;
+    float* ws = nullptr;
+    int n_splits = 1, n_parts = 1;
+    const int* kv_begin = nullptr;
+};
+// Writes the output (n_parts == 1) or decode_reduce_kernel's partial
 // results to ws, as decode_attention_kernel does.
-void decode_attention_gqa(const AttnArgs& a, bool f16, int n_reqs, float* ws, int n_splits, Stream s);
+void decode_attention_gqa(const AttnArgs& a, bool f16, const GqaLaunch& l, Stream s);
 
 }  // namespace lightllm::gpu

@@ -87,7 +87,12 @@ void fill_random(Tensor& t, uint64_t seed, float stddev, Stream s);
 // into n_splits chunks (sized on the device from kv_len, so the launch shape
 // depends only on n_reqs and n_splits: CUDA-graph safe), then a reduce kernel.
 int decode_attention_splits(int n_reqs, int n_head, int n_kv_head, int n_sm);
-size_t decode_attention_workspace_bytes(int n_reqs, int n_head, int head_dim, int n_splits);
+// n_parts: n_splits, plus cascade_attention_chunks() when the batch has cascade groups.
+size_t decode_attention_workspace_bytes(int n_reqs, int n_head, int head_dim, int n_parts);
+// Cascade (shared-prefix) decode attention (cascade_attention.cu): into how
+// many key chunks each group's shared prefix is cut (>= 1; 0 when the batch
+// has no groups). Depends on the groups, so cascade steps run eagerly.
+int cascade_attention_chunks(const CascadeGroups& groups, const HeadShape& heads, int n_sm);
 // True when the fast kernels (decode / tensor-core prefill) take this shape.
 bool attention_fast_path(DType dtype, int head_dim);
 // How one decode-attention launch splits the keys.
@@ -95,6 +100,7 @@ struct DecodeSplits {
     void* workspace = nullptr;  // decode_attention_workspace_bytes(), unless n_splits == 1
     int n_splits = 1;           // decode_attention_splits()
     int n_sm = 0;               // the device's multiprocessors (the backend reads it once)
+    int n_cascade_chunks = 0;   // cascade_attention_chunks(); 0: ignore batch.cascade
 };
 void decode_attention(const Tensor& q, const KvLayer& kv, const AttentionBatch& batch, const HeadShape& heads,
                       const AttentionParams& params, Tensor& out, const DecodeSplits& split, Stream s);

@@ -9,91 +9,14 @@
 // (rows padded by 16 bytes against bank conflicts), S = Q K^T is computed with
 // mma.sync m16n8k16 (fp32 accumulate), masked, turned into P with an online
 // softmax in base 2, and O += P V with P reused straight from the S
-// accumulators as A fragments. Fragment layouts (PTX ISA, m16n8k16):
-//   A: a0 (row g, cols 2t..2t+1), a1 (row g+8), a2 (row g, cols +8), a3 (row g+8, cols +8)
-//   B: b0 (k rows 2t..2t+1, col g), b1 (k rows +8);  C: c0,c1 (row g, cols 2t..), c2,c3 (row g+8)
-// with g = lane / 4, t = lane % 4.
+// accumulators as A fragments (fragment layouts: mma_tile.cuh).
 #include "attention_common.cuh"
 #include "launch.cuh"
-#include <type_traits>
+#include "mma_tile.cuh"
 
 namespace lightllm::gpu {
 
 constexpr int kBM = 64, kBN = 64, kWarps = 4;
-
-template <typename T> struct MmaType;
-template <> struct MmaType<__half> {
-    static __device__ __forceinline__ uint32_t pack(float lo, float hi) {
-        __half2 v = __floats2half2_rn(lo, hi);
-        return *reinterpret_cast<uint32_t*>(&v);
-    }
-};
-template <> struct MmaType<__nv_bfloat16> {
-    static __device__ __forceinline__ uint32_t pack(float lo, float hi) {
-        __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
-        return *reinterpret_cast<uint32_t*>(&v);
-    }
-};
-
-template <typename T>
-__device__ __forceinline__ void mma16816(float* c, const uint32_t* a, uint32_t b0, uint32_t b1) {
-    if constexpr (std::is_same_v<T, __half>) {
-        asm volatile(
-            "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-            "{%0,%1,%2,%3};\n"
-            : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-            : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-    } else {
-        asm volatile(
-            "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-            "{%0,%1,%2,%3};\n"
-            : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-            : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-    }
-}
-
-__device__ __forceinline__ void ldmatrix_x4(uint32_t* r, const void* p) {
-    uint32_t addr = uint32_t(__cvta_generic_to_shared(p));
-    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-                 : "r"(addr));
-}
-__device__ __forceinline__ void ldmatrix_x4_trans(uint32_t* r, const void* p) {
-    uint32_t addr = uint32_t(__cvta_generic_to_shared(p));
-    asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-                 : "r"(addr));
-}
-
-// Gathers kBN rows of K or V (keys kb.., slot from the table) into smem
-// [kBN][LD]; keys >= kv_hi become zeros (so masked P * V stays finite).
-template <typename T, int D, int LD>
-__device__ __forceinline__ void load_kv_tile(const AttnArgs& a, const void* cache, const float* scale, const int* trow,
-                                             int kb, int kv_hi, int g, T* dst) {
-    constexpr int kChunks = D / 8;  // 16-byte chunks per row
-    for (int c = threadIdx.x; c < kBN * kChunks; c += kWarps * 32) {
-        int row = c / kChunks, col = (c % kChunks) * 8;
-        int key = kb + row;
-        Vec16<T> v;
-        if (key < kv_hi) {
-            int64_t slot = trow[key];
-            int64_t idx = (slot * a.n_kv_head + g) * D + col;
-            if (a.kv_int8) {
-                uint2 raw = *reinterpret_cast<const uint2*>(static_cast<const int8_t*>(cache) + idx);
-                const int8_t* b = reinterpret_cast<const int8_t*>(&raw);
-                float sc = scale[slot * a.n_kv_head + g];
-#pragma unroll
-                for (int i = 0; i < 8; ++i) v.v[i] = from_float<T>(float(b[i]) * sc);
-            } else {
-                v = *reinterpret_cast<const Vec16<T>*>(static_cast<const T*>(cache) + idx);
-            }
-        } else {
-#pragma unroll
-            for (int i = 0; i < 8; ++i) v.v[i] = from_float<T>(0.0f);
-        }
-        *reinterpret_cast<Vec16<T>*>(dst + row * LD + col) = v;
-    }
-}
 
 template <typename T, int D>
 static __global__ __launch_bounds__(kWarps * 32) void prefill_attention_kernel(AttnArgs a) {
@@ -152,8 +75,8 @@ static __global__ __launch_bounds__(kWarps * 32) void prefill_attention_kernel(A
 
     for (int kb = kv_lo; kb < kv_hi; kb += kBN) {
         __syncthreads();  // previous tile fully consumed
-        load_kv_tile<T, D, LD>(a, a.k_cache, a.k_scale, trow, kb, kv_hi, g, sK);
-        load_kv_tile<T, D, LD>(a, a.v_cache, a.v_scale, trow, kb, kv_hi, g, sV);
+        load_kv_tile<T, D, LD, kBN, kWarps * 32>(a, a.k_cache, a.k_scale, trow, kb, kv_hi, g, sK);
+        load_kv_tile<T, D, LD, kBN, kWarps * 32>(a, a.v_cache, a.v_scale, trow, kb, kv_hi, g, sV);
         __syncthreads();
 
         float sc[kNT][4];

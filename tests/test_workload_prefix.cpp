@@ -174,6 +174,12 @@ TEST_CASE("bench cli: shared-prefix and multi-turn find their shared tokens in t
     CHECK(off["config"]["prefix_cache"] == false);
     CHECK(off["prefix_cache"]["hit_tokens"] == 0);
     CHECK(off["prefix_cache"]["hit_requests"] == 0);
+    // Cascade attention is on by default and recorded; --no-cascade-attention turns it off.
+    CHECK(on["config"]["cascade_attention"] == true);
+    json flat = bench_json(shared + " --no-cascade-attention");
+    CHECK(flat["config"]["cascade_attention"] == false);
+    CHECK(flat["completed"] == 12);
+    CHECK(flat["prefix_cache"]["hit_tokens"] == 9 * 30);
 
     json turns = bench_json("--dataset-name multi-turn --num-prompts 3 --turns 3 --question-len 5 --output-len 4");
     CHECK(turns["completed"] == 9);

@@ -36,6 +36,25 @@ struct HeadShape {
     int rope_dim = 0;  // rotated dims per head (neox / rotate_half layout); 0: no RoPE
 };
 
+// Cascade (shared-prefix) decode attention, an optional hint to the backend:
+// decode requests (indices < n_decode_first) in groups of >= 2 whose table
+// rows hold the same KV slots for positions [0, shared_len[g]) (slots are
+// owned once, so equal slots are the same K/V). A backend may read a group's
+// shared keys once for all its members' queries and merge that partial
+// softmax with each member's own keys [shared_len, kv_len); the result is
+// plain attention re-associated. Backends ignore it for sliding-window and
+// ALiBi attention. Built by the engine (src/engine/cascade_plan.h).
+struct CascadeGroups {
+    Tensor group_start;  // [n_groups + 1] I32: group g's members are members[group_start[g] .. group_start[g+1])
+    Tensor members;      // [n_members] I32: request indices of the batch
+    Tensor shared_len;   // [n_groups] I32: keys every member of group g shares
+    Tensor req_shared;   // [n_reqs] I32: shared_len of request r's group, 0 when r is in none
+    int n_groups = 0;
+    int n_members = 0;
+    int max_members = 0;     // over groups
+    int max_shared_len = 0;  // over groups
+};
+
 // Where each request's tokens are, for attention. Device tensors plus host
 // scalars that size the launches.
 struct AttentionBatch {
@@ -51,6 +70,7 @@ struct AttentionBatch {
     // lists decodes before prefill chunks). Backends may run them through a
     // decode kernel even when later requests prefill; the result is the same.
     int n_decode_first = 0;
+    CascadeGroups cascade;  // n_groups == 0: none this step
 };
 
 struct AttentionParams {

@@ -1,6 +1,7 @@
 // The CPU reference backend: each op is the formula in backend.h written as
 // plain fp32 loops. See cpu_backend.h for the int8 KV format.
 #include "cpu_backend.h"
+#include "cpu_cascade_attention.h"
 #include "counter_rng.h"
 #include "half_convert.h"
 #include "kv_quant.h"
@@ -73,6 +74,8 @@ void store_kv_row(const float* x, const Tensor& cache, const Tensor& scale, int6
             kv_int8_quantize_head(x + int64_t(h) * head_dim, head_dim, q + int64_t(h) * head_dim);
 }
 
+}  // namespace
+
 void load_kv_head(const Tensor& cache, const Tensor& scale, int64_t slot, int kv_head, int n_kv_head, int head_dim,
                   float* out) {
     const int64_t base = (slot * n_kv_head + kv_head) * int64_t(head_dim);
@@ -83,8 +86,6 @@ void load_kv_head(const Tensor& cache, const Tensor& scale, int64_t slot, int kv
     }
     for (int d = 0; d < head_dim; ++d) out[d] = load_elem(cache.data, cache.dtype, base + d);
 }
-
-}  // namespace
 
 float alibi_slope(int h, int n_head) {
     int pow2 = 1;
@@ -289,7 +290,12 @@ void CpuBackend::attention(const Tensor& q, const KvLayer& kv, const AttentionBa
     const int group = nh / nkv;
     LL_CHECK(q_start[batch.n_reqs] <= q.rows(), "attention: q_start ends at {} but q has {} rows", q_start[batch.n_reqs],
              q.rows());
+    // Cascade groups (backend.h) take the split-and-merge path of
+    // cpu_cascade_attention.h: the same attention, re-associated.
+    const bool cascade = batch.cascade.n_groups > 0 && params.sliding_window <= 0 && !params.alibi;
+    if (cascade) cascade_decode_attention_cpu(q, kv, batch, heads, params.scale, out);
     for (int r = 0; r < batch.n_reqs; ++r) {
+        if (cascade && batch.cascade.req_shared.ptr<int32_t>()[r] > 0) continue;
         const int n_new = q_start[r + 1] - q_start[r];
         const int32_t* table_row = batch.table.ptr<int32_t>() + int64_t(req_rows[r]) * max_context;
         LL_CHECK(n_new >= 0 && n_new <= kv_len[r] && kv_len[r] <= max_context, "attention: request {} has {} new of {}",

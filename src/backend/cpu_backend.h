@@ -47,4 +47,9 @@ public:
 // rest). Shared by the CPU and CUDA backends.
 float alibi_slope(int h, int n_head);
 
+// K or V of one KV head of token `slot` as F32 (dequantized from an I8 cache
+// with its scale): out [head_dim].
+void load_kv_head(const Tensor& cache, const Tensor& scale, int64_t slot, int kv_head, int n_kv_head, int head_dim,
+                  float* out);
+
 }  // namespace lightllm

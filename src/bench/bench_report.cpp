@@ -97,6 +97,7 @@ std::string format_bench_report(const BenchReport& r) {
     line("Pauses (recomputed requests):", std::to_string(r.pauses));
     s += fmt::format("{:-^52}\n", " Prefix cache ");
     line("Prefix cache:", r.config.prefix_cache ? "on" : "off");
+    line("Cascade attention:", r.config.cascade_attention ? "on" : "off");
     if (r.prefix_cache_query_tokens > 0)
         line("Hit rate (tokens found / looked up):",
              fmt::format("{:.1f}%", 100.0 * double(r.prefix_cache_hit_tokens) / double(r.prefix_cache_query_tokens)));
@@ -133,7 +134,8 @@ static json config_json(const BenchConfig& c) {
               {"repetition_penalty", c.sampling.repetition_penalty},
               {"presence_penalty", c.sampling.presence_penalty},
               {"frequency_penalty", c.sampling.frequency_penalty}}},
-            {"prefix_cache", c.prefix_cache}};
+            {"prefix_cache", c.prefix_cache},
+            {"cascade_attention", c.cascade_attention}};
 }
 
 json bench_report_json(const BenchReport& r) {

@@ -46,6 +46,7 @@ struct BenchConfig {
     // top_k, top_p, min_p and the three penalties.
     SamplingParams sampling;
     bool prefix_cache = true;
+    bool cascade_attention = true;
 };
 
 struct BenchReport {

@@ -83,6 +83,7 @@ BenchConfig make_config(const BenchArgs& a, const PipelineOptions& o, const Pipe
     c.max_total_tokens = o.engine.max_total_tokens;
     c.sampling = a.sampling;
     c.prefix_cache = o.prefix_cache;
+    c.cascade_attention = o.engine.cascade_attention;
     return c;
 }
 

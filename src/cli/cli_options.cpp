@@ -54,6 +54,9 @@ void add_engine_flags(CLI::App& cmd, EngineFlags& f) {
     cmd.add_flag("--no-gemm-tune", f.no_gemm_tune,
                  "Take cuBLASLt's first heuristic choice per GEMM shape instead of timing candidates at start-up");
     cmd.add_flag("--no-pdl", f.no_pdl, "Launch kernels without programmatic dependent launch (sm_90+)");
+    cmd.add_flag("--no-cascade-attention", f.no_cascade_attention,
+                 "Decode attention reads every request's context separately, even where requests share a prefix of "
+                 "KV slots (from the prefix cache) that cascade attention reads once per group");
     cmd.add_option("--max-total-tokens", e.max_total_tokens, "KV cache capacity in tokens (0: from --mem-fraction)")
         ->capture_default_str();
     cmd.add_option("--mem-fraction", e.mem_fraction, "Share of free device memory for the KV cache")
@@ -105,6 +108,7 @@ PipelineOptions engine_options(const EngineFlags& f) {
     o.engine.cuda.graphs = !f.no_cuda_graphs;
     o.engine.cuda.gemm_tune = !f.no_gemm_tune;
     o.engine.cuda.pdl = !f.no_pdl;
+    o.engine.cascade_attention = !f.no_cascade_attention;
     o.admission_order = parse_admission_order(f.admission_order);
     // A dummy preset may name a tokenizer that bench/prepare_sharegpt.sh
     // keeps under ~/.cache/lightllm (the Llama-3 presets do): real text is

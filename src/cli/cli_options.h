@@ -17,6 +17,7 @@ struct EngineFlags {
     bool no_cuda_graphs = false;
     bool no_gemm_tune = false;
     bool no_pdl = false;
+    bool no_cascade_attention = false;
     std::string admission_order = "fifo";  // fifo | longest-first
     int max_prefill_tokens = 0;        // 0: kCudaPrefillTokens on CUDA, kCpuPrefillTokens on the CPU
     TpFlags tp;

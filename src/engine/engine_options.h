@@ -4,6 +4,7 @@
 // the environment later.
 #pragma once
 #include "backend.h"
+#include "cascade_plan.h"
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -29,6 +30,11 @@ struct EngineOptions {
     uint64_t dummy_seed = 0;
     bool profile_ops = false;         // time every op on the GPU, table to stderr at exit (no CUDA graphs)
     CudaOptions cuda;                 // CUDA graphs, GEMM tuning, PDL (backend.h)
+    // Cascade attention (--no-cascade-attention turns it off): decode requests
+    // sharing a long prefix of KV slots read it once per step (cascade_plan.h).
+    // Not for sliding-window or ALiBi models. `cascade_rules` is for tests.
+    bool cascade_attention = true;
+    CascadeRules cascade_rules;
     // Tensor parallelism (tp_launch.h): this process's group; null: the whole
     // model here. Rank 0 sends each step's plan to the other ranks, which run
     // the same forward on their shard (ModelRunner::run_tp_worker_steps).

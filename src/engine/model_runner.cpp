@@ -17,6 +17,8 @@
 // address. On the CPU backend the default budget is also capped at
 // kCpuKvBudgetBytes: host RAM is shared with everything else on the machine.
 #include "model_runner.h"
+#include "cascade_plan.h"
+#include "step_plan.h"
 #include "communicator.h"
 #include "decode_accelerator.h"
 #include "model.h"
@@ -25,7 +27,6 @@
 #include "presets.h"
 #include "sampler.h"
 #include "tp_group.h"
-#include <cstring>
 #include <algorithm>
 #include <chrono>
 
@@ -68,35 +69,6 @@ DType kv_dtype_for(DTypeChoice c, const Backend& be) {
     return be.compute_dtype();
 }
 
-// One step as every rank runs it: the counts that size the launches, then the
-// index arrays in step_arrays' order (see Impl). Rank 0 builds it from the
-// StepSeqs and, under tensor parallelism, sends it to the other ranks.
-struct StepPlan {
-    int32_t n = 0, n_reqs = 0, n_out = 0, n_wanted = 0, max_q = 0, max_kv = 0, n_decode_first = 0, bucket = 0;
-    int32_t n_stale = 0;  // ints of prefix-cache table entries after the arrays
-    int32_t tune = 0;     // 1: GEMM tuning on for this step (the start-up capture)
-    std::vector<int32_t> arrays;
-
-    static constexpr size_t kHeader = 10;
-    void encode(std::vector<uint8_t>& out) const {
-        const int32_t h[kHeader] = {n, n_reqs, n_out, n_wanted, max_q, max_kv, n_decode_first, bucket, n_stale, tune};
-        out.resize(sizeof h + arrays.size() * sizeof(int32_t));
-        std::memcpy(out.data(), h, sizeof h);
-        if (!arrays.empty()) std::memcpy(out.data() + sizeof h, arrays.data(), arrays.size() * sizeof(int32_t));
-    }
-    void decode(const std::vector<uint8_t>& in) {
-        int32_t h[kHeader];
-        LL_CHECK(in.size() >= sizeof h && (in.size() - sizeof h) % 4 == 0, "step plan of {} bytes", in.size());
-        std::memcpy(h, in.data(), sizeof h);
-        n = h[0], n_reqs = h[1], n_out = h[2], n_wanted = h[3], max_q = h[4], max_kv = h[5], n_decode_first = h[6],
-        bucket = h[7], n_stale = h[8], tune = h[9];
-        arrays.resize((in.size() - sizeof h) / 4);
-        if (!arrays.empty()) std::memcpy(arrays.data(), in.data() + sizeof h, in.size() - sizeof h);
-        LL_CHECK(arrays.size() == size_t(4 * n + n_out + 3 * n_reqs + 1 + n_stale), "step plan: {} ints for {} tokens",
-                 arrays.size(), n);
-    }
-};
-
 }  // namespace
 
 struct ModelRunner::Impl {
@@ -114,6 +86,8 @@ struct ModelRunner::Impl {
     // logit_rows [n logits], q_start [n reqs + 1], kv_len, req_rows [n reqs].
     // Offsets depend only on those three counts, so a CUDA graph captured for
     // a batch bucket finds the same addresses every time it is replayed.
+    // Cascade steps (never graphs) append the groups' arrays: group_start,
+    // members, shared_len, req_shared.
     Tensor step_arrays;
     std::vector<int32_t> h_step_arrays;
     // CUDA only: decode steps as CUDA graphs, sampling on the device.
@@ -125,6 +99,8 @@ struct ModelRunner::Impl {
     std::vector<uint8_t> plan_bytes;
     bool gemm_tuning = false;  // set_gemm_tuning's state (workers: as the last plan said)
     int64_t graph_steps = 0;   // steps run as a CUDA graph
+    int64_t cascade_steps = 0; // steps whose decodes ran with cascade groups
+    bool cascade = false;      // plan cascade groups (off for sliding-window and ALiBi models)
     bool tp_active() const { return shard.active(); }
 
     ~Impl() {
@@ -194,7 +170,9 @@ ModelRunner::ModelRunner(const EngineOptions& opts) : impl_(std::make_unique<Imp
     if (shown) progress.finish();
     files.tensors.reset();
     m.model->reserve(m.max_tokens, m.max_logits);
-    m.step_arrays = be.alloc(DType::I32, {4 * int64_t(m.max_tokens) + m.max_logits + 3 * int64_t(m.max_tokens) + 1});
+    m.step_arrays = be.alloc(DType::I32, {4 * int64_t(m.max_tokens) + m.max_logits + 3 * int64_t(m.max_tokens) + 1 +
+                                              3 * int64_t(m.max_logits) + 1 + m.max_tokens});  // + cascade arrays
+    m.cascade = opts.cascade_attention && m.cfg.sliding_window <= 0 && !m.cfg.alibi && m.cfg.arch != Arch::Bloom;
     m.table = std::make_unique<ReqToTokenTable>(be, opts.max_running_requests, m.max_context);
     // Every rank replays the same decode graphs; only rank 0 samples (the gathered logits).
     m.accel = be.make_decode_accelerator(m.max_logits);
@@ -240,6 +218,7 @@ Backend& ModelRunner::backend() { return *impl_->backend; }
 TokenKvPool& ModelRunner::kv_pool() { return *impl_->kv; }
 ReqToTokenTable& ModelRunner::req_to_token() { return *impl_->table; }
 int64_t ModelRunner::graph_steps() const { return impl_->graph_steps; }
+int64_t ModelRunner::cascade_steps() const { return impl_->cascade_steps; }
 
 Tensor ModelRunner::Impl::forward(const std::vector<StepSeq>& seqs, const std::vector<int32_t>& rows_wanted) {
     std::vector<int32_t> h_ids, h_pos, h_slots, h_rows, h_q_start{0}, h_kv_len, h_req_rows, h_stale;
@@ -269,10 +248,20 @@ Tensor ModelRunner::Impl::forward(const std::vector<StepSeq>& seqs, const std::v
         max_q = std::max(max_q, s.n_new);
         max_kv = std::max(max_kv, s.n_cached + s.n_new);
     }
+    int n_decode_first = 0;
+    while (n_decode_first < int(seqs.size()) && seqs[size_t(n_decode_first)].n_new == 1) ++n_decode_first;
+    CascadePlan casc;
+    if (cascade && n_decode_first >= 2) {
+        std::vector<CascadeSeq> cs(static_cast<size_t>(n_decode_first));
+        for (int i = 0; i < n_decode_first; ++i) cs[size_t(i)] = {seqs[size_t(i)].context_slots, seqs[size_t(i)].n_cached};
+        casc = plan_cascade(cs, opts.cascade_rules);
+    }
     // A decode step where every sequence samples runs as the CUDA graph of its
     // batch bucket, padded with sequences that have no cached token and no
-    // slot (they read and write nothing; see cuda_graph_cache.h).
-    const int bucket = accel && !opts.profile_ops && max_q == 1 && rows_wanted.size() == seqs.size()
+    // slot (they read and write nothing; see cuda_graph_cache.h). A step with
+    // cascade groups runs eagerly: its launch shape follows the groups.
+    const int bucket = accel && !opts.profile_ops && max_q == 1 && rows_wanted.size() == seqs.size() &&
+                               casc.n_groups() == 0
                            ? accel->graph_bucket(int(seqs.size())) : 0;
     std::vector<int32_t> wanted = rows_wanted;
     for (int i = int(seqs.size()); i < bucket; ++i) {
@@ -294,11 +283,12 @@ Tensor ModelRunner::Impl::forward(const std::vector<StepSeq>& seqs, const std::v
     plan.max_kv = max_kv;
     plan.bucket = bucket;
     plan.tune = gemm_tuning ? 1 : 0;
-    while (plan.n_decode_first < int(seqs.size()) && seqs[size_t(plan.n_decode_first)].n_new == 1) ++plan.n_decode_first;
+    plan.n_decode_first = n_decode_first;
     LL_CHECK(plan.n > 0 && plan.n <= max_tokens, "step: {} tokens, at most {} per step", plan.n, max_tokens);
     LL_CHECK(plan.n_out <= max_logits, "step: {} logit rows, at most {}", plan.n_out, max_logits);
     for (const std::vector<int32_t>* v : {&h_ids, &h_pos, &h_slots, &h_rows, &wanted, &h_q_start, &h_kv_len, &h_req_rows})
         plan.arrays.insert(plan.arrays.end(), v->begin(), v->end());
+    plan.append_cascade(casc);
     plan.n_stale = int(h_stale.size());
     plan.arrays.insert(plan.arrays.end(), h_stale.begin(), h_stale.end());
     if (tp_active()) {
@@ -328,6 +318,18 @@ Tensor ModelRunner::Impl::execute(const StepPlan& plan) {
     b.attn.q_start = take(n_reqs + 1);
     b.attn.kv_len = take(n_reqs);
     b.attn.req_rows = take(n_reqs);
+    if (plan.casc_groups > 0) {
+        CascadeGroups& c = b.attn.cascade;
+        c.group_start = take(plan.casc_groups + 1);
+        c.members = take(plan.casc_members);
+        c.shared_len = take(plan.casc_groups);
+        c.req_shared = take(n_reqs);
+        c.n_groups = plan.casc_groups;
+        c.n_members = plan.casc_members;
+        c.max_members = plan.casc_max_members;
+        c.max_shared_len = plan.casc_max_len;
+        ++cascade_steps;
+    }
     Tensor packed = step_arrays.slice_rows(0, offset);
     be.upload(packed, h_step_arrays.data(), DType::I32);
     for (size_t i = size_t(offset); i < plan.arrays.size();) {  // table entries of prefix-cache hits

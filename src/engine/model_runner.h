@@ -25,6 +25,9 @@ struct StepSeq {
     const int32_t* tokens = nullptr;  // new tokens fed now, at positions n_cached..
     int32_t n_new = 0;
     const int32_t* slots = nullptr;   // n_new KV slots for them, allocated by the router
+    // The slots of positions 0..n_cached-1, as its table row holds them (for
+    // cascade attention's grouping, cascade_plan.h); null: never grouped.
+    const int32_t* context_slots = nullptr;
     // Cached tokens whose slots the table row does not hold yet (a prefix-cache
     // hit on admission): positions n_cached - n_table_stale .. n_cached - 1,
     // slots at slots[-n_table_stale .. -1]. The step writes them first.
@@ -56,6 +59,8 @@ public:
     // Steps this rank has run as a decode CUDA graph, captured or replayed
     // (the start-up capture included): for tests and logs.
     int64_t graph_steps() const;
+    // Steps this rank has run with cascade attention groups: for tests and logs.
+    int64_t cascade_steps() const;
 
     // Ranks > 0 of a tensor-parallel group: runs the forward of every step
     // plan rank 0 sends, until rank 0 says stop.

@@ -294,6 +294,7 @@ void Router::run(const std::vector<Chunk>& plan, std::vector<EngineEvent>& event
         for (int p = c.n_cached; p < c.n_cached + c.n_new; ++p) feed_.push_back(c.req->token_at(p));
         s.n_new = c.n_new;
         s.slots = c.req->slots.data() + c.n_cached;
+        s.context_slots = c.req->slots.data();
         s.n_table_stale = c.n_stale;
         s.sample = c.sample;
         s.params = &c.req->params;
