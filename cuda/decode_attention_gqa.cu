@@ -184,64 +184,18 @@ static __global__ __launch_bounds__(kThreads, 3) void decode_attention_gqa_kerne
         const int kw = warp * 16;  // this warp's keys in the tile
 
         float sc[2][4] = {};
-#pragma unroll
-        for (int kk = 0; kk < kDK; ++kk) {
-            uint32_t b[4];
-            ldmatrix_x4(b, sk + (kw + (lane & 7) + (lane >> 4) * 8) * LD + kk * 16 + ((lane >> 3) & 1) * 8);
-            mma16816<T>(sc[0], qf[kk], b[0], b[1]);
-            mma16816<T>(sc[1], qf[kk], b[2], b[3]);
-        }
+        mma_scores<T, D, LD, 1>(sc, qf, sk + kw * LD, lane);
         // Mask the keys past the split, scale, online softmax (rows g and g + 8).
         const int key0 = s0 + t * kKeys + kw;
-        float mx[2] = {-INFINITY, -INFINITY};
 #pragma unroll
         for (int nt = 0; nt < 2; ++nt)
 #pragma unroll
             for (int i = 0; i < 4; ++i) {
                 const int key = key0 + nt * 8 + (lane & 3) * 2 + (i & 1);
-                const float x = key < s1 ? sc[nt][i] * a.scale_log2 : -INFINITY;
-                sc[nt][i] = x;
-                mx[i >> 1] = fmaxf(mx[i >> 1], x);
+                sc[nt][i] = key < s1 ? sc[nt][i] * a.scale_log2 : -INFINITY;
             }
-        float alpha[2], m_use[2];
-#pragma unroll
-        for (int j = 0; j < 2; ++j) {
-            mx[j] = fmaxf(mx[j], __shfl_xor_sync(0xffffffffu, mx[j], 1));
-            mx[j] = fmaxf(mx[j], __shfl_xor_sync(0xffffffffu, mx[j], 2));
-            const float m_new = fmaxf(m[j], mx[j]);
-            m_use[j] = m_new == -INFINITY ? 0.0f : m_new;
-            alpha[j] = exp2f(m[j] - m_use[j]);
-            m[j] = m_new;
-            l[j] *= alpha[j];
-        }
-#pragma unroll
-        for (int nt = 0; nt < 2; ++nt)
-#pragma unroll
-            for (int i = 0; i < 4; ++i) {
-                const float p = exp2f(sc[nt][i] - m_use[i >> 1]);
-                sc[nt][i] = p;
-                l[i >> 1] += p;
-            }
-#pragma unroll
-        for (int dt = 0; dt < kDT; ++dt) {
-            o[dt][0] *= alpha[0];
-            o[dt][1] *= alpha[0];
-            o[dt][2] *= alpha[1];
-            o[dt][3] *= alpha[1];
-        }
-        // O += P V over the warp's 16 keys.
-        uint32_t pa[4];
-        pa[0] = MmaType<T>::pack(sc[0][0], sc[0][1]);
-        pa[1] = MmaType<T>::pack(sc[0][2], sc[0][3]);
-        pa[2] = MmaType<T>::pack(sc[1][0], sc[1][1]);
-        pa[3] = MmaType<T>::pack(sc[1][2], sc[1][3]);
-#pragma unroll
-        for (int dp = 0; dp < D / 16; ++dp) {
-            uint32_t b[4];
-            ldmatrix_x4_trans(b, sv + (kw + (lane & 7) + ((lane >> 3) & 1) * 8) * LD + dp * 16 + (lane >> 4) * 8);
-            mma16816<T>(o[2 * dp], pa, b[0], b[1]);
-            mma16816<T>(o[2 * dp + 1], pa, b[2], b[3]);
-        }
+        online_softmax_step<2, kDT>(sc, m, l, o);
+        mma_pv<T, D, LD, 1>(o, sc, sv + kw * LD, lane);  // O += P V over the warp's 16 keys
     }
     cp_async_wait<0>();
     __syncthreads();  // the stages are free: the warps' partial results go there

@@ -55,6 +55,88 @@ __device__ __forceinline__ void ldmatrix_x4_trans(uint32_t* r, const void* p) {
                  : "r"(addr));
 }
 
+// The three steps of a FlashAttention-2 tile, shared by the prefill, cascade
+// and GQA decode kernels. A warp holds 16 query rows; lane (g, t) keeps rows
+// g and g + 8 (g = lane / 4, t = lane % 4) of the scores sc (n8 tiles of keys)
+// and of the accumulators o (n8 tiles of dims).
+
+// S += Q K^T over NP blocks of 16 keys: qf holds Q as A fragments [D / 16][4],
+// sk the first key's row in shared memory (pitch LD elements).
+template <typename T, int D, int LD, int NP>
+__device__ __forceinline__ void mma_scores(float (*sc)[4], const uint32_t (*qf)[4], const T* sk, int lane) {
+#pragma unroll
+    for (int kk = 0; kk < D / 16; ++kk) {
+#pragma unroll
+        for (int np = 0; np < NP; ++np) {
+            uint32_t b[4];
+            ldmatrix_x4(b, sk + (np * 16 + (lane & 7) + (lane >> 4) * 8) * LD + kk * 16 + ((lane >> 3) & 1) * 8);
+            mma16816<T>(sc[2 * np], qf[kk], b[0], b[1]);
+            mma16816<T>(sc[2 * np + 1], qf[kk], b[2], b[3]);
+        }
+    }
+}
+
+// One online-softmax step over NT n8 tiles of masked scores in base 2 (-inf
+// where masked): the row maxima m grow, l and the accumulators o [DT][4] are
+// rescaled to them, sc becomes P = 2^(s - m) and l sums it.
+template <int NT, int DT>
+__device__ __forceinline__ void online_softmax_step(float (*sc)[4], float* m, float* l, float (*o)[4]) {
+    float mx[2] = {-INFINITY, -INFINITY};
+#pragma unroll
+    for (int nt = 0; nt < NT; ++nt) {
+#pragma unroll
+        for (int i = 0; i < 4; ++i) mx[i >> 1] = fmaxf(mx[i >> 1], sc[nt][i]);
+    }
+    float alpha[2], m_use[2];
+#pragma unroll
+    for (int j = 0; j < 2; ++j) {
+        mx[j] = fmaxf(mx[j], __shfl_xor_sync(0xffffffffu, mx[j], 1));
+        mx[j] = fmaxf(mx[j], __shfl_xor_sync(0xffffffffu, mx[j], 2));
+        const float m_new = fmaxf(m[j], mx[j]);
+        m_use[j] = m_new == -INFINITY ? 0.0f : m_new;
+        alpha[j] = exp2f(m[j] - m_use[j]);
+        m[j] = m_new;
+        l[j] *= alpha[j];
+    }
+#pragma unroll
+    for (int nt = 0; nt < NT; ++nt) {
+#pragma unroll
+        for (int i = 0; i < 4; ++i) {
+            const float p = exp2f(sc[nt][i] - m_use[i >> 1]);
+            sc[nt][i] = p;
+            l[i >> 1] += p;
+        }
+    }
+#pragma unroll
+    for (int dt = 0; dt < DT; ++dt) {
+        o[dt][0] *= alpha[0];
+        o[dt][1] *= alpha[0];
+        o[dt][2] *= alpha[1];
+        o[dt][3] *= alpha[1];
+    }
+}
+
+// O += P V over NP blocks of 16 keys: P from sc (rounded to T), sv the first
+// key's V row in shared memory (pitch LD elements).
+template <typename T, int D, int LD, int NP>
+__device__ __forceinline__ void mma_pv(float (*o)[4], const float (*sc)[4], const T* sv, int lane) {
+#pragma unroll
+    for (int kk = 0; kk < NP; ++kk) {
+        uint32_t pa[4];
+        pa[0] = MmaType<T>::pack(sc[2 * kk][0], sc[2 * kk][1]);
+        pa[1] = MmaType<T>::pack(sc[2 * kk][2], sc[2 * kk][3]);
+        pa[2] = MmaType<T>::pack(sc[2 * kk + 1][0], sc[2 * kk + 1][1]);
+        pa[3] = MmaType<T>::pack(sc[2 * kk + 1][2], sc[2 * kk + 1][3]);
+#pragma unroll
+        for (int dp = 0; dp < D / 16; ++dp) {
+            uint32_t b[4];
+            ldmatrix_x4_trans(b, sv + (kk * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * LD + dp * 16 + (lane >> 4) * 8);
+            mma16816<T>(o[2 * dp], pa, b[0], b[1]);
+            mma16816<T>(o[2 * dp + 1], pa, b[2], b[3]);
+        }
+    }
+}
+
 // Gathers kRows rows of K or V (keys kb.., slot from the table) into smem
 // [kRows][LD] with kThreads threads; keys >= kv_hi become zeros (so masked
 // P * V stays finite). Int8 caches are dequantized on the way.

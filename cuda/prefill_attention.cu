@@ -82,18 +82,8 @@ static __global__ __launch_bounds__(kWarps * 32) void prefill_attention_kernel(A
         float sc[kNT][4];
 #pragma unroll
         for (int i = 0; i < kNT; ++i) sc[i][0] = sc[i][1] = sc[i][2] = sc[i][3] = 0.0f;
-#pragma unroll
-        for (int kk = 0; kk < kDK; ++kk) {
-#pragma unroll
-            for (int np = 0; np < kNT / 2; ++np) {
-                uint32_t b[4];
-                ldmatrix_x4(b, sK + (np * 16 + (lane & 7) + (lane >> 4) * 8) * LD + kk * 16 + ((lane >> 3) & 1) * 8);
-                mma16816<T>(sc[2 * np], qf[kk], b[0], b[1]);
-                mma16816<T>(sc[2 * np + 1], qf[kk], b[2], b[3]);
-            }
-        }
+        mma_scores<T, D, LD, kNT / 2>(sc, qf, sK, lane);
         // Mask, scale, online softmax.
-        float mx[2] = {-INFINITY, -INFINITY};
 #pragma unroll
         for (int nt = 0; nt < kNT; ++nt) {
 #pragma unroll
@@ -101,55 +91,11 @@ static __global__ __launch_bounds__(kWarps * 32) void prefill_attention_kernel(A
                 int key = kb + nt * 8 + (lane & 3) * 2 + (i & 1);
                 int qp = qpos[i >> 1];
                 bool ok = key <= qp && key < kv_hi && (a.sliding_window <= 0 || key > qp - a.sliding_window);
-                float x = ok ? sc[nt][i] * a.scale_log2 + slope * float(key - qp) : -INFINITY;
-                sc[nt][i] = x;
-                mx[i >> 1] = fmaxf(mx[i >> 1], x);
+                sc[nt][i] = ok ? sc[nt][i] * a.scale_log2 + slope * float(key - qp) : -INFINITY;
             }
         }
-        float alpha[2], m_use[2];
-#pragma unroll
-        for (int j = 0; j < 2; ++j) {
-            mx[j] = fmaxf(mx[j], __shfl_xor_sync(0xffffffffu, mx[j], 1));
-            mx[j] = fmaxf(mx[j], __shfl_xor_sync(0xffffffffu, mx[j], 2));
-            float m_new = fmaxf(m[j], mx[j]);
-            m_use[j] = m_new == -INFINITY ? 0.0f : m_new;
-            alpha[j] = exp2f(m[j] - m_use[j]);
-            m[j] = m_new;
-            l[j] *= alpha[j];
-        }
-#pragma unroll
-        for (int nt = 0; nt < kNT; ++nt) {
-#pragma unroll
-            for (int i = 0; i < 4; ++i) {
-                float p = exp2f(sc[nt][i] - m_use[i >> 1]);
-                sc[nt][i] = p;
-                l[i >> 1] += p;
-            }
-        }
-#pragma unroll
-        for (int dt = 0; dt < kDT; ++dt) {
-            o[dt][0] *= alpha[0];
-            o[dt][1] *= alpha[0];
-            o[dt][2] *= alpha[1];
-            o[dt][3] *= alpha[1];
-        }
-        // O += P V.
-#pragma unroll
-        for (int kk = 0; kk < kBN / 16; ++kk) {
-            uint32_t pa[4];
-            pa[0] = MmaType<T>::pack(sc[2 * kk][0], sc[2 * kk][1]);
-            pa[1] = MmaType<T>::pack(sc[2 * kk][2], sc[2 * kk][3]);
-            pa[2] = MmaType<T>::pack(sc[2 * kk + 1][0], sc[2 * kk + 1][1]);
-            pa[3] = MmaType<T>::pack(sc[2 * kk + 1][2], sc[2 * kk + 1][3]);
-#pragma unroll
-            for (int dp = 0; dp < D / 16; ++dp) {
-                uint32_t b[4];
-                ldmatrix_x4_trans(b, sV + (kk * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * LD + dp * 16 +
-                                         (lane >> 4) * 8);
-                mma16816<T>(o[2 * dp], pa, b[0], b[1]);
-                mma16816<T>(o[2 * dp + 1], pa, b[2], b[3]);
-            }
-        }
+        online_softmax_step<kNT, kDT>(sc, m, l, o);
+        mma_pv<T, D, LD, kBN / 16>(o, sc, sV, lane);
     }
 
     float inv[2];
