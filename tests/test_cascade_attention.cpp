@@ -9,6 +9,7 @@
 #include "cpu_cascade_attention.h"
 #include "fixture_reference.h"
 #include "router.h"
+#include "router_waves.h"
 #include "step_plan.h"
 #include "tp_test_group.h"
 #include <doctest/doctest.h>
@@ -321,8 +322,8 @@ struct Run {
 // Waves through the router with the prefix cache on: the first wave's
 // requests finish (their prompts go into the tree), then the next wave's,
 // sharing those prompts and branching off them, decode together.
-Run run_waves(const std::string& fixture, bool cascade, const char* kv_dtype,
-              const std::vector<std::vector<std::vector<int32_t>>>& waves) {
+Run run_fixture(const std::string& fixture, bool cascade, const char* kv_dtype,
+                const std::vector<std::vector<std::vector<int32_t>>>& prompts) {
     EngineOptions eo;
     eo.model_path = test_data(fixture);
     eo.device = DeviceChoice::Cpu;
@@ -341,31 +342,13 @@ Run run_waves(const std::string& fixture, bool cascade, const char* kv_dtype,
     ro.max_prefill_tokens = eo.max_prefill_tokens;
     ro.prefix_cache = true;
     Router router(engine, ro);
-    Run out;
-    std::map<uint64_t, size_t> index;
-    std::vector<EngineEvent> events;
-    uint64_t id = 1;
-    for (const auto& wave : waves) {
-        for (const auto& prompt : wave) {
-            auto req = std::make_unique<EngineRequest>();
-            req->id = id++;
-            req->prompt = prompt;
-            req->params.max_new_tokens = 12;
-            req->params.ignore_eos = true;
-            req->control = std::make_shared<RequestControl>(req->id);
-            index[req->id] = out.outputs.size();
-            out.outputs.emplace_back();
-            router.add(std::move(req), events);
-        }
-        while (!router.idle()) {
-            router.step(events);
-            for (const EngineEvent& ev : events) {
-                REQUIRE(ev.reason != FinishReason::Error);
-                if (ev.kind == EngineEvent::Kind::Token) out.outputs[index.at(ev.id)].push_back(ev.token);
-            }
-            events.clear();
-        }
+    std::vector<std::vector<WaveRequest>> waves;
+    for (const auto& wave : prompts) {
+        waves.emplace_back();
+        for (const auto& prompt : wave) waves.back().push_back({prompt, greedy_tokens(12)});
     }
+    Run out;
+    out.outputs = run_waves(router, waves);
     out.cascade_steps = mr->cascade_steps();
     return out;
 }
@@ -398,8 +381,8 @@ TEST_CASE("cascade attention (cpu): fixture models give the same greedy tokens w
             {branch_a, branch_b},
             {with(branch_a, {20}), with(branch_a, {21, 22}), with(branch_b, {23}), with(branch_b, {24, 25, 26}),
              with(sys, {30, 31}), with(sys, {32})}};
-        const Run off = run_waves(fx.name, false, fx.kv, waves);
-        const Run on = run_waves(fx.name, true, fx.kv, waves);
+        const Run off = run_fixture(fx.name, false, fx.kv, waves);
+        const Run on = run_fixture(fx.name, true, fx.kv, waves);
         CHECK(on.outputs == off.outputs);
         CHECK(off.cascade_steps == 0);
         if (fx.usable) CHECK(on.cascade_steps > 0);

@@ -10,6 +10,7 @@
 #include "cuda_test_util.h"
 #include "fixture_reference.h"
 #include "router.h"
+#include "router_waves.h"
 #include "test_util.h"
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -284,31 +285,12 @@ std::vector<std::vector<int32_t>> run_router(const std::string& model, bool casc
         p.insert(p.end(), q.begin(), q.begin() + 1 + i % int(q.size()));
         waves[1].push_back(p);
     }
-    std::vector<std::vector<int32_t>> outputs;
-    std::map<uint64_t, size_t> index;
-    std::vector<EngineEvent> events;
-    uint64_t id = 1;
+    std::vector<std::vector<WaveRequest>> requests;
     for (const auto& wave : waves) {
-        for (const auto& prompt : wave) {
-            auto req = std::make_unique<EngineRequest>();
-            req->id = id++;
-            req->prompt = prompt;
-            req->params.max_new_tokens = 24;
-            req->params.ignore_eos = true;
-            req->control = std::make_shared<RequestControl>(req->id);
-            index[req->id] = outputs.size();
-            outputs.emplace_back();
-            router.add(std::move(req), events);
-        }
-        while (!router.idle()) {
-            router.step(events);
-            for (const EngineEvent& ev : events) {
-                REQUIRE(ev.reason != FinishReason::Error);
-                if (ev.kind == EngineEvent::Kind::Token) outputs[index.at(ev.id)].push_back(ev.token);
-            }
-            events.clear();
-        }
+        requests.emplace_back();
+        for (const auto& prompt : wave) requests.back().push_back({prompt, greedy_tokens(24)});
     }
+    const std::vector<std::vector<int32_t>> outputs = run_waves(router, requests);
     *cascade_steps = mr->cascade_steps();
     return outputs;
 }

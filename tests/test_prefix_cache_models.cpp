@@ -8,6 +8,7 @@
 // tokens evicted, requests paused and recomputed), and an int8 KV cache.
 #include "fixture_reference.h"
 #include "router.h"
+#include "router_waves.h"
 #include <doctest/doctest.h>
 #include <map>
 
@@ -100,38 +101,13 @@ RunResult run(const std::string& fixture, const Setup& s, bool prefix_cache, con
     ro.prefix_cache = prefix_cache;
     Router router(engine, ro);
 
+    std::vector<std::vector<WaveRequest>> requests;
+    for (const auto& wave : waves) {
+        requests.emplace_back();
+        for (const Req& q : wave) requests.back().push_back({q.prompt, q.params});
+    }
     RunResult r;
-    std::map<uint64_t, size_t> index;
-    std::vector<EngineEvent> events;
-    auto collect = [&] {
-        for (const EngineEvent& ev : events) {
-            REQUIRE(ev.reason != FinishReason::Error);
-            if (ev.kind == EngineEvent::Kind::Token) r.outputs[index.at(ev.id)].push_back(ev.token);
-        }
-        events.clear();
-    };
-    uint64_t next_id = 1;
-    for (size_t w = 0; w < waves.size(); ++w) {
-        for (const Req& q : waves[w]) {
-            auto req = std::make_unique<EngineRequest>();
-            req->id = next_id++;
-            req->prompt = q.prompt;
-            req->params = q.params;
-            req->control = std::make_shared<RequestControl>(req->id);
-            index[req->id] = r.outputs.size();
-            r.outputs.emplace_back();
-            router.add(std::move(req), events);
-        }
-        // The first wave gets two steps on its own; the others run to the end.
-        for (int step = 0; !router.idle() && (w != 0 || step < 2); ++step) {
-            router.step(events);
-            collect();
-        }
-    }
-    while (!router.idle()) {
-        router.step(events);
-        collect();
-    }
+    r.outputs = run_waves(router, requests, 2);  // the first wave gets two steps on its own
     r.stats = router.stats();
     router.flush_prefix_cache();
     r.pool_used_after_flush = engine.kv_pool().n_used();

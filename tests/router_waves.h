@@ -1,0 +1,60 @@
+// Drives a Router over a real engine through waves of requests and collects
+// each request's tokens: a wave's requests are added together, then the
+// router steps until it is idle (the first wave, when first_wave_steps >= 0,
+// only that many steps, so the next wave joins it mid-flight). Used by the
+// prefix-cache and cascade-attention tests on fixture models.
+#pragma once
+#include "router.h"
+#include <doctest/doctest.h>
+#include <map>
+#include <memory>
+#include <vector>
+
+namespace lightllm::testing {
+
+struct WaveRequest {
+    std::vector<int32_t> prompt;
+    SamplingParams params;
+};
+
+// Greedy decoding of n tokens, EOS ignored.
+inline SamplingParams greedy_tokens(int n) {
+    SamplingParams p;
+    p.max_new_tokens = n;
+    p.ignore_eos = true;
+    return p;
+}
+
+// Tokens of every request, in the order the waves list them; no request may fail.
+inline std::vector<std::vector<int32_t>> run_waves(Router& router, const std::vector<std::vector<WaveRequest>>& waves,
+                                                   int first_wave_steps = -1) {
+    std::vector<std::vector<int32_t>> outputs;
+    std::map<uint64_t, size_t> index;
+    std::vector<EngineEvent> events;
+    auto step = [&] {
+        router.step(events);
+        for (const EngineEvent& ev : events) {
+            REQUIRE(ev.reason != FinishReason::Error);
+            if (ev.kind == EngineEvent::Kind::Token) outputs[index.at(ev.id)].push_back(ev.token);
+        }
+        events.clear();
+    };
+    uint64_t id = 1;
+    for (size_t w = 0; w < waves.size(); ++w) {
+        for (const WaveRequest& q : waves[w]) {
+            auto req = std::make_unique<EngineRequest>();
+            req->id = id++;
+            req->prompt = q.prompt;
+            req->params = q.params;
+            req->control = std::make_shared<RequestControl>(req->id);
+            index[req->id] = outputs.size();
+            outputs.emplace_back();
+            router.add(std::move(req), events);
+        }
+        for (int n = 0; !router.idle() && (w != 0 || first_wave_steps < 0 || n < first_wave_steps); ++n) step();
+    }
+    while (!router.idle()) step();
+    return outputs;
+}
+
+}  // namespace lightllm::testing
