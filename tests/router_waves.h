@@ -4,7 +4,9 @@
 // only that many steps, so the next wave joins it mid-flight). Used by the
 // prefix-cache and cascade-attention tests on fixture models.
 #pragma once
+#include "model_runner.h"
 #include "router.h"
+#include "step_engine.h"
 #include <doctest/doctest.h>
 #include <map>
 #include <memory>
@@ -55,6 +57,34 @@ inline std::vector<std::vector<int32_t>> run_waves(Router& router, const std::ve
     }
     while (!router.idle()) step();
     return outputs;
+}
+
+// A model's greedy tokens for waves of prompts (n_tokens each, EOS ignored)
+// through the router with the prefix cache on, and how many of its steps ran
+// cascade attention.
+struct GreedyWaves {
+    std::vector<std::vector<int32_t>> outputs;
+    int64_t cascade_steps = 0;
+};
+inline GreedyWaves run_greedy_waves(const EngineOptions& eo, const std::vector<std::vector<std::vector<int32_t>>>& prompts,
+                                    int n_tokens) {
+    auto runner = std::make_unique<ModelRunner>(eo);
+    ModelRunner* mr = runner.get();
+    ModelRunnerEngine engine(std::move(runner));
+    RouterOptions ro;
+    ro.max_running_requests = eo.max_running_requests;
+    ro.max_prefill_tokens = eo.max_prefill_tokens;
+    ro.prefix_cache = true;
+    Router router(engine, ro);
+    std::vector<std::vector<WaveRequest>> waves;
+    for (const auto& wave : prompts) {
+        waves.emplace_back();
+        for (const auto& prompt : wave) waves.back().push_back({prompt, greedy_tokens(n_tokens)});
+    }
+    GreedyWaves out;
+    out.outputs = run_waves(router, waves);
+    out.cascade_steps = mr->cascade_steps();
+    return out;
 }
 
 }  // namespace lightllm::testing

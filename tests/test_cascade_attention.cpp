@@ -314,16 +314,11 @@ TEST_CASE("cascade attention (cpu): shared-prefix partials merged with each requ
 
 namespace {
 
-struct Run {
-    std::vector<std::vector<int32_t>> outputs;
-    int64_t cascade_steps = 0;
-};
-
 // Waves through the router with the prefix cache on: the first wave's
 // requests finish (their prompts go into the tree), then the next wave's,
 // sharing those prompts and branching off them, decode together.
-Run run_fixture(const std::string& fixture, bool cascade, const char* kv_dtype,
-                const std::vector<std::vector<std::vector<int32_t>>>& prompts) {
+GreedyWaves run_fixture(const std::string& fixture, bool cascade, const char* kv_dtype,
+                        const std::vector<std::vector<std::vector<int32_t>>>& prompts) {
     EngineOptions eo;
     eo.model_path = test_data(fixture);
     eo.device = DeviceChoice::Cpu;
@@ -334,23 +329,7 @@ Run run_fixture(const std::string& fixture, bool cascade, const char* kv_dtype,
     eo.kv_cache_dtype = parse_kv_cache_dtype(kv_dtype);
     eo.cascade_attention = cascade;
     eo.cascade_rules = rules(4, 0);  // the fixtures' prompts are short
-    auto runner = std::make_unique<ModelRunner>(eo);
-    ModelRunner* mr = runner.get();
-    ModelRunnerEngine engine(std::move(runner));
-    RouterOptions ro;
-    ro.max_running_requests = eo.max_running_requests;
-    ro.max_prefill_tokens = eo.max_prefill_tokens;
-    ro.prefix_cache = true;
-    Router router(engine, ro);
-    std::vector<std::vector<WaveRequest>> waves;
-    for (const auto& wave : prompts) {
-        waves.emplace_back();
-        for (const auto& prompt : wave) waves.back().push_back({prompt, greedy_tokens(12)});
-    }
-    Run out;
-    out.outputs = run_waves(router, waves);
-    out.cascade_steps = mr->cascade_steps();
-    return out;
+    return run_greedy_waves(eo, prompts, 12);
 }
 
 }  // namespace
@@ -381,8 +360,8 @@ TEST_CASE("cascade attention (cpu): fixture models give the same greedy tokens w
             {branch_a, branch_b},
             {with(branch_a, {20}), with(branch_a, {21, 22}), with(branch_b, {23}), with(branch_b, {24, 25, 26}),
              with(sys, {30, 31}), with(sys, {32})}};
-        const Run off = run_fixture(fx.name, false, fx.kv, waves);
-        const Run on = run_fixture(fx.name, true, fx.kv, waves);
+        const GreedyWaves off = run_fixture(fx.name, false, fx.kv, waves);
+        const GreedyWaves on = run_fixture(fx.name, true, fx.kv, waves);
         CHECK(on.outputs == off.outputs);
         CHECK(off.cascade_steps == 0);
         if (fx.usable) CHECK(on.cascade_steps > 0);

@@ -263,14 +263,6 @@ std::vector<std::vector<int32_t>> run_router(const std::string& model, bool casc
     eo.cascade_attention = cascade;
     eo.cascade_rules.min_shared_len = 64;
     eo.cascade_rules.min_saved_tokens = 0;
-    auto runner = std::make_unique<ModelRunner>(eo);
-    ModelRunner* mr = runner.get();
-    ModelRunnerEngine engine(std::move(runner));
-    RouterOptions ro;
-    ro.max_running_requests = eo.max_running_requests;
-    ro.max_prefill_tokens = eo.max_prefill_tokens;
-    ro.prefix_cache = true;
-    Router router(engine, ro);
     const nlohmann::json ref = nlohmann::json::parse(std::ifstream(test_data("smollm2_reference.json")));
     std::vector<std::vector<int32_t>> prompts;
     for (const auto& c : ref["cases"]) prompts.push_back(c["prompt_ids"].get<std::vector<int32_t>>());
@@ -285,14 +277,9 @@ std::vector<std::vector<int32_t>> run_router(const std::string& model, bool casc
         p.insert(p.end(), q.begin(), q.begin() + 1 + i % int(q.size()));
         waves[1].push_back(p);
     }
-    std::vector<std::vector<WaveRequest>> requests;
-    for (const auto& wave : waves) {
-        requests.emplace_back();
-        for (const auto& prompt : wave) requests.back().push_back({prompt, greedy_tokens(24)});
-    }
-    const std::vector<std::vector<int32_t>> outputs = run_waves(router, requests);
-    *cascade_steps = mr->cascade_steps();
-    return outputs;
+    GreedyWaves run = run_greedy_waves(eo, waves, 24);
+    *cascade_steps = run.cascade_steps;
+    return run.outputs;
 }
 
 }  // namespace
